@@ -1,0 +1,30 @@
+/**
+ * Environment variable names of the Lambda functions. The CDK stack sets them and the local stack
+ * sets the same names, so handlers cannot tell the two apart.
+ */
+export const ENV = {
+  /** DynamoDB table of subscriptions and events (all functions but authorizer, ping, default). */
+  tableName: "TABLE_NAME",
+  /** Management API endpoint, https://{api-id}.execute-api.{region}.amazonaws.com/{stage}. */
+  connectionsEndpoint: "CONNECTIONS_ENDPOINT",
+  /** Emitter: queue that receives rejected events with their reason. */
+  deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+  /** Emitter: the only event source it accepts. */
+  eventSource: "EVENT_SOURCE",
+  /** Emitter: days a stored event is kept. */
+  eventRetentionDays: "EVENT_RETENTION_DAYS",
+  /** Emitter: maximum concurrent @connections posts. */
+  emitterConcurrency: "EMITTER_CONCURRENCY",
+  /** Authorizer: HS256 secret as a value (local stack and tests only). */
+  jwtSecret: "JWT_SECRET",
+  /** Authorizer: HS256 secret held in Secrets Manager (deployed stacks). */
+  jwtSecretArn: "JWT_SECRET_ARN",
+  /** Authorizer: OIDC issuer's JWKS URL; when set, tokens are verified against it instead. */
+  jwksUrl: "JWKS_URL",
+  /** Authorizer: required `iss` claim (optional for HS256, required with a JWKS). */
+  jwtIssuer: "JWT_ISSUER",
+  /** Authorizer: required `aud` claim (optional). */
+  jwtAudience: "JWT_AUDIENCE",
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];

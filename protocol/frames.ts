@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { MAX_SEQ, TARGET_BATCH_BYTES, utf8Bytes } from "./limits.js";
+import { TraceEvent, TraceId } from "./trace-event.js";
+
+/** Codes carried by `{"type":"error"}` frames. */
+export const ErrorCode = z.enum([
+  /** The body is neither JSON nor the raw text `ping`. */
+  "invalid_json",
+  /** JSON without an `action` this API knows. */
+  "unknown_action",
+  /** A known action with invalid fields (the message says which). */
+  "invalid_message",
+  /** The connection has no subscription (it expired or was never written); reconnect. */
+  "not_subscribed",
+  /** The server failed; the client should resume or reconnect. */
+  "internal_error",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** Client to server: JSON with `action` (route selection `$request.body.action`). */
+export const PingMessage = z.object({ action: z.literal("ping") });
+export const ResumeMessage = z.object({
+  action: z.literal("resume"),
+  /** Last contiguous seq the client holds; -1 when it holds none. */
+  afterSeq: z.number().int().min(-1).max(MAX_SEQ),
+});
+export const ClientMessage = z.discriminatedUnion("action", [PingMessage, ResumeMessage]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export type ResumeMessage = z.infer<typeof ResumeMessage>;
+
+/** Raw-text heartbeat kept for clients of the seed system. */
+export const RAW_PING = "ping";
+export const RAW_PONG = "pong";
+
+/** Server to client: JSON with `type`. */
+export const EventFrame = z.intersection(TraceEvent, z.object({ type: z.literal("event") }));
+export const EventsFrame = z.object({
+  type: z.literal("events"),
+  trace_id: TraceId,
+  events: z.array(TraceEvent),
+});
+export const SyncedFrame = z.object({
+  type: z.literal("synced"),
+  trace_id: TraceId,
+  /** Highest stored seq of the trace, -1 when nothing is stored. */
+  last_seq: z.number().int().min(-1).max(MAX_SEQ),
+});
+export const PongFrame = z.object({ type: z.literal("pong") });
+export const ErrorFrame = z.object({ type: z.literal("error"), code: ErrorCode, message: z.string() });
+export const ServerFrame = z.union([EventFrame, EventsFrame, SyncedFrame, PongFrame, ErrorFrame]);
+
+export type EventFrame = z.infer<typeof EventFrame>;
+export type EventsFrame = z.infer<typeof EventsFrame>;
+export type SyncedFrame = z.infer<typeof SyncedFrame>;
+export type PongFrame = z.infer<typeof PongFrame>;
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+export type ServerFrame = z.infer<typeof ServerFrame>;
+
+export function eventFrame(event: TraceEvent): string {
+  return JSON.stringify({ type: "event", ...event });
+}
+
+export function syncedFrame(traceId: string, lastSeq: number): string {
+  return JSON.stringify({ type: "synced", trace_id: traceId, last_seq: lastSeq });
+}
+
+export function pongFrame(): string {
+  return JSON.stringify({ type: "pong" });
+}
+
+export function errorFrame(code: ErrorCode, message: string): string {
+  return JSON.stringify({ type: "error", code, message });
+}
+
+const EVENTS_FRAME_OVERHEAD = utf8Bytes(JSON.stringify({ type: "events", trace_id: "", events: [] }));
+
+/**
+ * Packs events (ascending seq) into `events` frames of at most `targetBytes` each. An event larger
+ * than the target travels alone; events are at most 96 KiB, so no frame exceeds 128 KiB.
+ */
+export function replayFrames(
+  traceId: string,
+  events: readonly TraceEvent[],
+  targetBytes = TARGET_BATCH_BYTES,
+): string[] {
+  const frames: string[] = [];
+  const overhead = EVENTS_FRAME_OVERHEAD + utf8Bytes(traceId);
+  let batch: string[] = [];
+  let batchBytes = overhead;
+  const flush = () => {
+    if (batch.length === 0) return;
+    frames.push(`{"type":"events","trace_id":${JSON.stringify(traceId)},"events":[${batch.join(",")}]}`);
+    batch = [];
+    batchBytes = overhead;
+  };
+  for (const event of events) {
+    const json = JSON.stringify(event);
+    const size = utf8Bytes(json);
+    if (batch.length > 0 && batchBytes + 1 + size > targetBytes) flush();
+    batchBytes += size + (batch.length > 0 ? 1 : 0);
+    batch.push(json);
+  }
+  flush();
+  return frames;
+}
+
+/** Parses a server frame; throws a `z.ZodError` or `SyntaxError` for anything else. */
+export function parseServerFrame(text: string): ServerFrame {
+  return ServerFrame.parse(JSON.parse(text));
+}

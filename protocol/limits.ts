@@ -1,0 +1,45 @@
+/** Size and time limits shared by every part of trace-stream. Sizes are UTF-8 bytes. */
+
+/** A serialized TraceEvent may not exceed this: it must fit one WebSocket message with room to spare. */
+export const MAX_EVENT_BYTES = 96 * 1024;
+
+/** API Gateway's hard limit for one WebSocket message (frame) in either direction. */
+export const MAX_FRAME_BYTES = 128 * 1024;
+
+/** Replay batches aim for this size; API Gateway meters messages in 32 KiB units. */
+export const TARGET_BATCH_BYTES = 32 * 1024;
+
+/** EventBridge PutEvents: at most this many entries per call ... */
+export const MAX_PUT_EVENTS_ENTRIES = 10;
+/** ... and at most this many bytes per call (sum of entry sizes). */
+export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
+
+/** Highest seq the table's zero-padded sort key can hold (10 digits). */
+export const MAX_SEQ = 9_999_999_999;
+
+/** API Gateway closes a WebSocket connection after 2 hours ... */
+export const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
+/** ... and after 10 minutes without messages. */
+export const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+
+/** A subscription outlives API Gateway's connection cap by this margin, then TTL removes it. */
+export const SUBSCRIPTION_TTL_SECONDS = 2 * 60 * 60 + 15 * 60;
+
+/** Stored events expire after this many days unless configured otherwise. */
+export const DEFAULT_EVENT_RETENTION_DAYS = 7;
+
+/** UTF-8 length of a string, without allocating a buffer in browsers. */
+export function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      // A surrogate pair encodes one code point in four bytes.
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}

@@ -27,7 +27,10 @@ export const ROUTES: readonly RouteDefinition[] = [
 ];
 
 /** Identity sources of the `$connect` authorizer: both query-string values must be present. */
-export const AUTHORIZER_IDENTITY_SOURCES = ["route.request.querystring.traceId", "route.request.querystring.token"];
+export const AUTHORIZER_IDENTITY_SOURCES = [
+  "route.request.querystring.traceId",
+  "route.request.querystring.token",
+];
 
 /** Query-string parameter names on the connect URL. */
 export const CONNECT_QUERY = { traceId: "traceId", token: "token" } as const;

@@ -75,33 +75,51 @@ export function errorFrame(code: ErrorCode, message: string): string {
 const EVENTS_FRAME_OVERHEAD = utf8Bytes(JSON.stringify({ type: "events", trace_id: "", events: [] }));
 
 /**
- * Packs events (ascending seq) into `events` frames of at most `targetBytes` each. An event larger
- * than the target travels alone; events are at most 96 KiB, so no frame exceeds 128 KiB.
+ * Packs events (ascending seq) into `events` frames of at most `targetBytes` each, as they come
+ * (page by page from the table). An event larger than the target travels alone; events are at
+ * most 96 KiB, so no frame exceeds 128 KiB.
  */
+export class ReplayBatcher {
+  private batch: string[] = [];
+  private batchBytes: number;
+  private readonly overhead: number;
+
+  constructor(
+    private readonly traceId: string,
+    private readonly targetBytes = TARGET_BATCH_BYTES,
+  ) {
+    this.overhead = EVENTS_FRAME_OVERHEAD + utf8Bytes(JSON.stringify(traceId)) - 2;
+    this.batchBytes = this.overhead;
+  }
+
+  /** Adds one event; returns the frames it completed (zero or one). */
+  add(event: TraceEvent): string[] {
+    const json = JSON.stringify(event);
+    const size = utf8Bytes(json);
+    const frames =
+      this.batch.length > 0 && this.batchBytes + 1 + size > this.targetBytes ? this.finish() : [];
+    this.batchBytes += size + (this.batch.length > 0 ? 1 : 0);
+    this.batch.push(json);
+    return frames;
+  }
+
+  /** Returns the last, partly filled frame, if any. */
+  finish(): string[] {
+    if (this.batch.length === 0) return [];
+    const frame = `{"type":"events","trace_id":${JSON.stringify(this.traceId)},"events":[${this.batch.join(",")}]}`;
+    this.batch = [];
+    this.batchBytes = this.overhead;
+    return [frame];
+  }
+}
+
 export function replayFrames(
   traceId: string,
   events: readonly TraceEvent[],
   targetBytes = TARGET_BATCH_BYTES,
 ): string[] {
-  const frames: string[] = [];
-  const overhead = EVENTS_FRAME_OVERHEAD + utf8Bytes(traceId);
-  let batch: string[] = [];
-  let batchBytes = overhead;
-  const flush = () => {
-    if (batch.length === 0) return;
-    frames.push(`{"type":"events","trace_id":${JSON.stringify(traceId)},"events":[${batch.join(",")}]}`);
-    batch = [];
-    batchBytes = overhead;
-  };
-  for (const event of events) {
-    const json = JSON.stringify(event);
-    const size = utf8Bytes(json);
-    if (batch.length > 0 && batchBytes + 1 + size > targetBytes) flush();
-    batchBytes += size + (batch.length > 0 ? 1 : 0);
-    batch.push(json);
-  }
-  flush();
-  return frames;
+  const batcher = new ReplayBatcher(traceId, targetBytes);
+  return [...events.flatMap((event) => batcher.add(event)), ...batcher.finish()];
 }
 
 /** Parses a server frame; throws a `z.ZodError` or `SyntaxError` for anything else. */

@@ -1,6 +1,6 @@
 export * from "./frames.js";
+export * from "./json-schema.js";
 export * from "./limits.js";
 export * from "./redact.js";
 export * from "./trace-event.js";
 export * from "./validate.js";
-export * from "./json-schema.js";

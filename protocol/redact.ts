@@ -45,7 +45,14 @@ const MEASURE_WORDS = new Set([
 ]);
 
 /** Two-word pairs that name a secret (`api_key`, `private key`, `AccessKey`, `session id`). */
-const SECRET_PAIRS = new Set(["api key", "private key", "access key", "secret key", "session id", "signing key"]);
+const SECRET_PAIRS = new Set([
+  "api key",
+  "private key",
+  "access key",
+  "secret key",
+  "session id",
+  "signing key",
+]);
 
 /** Splits `clientSecret`, `api-key`, `X_API_KEY`, `privateKey2` into lower-case words. */
 export function keyWords(key: string): string[] {

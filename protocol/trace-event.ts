@@ -34,7 +34,13 @@ export const EVENT_METADATA = {
   route_decision: metadata({ agent: text, reason: text }),
   tool_call_start: metadata({ tool: text, domain: text, side_effect_class: text, call_id: text }),
   tool_call_complete: metadata({ tool: text, call_id: text, duration_ms: millis, success: z.boolean() }),
-  tool_call_error: metadata({ tool: text, call_id: text, error: text, error_type: text, duration_ms: millis }),
+  tool_call_error: metadata({
+    tool: text,
+    call_id: text,
+    error: text,
+    error_type: text,
+    duration_ms: millis,
+  }),
   budget_warning: metadata({
     budget_type: text,
     used: z.number(),
@@ -43,7 +49,11 @@ export const EVENT_METADATA = {
   }),
   budget_exceeded: metadata({ budget_type: text, limit: z.number(), domain: text, tool: text }),
   approval_requested: metadata({ approval_id: text, tool: text, risk_level: text, expires_at: isoTime }),
-  approval_received: metadata({ approval_id: text, decision: z.enum(["approved", "rejected"]), reason: text }),
+  approval_received: metadata({
+    approval_id: text,
+    decision: z.enum(["approved", "rejected"]),
+    reason: text,
+  }),
   approval_timeout: metadata({ approval_id: text }),
   plan_completed: metadata({ duration_ms: millis, steps_completed: count }),
   plan_failed: metadata({ error: text, error_type: text }),

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 import { MAX_EVENT_BYTES, utf8Bytes } from "./limits.js";
 import { redact } from "./redact.js";
 import { TraceEvent } from "./trace-event.js";

@@ -1,0 +1,152 @@
+import {
+  acceptTraceEvent,
+  EVENT_NAMES,
+  eventFrame,
+  type TraceEvent,
+  TraceEventError,
+} from "../../protocol/index.js";
+import { type ConnectionGateway, ConnectionPostError } from "../shared/connection-gateway.js";
+import type { Log, MetricsPort } from "../shared/telemetry.js";
+import { EventConflictError, type TraceStore } from "../shared/trace-store.js";
+import { settleWithLimit } from "./bounded-pool.js";
+import type { DeadLetterPort, Rejection } from "./dead-letters.js";
+import { EventBridgeEnvelope } from "./envelope.js";
+
+export interface EmitterDeps {
+  readonly store: Pick<TraceStore, "putEvent" | "subscribers" | "deleteSubscription">;
+  readonly gateway: Pick<ConnectionGateway, "post">;
+  readonly deadLetters: DeadLetterPort;
+  readonly log: Log;
+  readonly metrics: MetricsPort;
+  readonly now: () => number;
+  /** The only `source` accepted (the rule matches it too; this guards direct invocations). */
+  readonly source: string;
+  readonly retentionSeconds: number;
+  /** Maximum @connections posts in flight. */
+  readonly concurrency: number;
+}
+
+/** Some subscribers could not be reached: thrown after trying all, so Lambda retries the event. */
+export class FanOutError extends Error {
+  override readonly name = "FanOutError";
+  constructor(
+    readonly traceId: string,
+    readonly seq: number,
+    readonly failed: number,
+    readonly attempted: number,
+  ) {
+    super(`event ${traceId}#${seq}: ${failed} of ${attempted} deliveries failed; retrying the event`);
+  }
+}
+
+export type EmitOutcome =
+  | { kind: "rejected"; code: Rejection["code"] }
+  | { kind: "delivered"; duplicate: boolean; delivered: number; pruned: number };
+
+const DETAIL_TYPES: ReadonlySet<string> = new Set(EVENT_NAMES);
+
+/**
+ * The EventBridge target: validate, redact, store (idempotent on trace+seq), then post to every
+ * subscriber. Storing before reading subscribers is what lets a client that subscribes at any
+ * moment get each event live or in its `resume` history.
+ */
+export function makeEmitter(deps: EmitterDeps) {
+  async function reject(rejection: Rejection): Promise<EmitOutcome> {
+    await deps.deadLetters.send(rejection);
+    deps.metrics.count("EventsRejected");
+    deps.log.warn("event rejected", { code: rejection.code, reason: rejection.reason });
+    return { kind: "rejected", code: rejection.code };
+  }
+
+  function accept(input: unknown): TraceEvent | Rejection {
+    const envelope = EventBridgeEnvelope.safeParse(input);
+    if (!envelope.success) {
+      return { code: "invalid_envelope", reason: "not an EventBridge event", envelope: input };
+    }
+    const { source, "detail-type": detailType, detail } = envelope.data;
+    if (source !== deps.source) {
+      return {
+        code: "unexpected_source",
+        reason: `source "${source}" is not "${deps.source}"`,
+        envelope: input,
+      };
+    }
+    if (!DETAIL_TYPES.has(detailType)) {
+      return {
+        code: "invalid_event",
+        reason: `detail-type "${detailType}" is not a trace event`,
+        envelope: input,
+      };
+    }
+    try {
+      const event = acceptTraceEvent(detail);
+      if (event.event !== detailType) {
+        const reason = `detail-type "${detailType}" does not match the event "${event.event}"`;
+        return { code: "invalid_event", reason, envelope: input };
+      }
+      return event;
+    } catch (error) {
+      if (error instanceof TraceEventError)
+        return { code: error.code, reason: error.reason, envelope: input };
+      throw error;
+    }
+  }
+
+  async function fanOut(event: TraceEvent) {
+    const frame = eventFrame(event);
+    let delivered = 0;
+    let pruned = 0;
+    let attempted = 0;
+    let failed = 0;
+    for await (const connectionIds of deps.store.subscribers(event.trace_id)) {
+      attempted += connectionIds.length;
+      const failures = await settleWithLimit(connectionIds, deps.concurrency, async (connectionId) => {
+        if ((await deps.gateway.post(connectionId, frame)) === "sent") {
+          delivered++;
+          return;
+        }
+        await deps.store.deleteSubscription(event.trace_id, connectionId);
+        pruned++;
+      });
+      for (const { item, reason } of failures) {
+        failed++;
+        const throttled = reason instanceof ConnectionPostError && reason.throttled;
+        deps.metrics.count(throttled ? "DeliveryThrottled" : "DeliveryFailures");
+        deps.log.warn("delivery failed", { connectionId: item, throttled, error: String(reason) });
+      }
+    }
+    return { delivered, pruned, attempted, failed };
+  }
+
+  return async function emit(input: unknown): Promise<EmitOutcome> {
+    deps.metrics.count("EventsReceived");
+    const accepted = accept(input);
+    if (!("event_id" in accepted)) return reject(accepted);
+    const event = accepted;
+
+    const expiresAt = Math.floor(deps.now() / 1000) + deps.retentionSeconds;
+    let duplicate: boolean;
+    try {
+      duplicate = (await deps.store.putEvent(event, expiresAt)) === "duplicate";
+    } catch (error) {
+      if (!(error instanceof EventConflictError)) throw error;
+      return reject({ code: "seq_conflict", reason: error.message, envelope: input });
+    }
+    deps.metrics.count(duplicate ? "EventsDuplicate" : "EventsStored");
+    const lag = deps.now() - Date.parse(event.timestamp);
+    if (!duplicate && Number.isFinite(lag)) deps.metrics.milliseconds("EventLag", Math.max(0, lag));
+
+    const started = deps.now();
+    const result = await fanOut(event);
+    deps.metrics.milliseconds("FanOutDuration", deps.now() - started);
+    deps.metrics.count("EventsDelivered", result.delivered);
+    if (result.pruned > 0) deps.metrics.count("StaleConnectionsPruned", result.pruned);
+    const fields = { traceId: event.trace_id, seq: event.seq, event: event.event, duplicate, ...result };
+    if (result.failed > 0) {
+      deps.log.error("fan-out incomplete", fields);
+      throw new FanOutError(event.trace_id, event.seq, result.failed, result.attempted);
+    }
+    deps.log.info("event delivered", fields);
+    return { kind: "delivered", duplicate, delivered: result.delivered, pruned: result.pruned };
+  };
+}

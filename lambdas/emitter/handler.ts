@@ -1,0 +1,39 @@
+import { DEFAULT_EVENT_RETENTION_DAYS } from "../../protocol/index.js";
+import { documentClient, managementClient, sqsClient } from "../shared/aws-clients.js";
+import { type EnvRecord, positiveInteger, requiredString } from "../shared/config.js";
+import { managementApiGateway } from "../shared/connection-gateway.js";
+import { ENV } from "../shared/env-names.js";
+import { createTelemetry } from "../shared/telemetry.js";
+import { dynamoTraceStore } from "../shared/trace-store.js";
+import { sqsDeadLetters } from "./dead-letters.js";
+import { makeEmitter } from "./emitter.js";
+
+export const DEFAULT_EMITTER_CONCURRENCY = 32;
+
+export function createHandler(env: EnvRecord) {
+  const tableName = requiredString(env, ENV.tableName, "the trace-stream DynamoDB table");
+  const endpoint = requiredString(env, ENV.connectionsEndpoint, "the WebSocket API's @connections endpoint");
+  const queueUrl = requiredString(env, ENV.deadLetterQueueUrl, "the queue that receives rejected events");
+  const source = requiredString(env, ENV.eventSource, "the EventBridge source of trace events");
+  const retentionDays = positiveInteger(env, ENV.eventRetentionDays, DEFAULT_EVENT_RETENTION_DAYS);
+  const concurrency = positiveInteger(env, ENV.emitterConcurrency, DEFAULT_EMITTER_CONCURRENCY);
+  const { log, metrics } = createTelemetry(env, "emitter");
+  const emit = makeEmitter({
+    store: dynamoTraceStore(documentClient(env), tableName),
+    gateway: managementApiGateway(managementClient(endpoint, env)),
+    deadLetters: sqsDeadLetters(sqsClient(env), queueUrl),
+    log,
+    metrics,
+    now: Date.now,
+    source,
+    retentionSeconds: retentionDays * 24 * 60 * 60,
+    concurrency,
+  });
+  return async (event: unknown) => {
+    try {
+      return await emit(event);
+    } finally {
+      metrics.flush();
+    }
+  };
+}

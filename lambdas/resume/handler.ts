@@ -1,0 +1,28 @@
+import { documentClient, managementClient } from "../shared/aws-clients.js";
+import { type EnvRecord, requiredString } from "../shared/config.js";
+import { managementApiGateway } from "../shared/connection-gateway.js";
+import { ENV } from "../shared/env-names.js";
+import { createTelemetry } from "../shared/telemetry.js";
+import { dynamoTraceStore } from "../shared/trace-store.js";
+import { messageBody, type WebSocketEvent } from "../shared/websocket-event.js";
+import { makeResume } from "./resume.js";
+
+export function createHandler(env: EnvRecord) {
+  const tableName = requiredString(env, ENV.tableName, "the trace-stream DynamoDB table");
+  const endpoint = requiredString(env, ENV.connectionsEndpoint, "the WebSocket API's @connections endpoint");
+  const { log, metrics } = createTelemetry(env, "resume");
+  const resume = makeResume({
+    store: dynamoTraceStore(documentClient(env), tableName),
+    gateway: managementApiGateway(managementClient(endpoint, env)),
+    log,
+    metrics,
+    now: Date.now,
+  });
+  return async (event: WebSocketEvent) => {
+    try {
+      return await resume({ connectionId: event.requestContext.connectionId, body: messageBody(event) });
+    } finally {
+      metrics.flush();
+    }
+  };
+}

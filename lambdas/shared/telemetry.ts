@@ -1,0 +1,71 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { EnvRecord } from "./config.js";
+
+/** What the pure cores may log: a message and plain, already-redacted fields. */
+export interface Log {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Metric names, in one place so dashboards and alarms can rely on them. */
+export type MetricName =
+  | "ConnectionsOpened"
+  | "ConnectionsRefused"
+  | "ConnectionsClosed"
+  | "EventsReceived"
+  | "EventsStored"
+  | "EventsDuplicate"
+  | "EventsRejected"
+  | "EventsDelivered"
+  | "DeliveryFailures"
+  | "DeliveryThrottled"
+  | "StaleConnectionsPruned"
+  | "ReplayFramesSent"
+  | "ReplayEventsSent";
+
+export interface MetricsPort {
+  count(name: MetricName, value?: number): void;
+  milliseconds(name: "FanOutDuration" | "EventLag" | "ReplayDuration", value: number): void;
+  /** Writes what was recorded (EMF on Lambda). Called once per invocation. */
+  flush(): void;
+}
+
+export interface Telemetry {
+  readonly log: Log;
+  readonly metrics: MetricsPort;
+}
+
+const SERVICE = "trace-stream";
+
+export function createTelemetry(env: EnvRecord, functionName: string): Telemetry {
+  const logger = new Logger({
+    serviceName: env.POWERTOOLS_SERVICE_NAME ?? SERVICE,
+    logLevel: (env.POWERTOOLS_LOG_LEVEL ?? "INFO") as "INFO",
+    persistentKeys: { function: functionName },
+  });
+  const log: Log = {
+    debug: (message, fields) => logger.debug(message, fields ?? {}),
+    info: (message, fields) => logger.info(message, fields ?? {}),
+    warn: (message, fields) => logger.warn(message, fields ?? {}),
+    error: (message, fields) => logger.error(message, fields ?? {}),
+  };
+  if (env.POWERTOOLS_METRICS_DISABLED === "true") return { log, metrics: noMetrics };
+  const metrics = new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "TraceStream",
+    serviceName: env.POWERTOOLS_SERVICE_NAME ?? SERVICE,
+    defaultDimensions: { function: functionName },
+  });
+  return {
+    log,
+    metrics: {
+      count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+      milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
+      flush: () => metrics.publishStoredMetrics(),
+    },
+  };
+}
+
+export const noMetrics: MetricsPort = { count() {}, milliseconds() {}, flush() {} };

@@ -1,0 +1,233 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../lib/table-design.js";
+import { MAX_SEQ, type TraceEvent } from "../../protocol/index.js";
+
+/** Result of storing an event: new, or the same event delivered again. */
+export type PutEventResult = "stored" | "duplicate";
+
+/** A different event already holds this trace+seq: the producer broke the dense-seq contract. */
+export class EventConflictError extends Error {
+  override readonly name = "EventConflictError";
+  constructor(
+    readonly traceId: string,
+    readonly seq: number,
+    readonly storedEventId: string,
+  ) {
+    super(`seq ${seq} of trace ${traceId} is already held by event ${storedEventId}`);
+  }
+}
+
+/** The storage the handlers need (design §4), as a port the pure cores depend on. */
+export interface TraceStore {
+  putSubscription(subscription: { traceId: string; connectionId: string; expiresAt: number }): Promise<void>;
+  /** Trace a connection watches, read consistently; undefined when it has no subscription. */
+  traceOfConnection(connectionId: string): Promise<string | undefined>;
+  /** Deletes the connection's subscription and reverse items; already-deleted is fine. */
+  deleteConnection(connectionId: string): Promise<void>;
+  deleteSubscription(traceId: string, connectionId: string): Promise<void>;
+  /** Conditional put on trace+seq; throws EventConflictError when another event holds the seq. */
+  putEvent(event: TraceEvent, expiresAt: number): Promise<PutEventResult>;
+  /** Pages of subscriber connection ids, from a consistent, paginated query. */
+  subscribers(traceId: string): AsyncIterable<string[]>;
+  /** Pages of stored events with seq > afterSeq, ascending, consistent reads. */
+  eventsAfter(traceId: string, afterSeq: number): AsyncIterable<TraceEvent[]>;
+  /** Highest stored seq of the trace, -1 when none. */
+  highestSeq(traceId: string): Promise<number>;
+}
+
+/** Reverse-lookup items carry the trace id so `$disconnect` needs no scan. */
+interface ConnectionItem {
+  pk: string;
+  sk: string;
+  trace_id: string;
+}
+
+export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: string): TraceStore {
+  async function deleteItems(items: { pk: string; sk: string }[]): Promise<void> {
+    // BatchWrite can leave items unprocessed under throttling; resend them until none remain.
+    let requests = items.map((item) => ({
+      DeleteRequest: { Key: { [PARTITION_KEY]: item.pk, [SORT_KEY]: item.sk } },
+    }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+      if (attempt > 8) throw new Error(`could not delete ${requests.length} items after ${attempt} attempts`);
+      const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+      requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+    }
+  }
+
+  return {
+    async putSubscription({ traceId, connectionId, expiresAt }) {
+      const common = { trace_id: traceId, connection_id: connectionId, [TTL_ATTRIBUTE]: expiresAt };
+      // Reverse item first: if the subscription write fails, $disconnect can still find and clear it.
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            [PARTITION_KEY]: keys.connection(connectionId),
+            [SORT_KEY]: keys.trace(traceId),
+            ...common,
+          },
+        }),
+      );
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            [PARTITION_KEY]: keys.trace(traceId),
+            [SORT_KEY]: keys.connection(connectionId),
+            ...common,
+            connected_at: new Date().toISOString(),
+          },
+        }),
+      );
+    },
+
+    async traceOfConnection(connectionId) {
+      const result = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+          ExpressionAttributeValues: { ":pk": keys.connection(connectionId) },
+          ConsistentRead: true,
+          Limit: 1,
+        }),
+      );
+      return (result.Items?.[0] as ConnectionItem | undefined)?.trace_id;
+    },
+
+    async deleteConnection(connectionId) {
+      const result = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+          ExpressionAttributeValues: { ":pk": keys.connection(connectionId) },
+          ConsistentRead: true,
+        }),
+      );
+      const reverse = (result.Items ?? []) as ConnectionItem[];
+      await deleteItems(
+        reverse.flatMap((item) => [
+          { pk: keys.trace(item.trace_id), sk: keys.connection(connectionId) },
+          { pk: item.pk, sk: item.sk },
+        ]),
+      );
+    },
+
+    async deleteSubscription(traceId, connectionId) {
+      await deleteItems([
+        { pk: keys.trace(traceId), sk: keys.connection(connectionId) },
+        { pk: keys.connection(connectionId), sk: keys.trace(traceId) },
+      ]);
+    },
+
+    async putEvent(event, expiresAt) {
+      const key = { [PARTITION_KEY]: keys.trace(event.trace_id), [SORT_KEY]: keys.event(event.seq) };
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...key,
+              event_id: event.event_id,
+              event: event.event,
+              seq: event.seq,
+              timestamp: event.timestamp,
+              status: event.status,
+              payload: JSON.stringify(event),
+              [TTL_ATTRIBUTE]: expiresAt,
+            },
+            ConditionExpression: "attribute_not_exists(#pk)",
+            ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+          }),
+        );
+        return "stored";
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+      const existing = await client.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: key,
+          ConsistentRead: true,
+          ProjectionExpression: "event_id",
+        }),
+      );
+      const storedEventId = existing.Item?.event_id as string | undefined;
+      if (storedEventId === event.event_id) return "duplicate";
+      throw new EventConflictError(event.trace_id, event.seq, storedEventId ?? "(unknown)");
+    },
+
+    async *subscribers(traceId) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+            ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+            ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.connectionPrefix },
+            ProjectionExpression: "#sk",
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        const ids = (page.Items ?? []).map((item) =>
+          String(item[SORT_KEY]).slice(keys.connectionPrefix.length),
+        );
+        if (ids.length > 0) yield ids;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    },
+
+    async *eventsAfter(traceId, afterSeq) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+            ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+            ExpressionAttributeValues: {
+              ":pk": keys.trace(traceId),
+              ":from": keys.event(afterSeq + 1),
+              ":to": keys.event(MAX_SEQ),
+            },
+            ProjectionExpression: "payload",
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        const events = (page.Items ?? []).map((item) => JSON.parse(String(item.payload)) as TraceEvent);
+        if (events.length > 0) yield events;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    },
+
+    async highestSeq(traceId) {
+      const result = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+          ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.eventPrefix },
+          ProjectionExpression: "seq",
+          ScanIndexForward: false,
+          ConsistentRead: true,
+          Limit: 1,
+        }),
+      );
+      const seq = result.Items?.[0]?.seq;
+      return typeof seq === "number" ? seq : -1;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import type { TraceEvent } from "../protocol/index.js";
+
+/**
+ * The most recent `capacity` events, oldest first. Older events are released for garbage
+ * collection and counted in `droppedCount`. Pushing is amortized O(1): dropped slots are cleared at
+ * once and the backing array is compacted when half of it is dead.
+ */
+export class EventWindow {
+  readonly capacity: number;
+  #items: (TraceEvent | undefined)[] = [];
+  #start = 0;
+  #dropped = 0;
+  #view: readonly TraceEvent[] | null = null;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`maxEvents must be a positive integer, got ${capacity}`);
+    }
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#items.length - this.#start;
+  }
+
+  /** How many events were released to stay within the capacity. */
+  get droppedCount(): number {
+    return this.#dropped;
+  }
+
+  push(event: TraceEvent): void {
+    this.#items.push(event);
+    this.#view = null;
+    if (this.size <= this.capacity) return;
+    this.#items[this.#start] = undefined;
+    this.#start++;
+    this.#dropped++;
+    if (this.#start >= this.capacity) {
+      this.#items = this.#items.slice(this.#start);
+      this.#start = 0;
+    }
+  }
+
+  /** The retained events, oldest first, as an array that stays the same until the next push. */
+  toArray(): readonly TraceEvent[] {
+    if (this.#view === null) {
+      const live = this.#items.slice(this.#start).filter((event) => event !== undefined);
+      this.#view = Object.freeze(live);
+    }
+    return this.#view;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Producer SDK: publish an agent run's trace events to EventBridge.
+ *
+ *   const trace = createTrace({ endpoint: "http://127.0.0.1:4010" });
+ *   console.log(trace.traceId);            // known before the run: viewers can subscribe first
+ *   trace.plan({ goal: "Answer the ticket", steps: 3 });
+ *   const call = trace.toolCall("search_kb", { domain: "support", side_effect_class: "read" });
+ *   call.complete();
+ *   trace.complete();
+ *   await trace.close();                    // rejects with TraceDeliveryError if anything was lost
+ */
+import { randomUUID } from "node:crypto";
+import type { z } from "zod";
+import {
+  type EVENT_METADATA,
+  type EventName,
+  type EventStatus,
+  Seq,
+  TERMINAL_EVENTS,
+  type TraceEvent,
+  TraceId,
+  TYPICAL_STATUS,
+} from "../protocol/trace-event.js";
+import { describeIssues, TraceEventError } from "../protocol/validate.js";
+import { Approval, type CallEmitter, describeError, ToolCall } from "./producer-calls.js";
+import { type DeliveryFailure, TraceStateError } from "./producer-errors.js";
+import { type PublisherOptions, TraceEventPublisher } from "./producer-publisher.js";
+
+export { putEventsEntrySize, toPutEventsEntry } from "./producer-batching.js";
+export { Approval, type ApprovalDecision, ToolCall } from "./producer-calls.js";
+export {
+  type DeliveryFailure,
+  TraceDeliveryError,
+  TraceEventError,
+  TraceStateError,
+  type TraceStateErrorCode,
+} from "./producer-errors.js";
+export {
+  createPublisher,
+  DEFAULT_BUS_NAME,
+  type PublisherOptions,
+  TraceEventPublisher,
+} from "./producer-publisher.js";
+
+/** Metadata a producer may pass for an event: its known keys typed, extra keys allowed. */
+export type EventMetadata<Name extends EventName> = z.input<(typeof EVENT_METADATA)[Name]>;
+
+export interface CreateTraceOptions extends PublisherOptions {
+  /** Default: a new UUID. Must match the protocol's TraceId (1-128 of `A-Za-z0-9._:/-`). */
+  readonly traceId?: string;
+  /** Seq of the first event emitted here; set it to continue a trace another process began. @default 0 */
+  readonly nextSeq?: number;
+}
+
+export interface ToolCallOptions {
+  readonly domain?: string;
+  readonly side_effect_class?: string;
+  /** Default: a new UUID. */
+  readonly call_id?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface ApprovalOptions {
+  readonly tool?: string;
+  readonly risk_level?: string;
+  /** ISO-8601 time or a Date. */
+  readonly expires_at?: string | Date;
+  /** Default: a new UUID. */
+  readonly approval_id?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface BudgetWarningOptions {
+  readonly budget_type?: string;
+  readonly used: number;
+  readonly limit: number;
+  /** Default: used / limit, clamped to [0, 1]. */
+  readonly utilization?: number;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * One agent run. `emit` is synchronous and cheap: it assigns seq (dense from `nextSeq`, in call
+ * order), event_id and timestamp, validates and redacts, queues the event and returns it; sending
+ * happens in the background. It throws at once for an event that could never be delivered, and
+ * such a failed call does not consume a seq.
+ */
+export class Trace {
+  readonly traceId: string;
+  readonly #publisher: TraceEventPublisher;
+  readonly #startedAt = performance.now();
+  readonly #emitter: CallEmitter;
+  #nextSeq: number;
+  #planStartedAt: number | undefined;
+  #ended = false;
+
+  constructor(options: CreateTraceOptions = {}) {
+    const traceId = options.traceId ?? randomUUID();
+    const parsedId = TraceId.safeParse(traceId);
+    if (!parsedId.success) {
+      throw new TraceEventError("invalid_event", `trace_id: ${describeIssues(parsedId.error)}`, {
+        cause: parsedId.error,
+      });
+    }
+    const nextSeq = options.nextSeq ?? 0;
+    if (!Seq.safeParse(nextSeq).success) throw new RangeError("nextSeq must be an integer >= 0");
+    this.traceId = traceId;
+    this.#nextSeq = nextSeq;
+    this.#publisher = new TraceEventPublisher(options);
+    this.#emitter = { emitFor: (event, metadata, status) => this.emit(event, metadata, status) };
+  }
+
+  /** The seq the next emitted event gets. */
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /** True once a terminal event (`plan_completed`, `plan_failed`) was emitted. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  get closed(): boolean {
+    return this.#publisher.closed;
+  }
+
+  /** Events emitted but not yet delivered (or finally failed). */
+  get pending(): number {
+    return this.#publisher.pending;
+  }
+
+  /** Every final delivery failure so far. */
+  get failures(): readonly DeliveryFailure[] {
+    return this.#publisher.failures;
+  }
+
+  /**
+   * Emits one event; `status` defaults to the event's typical status. Returns the event as it will
+   * be sent (redacted). Throws `TraceEventError` (invalid, over 96 KiB) or `TraceStateError`
+   * (closed, or the trace already ended).
+   */
+  emit<Name extends EventName>(
+    event: Name,
+    metadata?: EventMetadata<Name>,
+    status?: EventStatus,
+  ): TraceEvent {
+    if (this.#ended && !this.#publisher.closed) {
+      throw new TraceStateError(
+        "trace_ended",
+        `trace ${this.traceId} already ended; viewers stop at its terminal event, so ${String(event)} would be lost`,
+      );
+    }
+    const accepted = this.#publisher.publish({
+      event_id: randomUUID(),
+      trace_id: this.traceId,
+      seq: this.#nextSeq,
+      event,
+      timestamp: new Date().toISOString(),
+      status: status ?? (Object.hasOwn(TYPICAL_STATUS, event) ? TYPICAL_STATUS[event] : undefined),
+      metadata: metadata ?? {},
+      schema_version: 1,
+    });
+    this.#nextSeq++;
+    if (TERMINAL_EVENTS.has(accepted.event)) this.#ended = true;
+    return accepted;
+  }
+
+  /** `plan_created`; the plan's start also times `complete()`. */
+  plan(metadata: EventMetadata<"plan_created"> = {}): TraceEvent {
+    const event = this.emit("plan_created", metadata);
+    this.#planStartedAt = performance.now();
+    return event;
+  }
+
+  /** `route_decision`: which agent takes the work, and why. */
+  route(metadata: EventMetadata<"route_decision">): TraceEvent {
+    return this.emit("route_decision", metadata);
+  }
+
+  /** Emits `tool_call_start` and returns the call, to finish with `complete()` or `fail()`. */
+  toolCall(tool: string, options: ToolCallOptions = {}): ToolCall {
+    const { call_id: callId = randomUUID(), ...rest } = options;
+    const start = this.emit("tool_call_start", { ...rest, tool, call_id: callId });
+    return new ToolCall(this.#emitter, tool, callId, start);
+  }
+
+  /** Runs `work` as a tool call: `tool_call_complete` when it resolves, `tool_call_error` (and rethrow) when it throws. */
+  async withToolCall<Result>(
+    tool: string,
+    options: ToolCallOptions,
+    work: (call: ToolCall) => Promise<Result> | Result,
+  ): Promise<Result> {
+    const call = this.toolCall(tool, options);
+    let result: Result;
+    try {
+      result = await work(call);
+    } catch (error) {
+      if (!call.finished) call.fail(error);
+      throw error;
+    }
+    if (!call.finished) call.complete();
+    return result;
+  }
+
+  /** `budget_warning`, utilization computed from used/limit unless given. */
+  budgetWarning(options: BudgetWarningOptions): TraceEvent {
+    const utilization =
+      options.utilization ?? (options.limit > 0 ? Math.min(1, Math.max(0, options.used / options.limit)) : 1);
+    return this.emit("budget_warning", { ...options, utilization });
+  }
+
+  /** `budget_exceeded`. */
+  budgetExceeded(metadata: EventMetadata<"budget_exceeded">): TraceEvent {
+    return this.emit("budget_exceeded", metadata);
+  }
+
+  /** Emits `approval_requested` and returns the approval, to settle with `received()` or `timeout()`. */
+  approval(options: ApprovalOptions = {}): Approval {
+    const { approval_id: approvalId = randomUUID(), expires_at: expiresAt, ...rest } = options;
+    const request = this.emit("approval_requested", {
+      ...rest,
+      approval_id: approvalId,
+      ...(expiresAt === undefined
+        ? {}
+        : { expires_at: expiresAt instanceof Date ? expiresAt.toISOString() : expiresAt }),
+    });
+    return new Approval(this.#emitter, approvalId, request);
+  }
+
+  /** `plan_completed`, duration_ms measured from `plan()` (or from creation) unless given. Ends the trace. */
+  complete(metadata: EventMetadata<"plan_completed"> = {}): TraceEvent {
+    const since = this.#planStartedAt ?? this.#startedAt;
+    return this.emit("plan_completed", { duration_ms: Math.round(performance.now() - since), ...metadata });
+  }
+
+  /** `plan_failed` with the error's message and type. Ends the trace. */
+  fail(error: unknown, extra: Record<string, unknown> = {}): TraceEvent {
+    return this.emit("plan_failed", { ...describeError(error), ...extra });
+  }
+
+  /** Waits for every event emitted so far; rejects with `TraceDeliveryError` listing failed seqs. */
+  flush(): Promise<void> {
+    return this.#publisher.flush();
+  }
+
+  /** Stops accepting events, then flushes (same rejection as `flush()`). Safe to call again. */
+  close(): Promise<void> {
+    return this.#publisher.close();
+  }
+}
+
+/** Starts a trace handle; nothing is sent until the first `emit`. */
+export function createTrace(options?: CreateTraceOptions): Trace {
+  return new Trace(options);
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import {
+  ClientMessage,
+  MAX_EVENT_BYTES,
+  MAX_FRAME_BYTES,
+  parseServerFrame,
+  replayFrames,
+  TARGET_BATCH_BYTES,
+  utf8Bytes,
+} from "../../protocol/index.js";
+import { traceEvent } from "../support/events.js";
+
+describe("replay frames", () => {
+  it("packs events in ascending order into frames of at most 32 KiB", () => {
+    const events = Array.from({ length: 2000 }, (_, seq) => traceEvent(seq));
+    const frames = replayFrames("trace-1", events);
+    expect(frames.length).toBeGreaterThan(1);
+    const seqs: number[] = [];
+    for (const frame of frames) {
+      expect(utf8Bytes(frame)).toBeLessThanOrEqual(TARGET_BATCH_BYTES);
+      const parsed = parseServerFrame(frame);
+      if (parsed.type !== "events") throw new Error("expected an events frame");
+      expect(parsed.trace_id).toBe("trace-1");
+      seqs.push(...parsed.events.map((event) => event.seq));
+    }
+    expect(seqs).toEqual(events.map((event) => event.seq));
+  });
+
+  it("sends an event larger than the target alone, still under API Gateway's 128 KiB", () => {
+    const big = traceEvent(1, { metadata: { blob: "x".repeat(MAX_EVENT_BYTES - 400) } });
+    const frames = replayFrames("trace-1", [traceEvent(0), big, traceEvent(2)]);
+    expect(frames).toHaveLength(3);
+    for (const frame of frames) expect(utf8Bytes(frame)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+  });
+
+  it("makes no frame for no events", () => {
+    expect(replayFrames("trace-1", [])).toEqual([]);
+  });
+});
+
+describe("client messages", () => {
+  it("accepts ping and resume with a cursor of -1 or more", () => {
+    expect(ClientMessage.parse({ action: "ping" })).toEqual({ action: "ping" });
+    expect(ClientMessage.parse({ action: "resume", afterSeq: -1 })).toEqual({
+      action: "resume",
+      afterSeq: -1,
+    });
+  });
+
+  it.each([
+    { action: "resume" },
+    { action: "resume", afterSeq: -2 },
+    { action: "resume", afterSeq: "3" },
+    { action: "resume", afterSeq: 1.5 },
+    { action: "subscribe" },
+  ])("rejects %j", (message) => {
+    expect(ClientMessage.safeParse(message).success).toBe(false);
+  });
+});
+
+describe("server frames", () => {
+  it("parses each frame type and refuses unknown ones", () => {
+    expect(parseServerFrame('{"type":"pong"}')).toEqual({ type: "pong" });
+    expect(parseServerFrame('{"type":"synced","trace_id":"t","last_seq":-1}')).toMatchObject({
+      last_seq: -1,
+    });
+    expect(parseServerFrame(JSON.stringify({ type: "event", ...traceEvent(4) }))).toMatchObject({ seq: 4 });
+    expect(() => parseServerFrame('{"type":"party"}')).toThrow();
+    expect(() => parseServerFrame("pong")).toThrow(SyntaxError);
+  });
+});

@@ -1,0 +1,291 @@
+import {
+  type ApiGatewayManagementApiClient,
+  GoneException,
+  LimitExceededException,
+  PostToConnectionCommand,
+} from "@aws-sdk/client-apigatewaymanagementapi";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeadLetterPort, Rejection } from "../../lambdas/emitter/dead-letters.js";
+import { deadLetterBody } from "../../lambdas/emitter/dead-letters.js";
+import { FanOutError, makeEmitter } from "../../lambdas/emitter/emitter.js";
+import { createHandler } from "../../lambdas/emitter/handler.js";
+import { ConnectionPostError, managementApiGateway } from "../../lambdas/shared/connection-gateway.js";
+import { dynamoTraceStore, type TraceStore } from "../../lambdas/shared/trace-store.js";
+import { MAX_EVENT_BYTES, REDACTED } from "../../protocol/index.js";
+import { startTestTable, type TestTable } from "../helpers/dynalite.js";
+import { envelope, traceEvent } from "../support/events.js";
+import { recordingGateway } from "../support/gateway.js";
+import { recordingLog, recordingMetrics } from "../support/telemetry.js";
+
+let table: TestTable;
+let store: TraceStore;
+beforeAll(async () => {
+  table = await startTestTable();
+  store = dynamoTraceStore(table.client, table.tableName);
+});
+afterAll(() => table.close());
+
+function recordingDeadLetters(): DeadLetterPort & { rejections: Rejection[] } {
+  const rejections: Rejection[] = [];
+  return { rejections, send: async (rejection) => void rejections.push(rejection) };
+}
+
+function emitterWith(gateway = recordingGateway(), concurrency = 32) {
+  const deadLetters = recordingDeadLetters();
+  const log = recordingLog();
+  const metrics = recordingMetrics();
+  const emit = makeEmitter({
+    store,
+    gateway,
+    deadLetters,
+    log,
+    metrics,
+    now: Date.now,
+    source: "trace-stream",
+    retentionSeconds: 7 * 86400,
+    concurrency,
+  });
+  return { emit, gateway, deadLetters, log, metrics };
+}
+
+async function subscribe(traceId: string, ...connectionIds: string[]) {
+  for (const connectionId of connectionIds) {
+    await store.putSubscription({ traceId, connectionId, expiresAt: 9_999_999_999 });
+  }
+}
+
+async function storedSeqs(traceId: string): Promise<number[]> {
+  const seqs: number[] = [];
+  for await (const page of store.eventsAfter(traceId, -1)) seqs.push(...page.map((event) => event.seq));
+  return seqs;
+}
+
+describe("emitter", () => {
+  it("stores the event, then posts it to every subscriber of its trace only", async () => {
+    await subscribe("t-fan", "a=", "b=");
+    await subscribe("t-other", "c=");
+    const { emit, gateway, metrics } = emitterWith();
+    const event = traceEvent(0, { trace_id: "t-fan" });
+    expect(await emit(envelope(event))).toEqual({
+      kind: "delivered",
+      duplicate: false,
+      delivered: 2,
+      pruned: 0,
+    });
+    expect(gateway.framesFor("a=")).toEqual([{ type: "event", ...event }]);
+    expect(gateway.framesFor("b=")).toEqual([{ type: "event", ...event }]);
+    expect(gateway.framesFor("c=")).toEqual([]);
+    expect(await storedSeqs("t-fan")).toEqual([0]);
+    expect(metrics.counts).toMatchObject({ EventsReceived: 1, EventsStored: 1, EventsDelivered: 2 });
+    expect(metrics.timings.FanOutDuration).toHaveLength(1);
+    expect(metrics.timings.EventLag).toHaveLength(1);
+  });
+
+  it("stores events with no subscribers, for late joiners", async () => {
+    const { emit } = emitterWith();
+    await emit(envelope(traceEvent(0, { trace_id: "t-alone" })));
+    expect(await storedSeqs("t-alone")).toEqual([0]);
+  });
+
+  it("fans a redelivered event out again without storing it twice", async () => {
+    await subscribe("t-dup", "d=");
+    const { emit, gateway, metrics } = emitterWith();
+    const event = traceEvent(0, { trace_id: "t-dup" });
+    await emit(envelope(event));
+    expect(await emit(envelope(event))).toMatchObject({ duplicate: true, delivered: 1 });
+    expect(gateway.framesFor("d=")).toHaveLength(2);
+    expect(metrics.counts).toMatchObject({ EventsStored: 1, EventsDuplicate: 1 });
+  });
+
+  it("dead-letters a different event at a stored seq as seq_conflict, and no client sees it", async () => {
+    await subscribe("t-conflict", "e=");
+    const { emit, gateway, deadLetters } = emitterWith();
+    await emit(envelope(traceEvent(0, { trace_id: "t-conflict" })));
+    const impostor = traceEvent(0, { trace_id: "t-conflict", event: "plan_failed", metadata: {} });
+    expect(await emit(envelope(impostor))).toEqual({ kind: "rejected", code: "seq_conflict" });
+    expect(gateway.framesFor("e=")).toHaveLength(1);
+    expect(deadLetters.rejections[0]?.reason).toMatch(/seq 0 of trace t-conflict is already held/);
+  });
+
+  it.each([
+    ["an envelope that is not EventBridge's", { hello: "world" }, "invalid_envelope"],
+    [
+      "another source",
+      envelope(traceEvent(0, { trace_id: "t-bad" }), { source: "evil" }),
+      "unexpected_source",
+    ],
+    [
+      "an unknown detail-type",
+      envelope(traceEvent(0, { trace_id: "t-bad" }), { "detail-type": "x" }),
+      "invalid_event",
+    ],
+    [
+      "a detail-type that differs from the event",
+      envelope(traceEvent(0, { trace_id: "t-bad" }), { "detail-type": "plan_created" }),
+      "invalid_event",
+    ],
+    [
+      "a detail that breaks the schema",
+      envelope({ ...traceEvent(0, { trace_id: "t-bad" }), seq: -3 }),
+      "invalid_event",
+    ],
+    [
+      "a detail over 96 KiB",
+      envelope(traceEvent(0, { trace_id: "t-bad", metadata: { blob: "x".repeat(MAX_EVENT_BYTES) } })),
+      "event_too_large",
+    ],
+  ])("dead-letters %s with a reason (%s), stores nothing, posts nothing", async (_label, input, code) => {
+    await subscribe("t-bad", "f=");
+    const { emit, gateway, deadLetters, metrics } = emitterWith();
+    expect(await emit(input)).toEqual({ kind: "rejected", code });
+    expect(deadLetters.rejections).toEqual([expect.objectContaining({ code, reason: expect.any(String) })]);
+    expect(gateway.posts).toEqual([]);
+    expect(await storedSeqs("t-bad")).toEqual([]);
+    expect(metrics.counts.EventsRejected).toBe(1);
+  });
+
+  it("prunes both items of a connection that answers Gone, and still delivers to the rest", async () => {
+    await subscribe("t-gone", "alive=", "stale=");
+    const { emit, gateway, metrics } = emitterWith(recordingGateway({ gone: ["stale="] }));
+    expect(await emit(envelope(traceEvent(0, { trace_id: "t-gone" })))).toMatchObject({
+      delivered: 1,
+      pruned: 1,
+    });
+    expect(gateway.framesFor("alive=")).toHaveLength(1);
+    expect(await store.traceOfConnection("stale=")).toBeUndefined();
+    expect(await store.traceOfConnection("alive=")).toBe("t-gone");
+    expect(metrics.counts.StaleConnectionsPruned).toBe(1);
+  });
+
+  it("tries every subscriber, then throws so Lambda retries, when some posts fail", async () => {
+    await subscribe("t-fail", "ok1=", "broken=", "ok2=");
+    const { emit, gateway } = emitterWith(recordingGateway({ failing: ["broken="] }));
+    const event = traceEvent(0, { trace_id: "t-fail" });
+    await expect(emit(envelope(event))).rejects.toBeInstanceOf(FanOutError);
+    expect(gateway.framesFor("ok1=")).toHaveLength(1);
+    expect(gateway.framesFor("ok2=")).toHaveLength(1);
+    // The retry stores nothing new and delivers again: clients drop the duplicate by seq.
+    const retry = emitterWith();
+    expect(await retry.emit(envelope(event))).toMatchObject({ duplicate: true, delivered: 3 });
+  });
+
+  it("recovers from a crash between store and fan-out: the redelivery reaches the subscribers", async () => {
+    await subscribe("t-crash", "g=");
+    const event = traceEvent(0, { trace_id: "t-crash" });
+    const crashing = emitterWith({
+      post: async () => {
+        throw new Error("Lambda ran out of time");
+      },
+      close: async () => {},
+    } as never);
+    await expect(crashing.emit(envelope(event))).rejects.toThrow(FanOutError);
+    const { emit, gateway } = emitterWith();
+    await emit(envelope(event));
+    expect(gateway.framesFor("g=")).toEqual([{ type: "event", ...event }]);
+  });
+
+  it("keeps at most `concurrency` posts in flight over a page of 100 subscribers", async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `p${i}=`);
+    await subscribe("t-pool", ...ids);
+    const { emit, gateway } = emitterWith(recordingGateway(), 8);
+    expect(await emit(envelope(traceEvent(0, { trace_id: "t-pool" })))).toMatchObject({ delivered: 100 });
+    expect(gateway.maxInFlight).toBeLessThanOrEqual(8);
+    expect(gateway.maxInFlight).toBeGreaterThan(1);
+  });
+
+  it("redacts secrets before storing, posting and dead-lettering, and never logs them", async () => {
+    await subscribe("t-secret", "h=");
+    const { emit, gateway, log, deadLetters } = emitterWith();
+    const secret = "sk-live-0123456789abcdef";
+    await emit(
+      envelope(traceEvent(0, { trace_id: "t-secret", metadata: { tool: "http", api_key: secret } })),
+    );
+    await emit(
+      envelope({ ...traceEvent(1, { trace_id: "t-secret", metadata: { password: secret } }), seq: "x" }),
+    );
+    const stored: unknown[] = [];
+    for await (const page of store.eventsAfter("t-secret", -1)) stored.push(...page);
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    expect(JSON.stringify(stored)).toContain(REDACTED);
+    expect(JSON.stringify(gateway.posts)).not.toContain(secret);
+    expect(JSON.stringify(log.lines)).not.toContain(secret);
+    expect(deadLetterBody(deadLetters.rejections[0] as Rejection)).not.toContain(secret);
+  });
+
+  it("fails fast at cold start, naming each missing setting", () => {
+    expect(() => createHandler({})).toThrow(/Set TABLE_NAME/);
+    expect(() => createHandler({ TABLE_NAME: "t", CONNECTIONS_ENDPOINT: "http://x" })).toThrow(
+      /Set DEAD_LETTER_QUEUE_URL/,
+    );
+    expect(() =>
+      createHandler({
+        TABLE_NAME: "t",
+        CONNECTIONS_ENDPOINT: "http://x",
+        DEAD_LETTER_QUEUE_URL: "http://q",
+        EVENT_SOURCE: "trace-stream",
+        EMITTER_CONCURRENCY: "lots",
+      }),
+    ).toThrow(/EMITTER_CONCURRENCY must be a positive integer/);
+  });
+});
+
+describe("dead-letter body", () => {
+  it("keeps an oversize detail out but says so", () => {
+    const big = envelope({ blob: "x".repeat(200 * 1024) });
+    const body = JSON.parse(deadLetterBody({ code: "event_too_large", reason: "too big", envelope: big }));
+    expect(body.envelope.detail).toBeUndefined();
+    expect(body.envelope.detail_omitted).toMatch(/too large/);
+    expect(body.envelope.id).toBe(big.id);
+  });
+});
+
+describe("management API adapter (faults injected at the SDK boundary)", () => {
+  function sdkFailing(errors: unknown[]) {
+    const calls: string[] = [];
+    const client = {
+      async send(command: unknown) {
+        if (command instanceof PostToConnectionCommand) calls.push(command.input.ConnectionId ?? "");
+        const error = errors.shift();
+        if (error) throw error;
+        return {};
+      },
+    } as unknown as ApiGatewayManagementApiClient;
+    return { client, calls };
+  }
+  const throttle = () =>
+    new LimitExceededException({ message: "Too many requests", $metadata: { httpStatusCode: 429 } });
+  const fast = { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
+
+  it("retries 429s with backoff until the post goes through", async () => {
+    const { client, calls } = sdkFailing([throttle(), throttle()]);
+    expect(await managementApiGateway(client, fast).post("c=", "{}")).toBe("sent");
+    expect(calls).toHaveLength(3);
+  });
+
+  it("gives up after the attempts run out with a throttled ConnectionPostError", async () => {
+    const { client, calls } = sdkFailing([throttle(), throttle(), throttle(), throttle(), throttle()]);
+    const error = await managementApiGateway(client, fast)
+      .post("c=", "{}")
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ConnectionPostError);
+    expect(error.throttled).toBe(true);
+    expect(calls).toHaveLength(4);
+  });
+
+  it("maps GoneException to 'gone' without retrying", async () => {
+    const { client, calls } = sdkFailing([
+      new GoneException({ message: "gone", $metadata: { httpStatusCode: 410 } }),
+    ]);
+    expect(await managementApiGateway(client, fast).post("c=", "{}")).toBe("gone");
+    expect(calls).toHaveLength(1);
+  });
+
+  it("does not retry a 403 Forbidden", async () => {
+    const forbidden = Object.assign(new Error("Forbidden"), { $metadata: { httpStatusCode: 403 } });
+    const { client, calls } = sdkFailing([forbidden]);
+    await expect(managementApiGateway(client, fast).post("c=", "{}")).rejects.toBeInstanceOf(
+      ConnectionPostError,
+    );
+    expect(calls).toHaveLength(1);
+  });
+});

@@ -1,0 +1,41 @@
+import type { LocalEventBus } from "./event-bus.js";
+import type { LocalLogger } from "./log.js";
+import {
+  acceptPutEventsEntry,
+  type BusContext,
+  type PutEventsResultEntry,
+  readPutEventsRequest,
+} from "./put-events.js";
+
+export interface PutEventsResponse {
+  readonly FailedEntryCount: number;
+  readonly Entries: readonly PutEventsResultEntry[];
+}
+
+/**
+ * PutEvents over the local custom bus. The `default` bus exists as in every account but has no
+ * rule here, so events put on it are accepted and go nowhere (a warning says so).
+ */
+export function createPutEvents(context: BusContext, bus: LocalEventBus, log: LocalLogger) {
+  let warnedDefaultBus = false;
+  return function putEvents(input: unknown): PutEventsResponse {
+    const entries = readPutEventsRequest(input);
+    const results = entries.map((entry): PutEventsResultEntry => {
+      const outcome = acceptPutEventsEntry(entry, context);
+      if (!("envelope" in outcome)) {
+        log.info(`PutEvents entry refused: ${outcome.ErrorCode}: ${outcome.ErrorMessage}`);
+        return outcome;
+      }
+      if (outcome.busName === bus.name) bus.publish(outcome.envelope);
+      else if (!warnedDefaultBus) {
+        warnedDefaultBus = true;
+        log.warn(
+          `an event was put on the default bus, which has no rules; trace-stream listens on bus "${bus.name}" ` +
+            `(set EventBusName: "${bus.name}")`,
+        );
+      }
+      return { EventId: outcome.envelope.id };
+    });
+    return { FailedEntryCount: results.filter((result) => "ErrorCode" in result).length, Entries: results };
+  };
+}

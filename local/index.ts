@@ -1,0 +1,385 @@
+import { mintToken as mintViewerToken } from "../lambdas/authorizer/token.js";
+import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
+import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "../lib/event-rule.js";
+import { DEFAULT_EVENT_RETENTION_DAYS } from "../protocol/limits.js";
+import { startAwsApiServer } from "./aws-api-server.js";
+import { type DeliveryFaultSettings, DeliveryFaults } from "./delivery-faults.js";
+import { LOCAL_CREDENTIALS, startDynamoDb } from "./dynamodb.js";
+import { LocalEventBus, type RetryPolicy } from "./event-bus.js";
+import { validateEventPattern } from "./event-pattern.js";
+import { createPutEvents } from "./eventbridge-api.js";
+import {
+  type GatewayFaults,
+  type GatewayLimits,
+  startWebSocketGateway,
+  type WebSocketGateway,
+} from "./gateway/index.js";
+import { isLoopbackHost, LocalStackError, PortInUseError } from "./http-server.js";
+import { lambdaFunctionConfig } from "./lambda-env.js";
+import {
+  createLambdaRunner,
+  type HandlerFactory,
+  type LambdaFunctionName,
+  type LambdaRunner,
+} from "./lambda-runner.js";
+import { createLogger, describeError, type LocalLogger, type LogLevel, type LogSink } from "./log.js";
+import { SqsApi } from "./sqs-api.js";
+import { LocalQueue, type QueuedMessage } from "./sqs-queue.js";
+import { startTtlSweeper } from "./ttl-sweeper.js";
+
+export { type DeliveryFaultSettings, DeliveryFaults } from "./delivery-faults.js";
+export {
+  type EventPattern,
+  InvalidEventPatternError,
+  matchesEventPattern,
+  validateEventPattern,
+} from "./event-pattern.js";
+export type { GatewayFaults, GatewayLimits } from "./gateway/index.js";
+export { isLoopbackHost, LocalStackError, PortInUseError } from "./http-server.js";
+export {
+  type HandlerFactory,
+  LAMBDA_FUNCTIONS,
+  type LambdaFunctionName,
+  LambdaTimeoutError,
+} from "./lambda-runner.js";
+export { createLogger, type LocalLogger, type LogLevel, type LogSink } from "./log.js";
+export type { EventBridgeEnvelope } from "./put-events.js";
+export { putEventsEntrySize } from "./put-events.js";
+
+/**
+ * The fixed HS256 secret of local development: well known, so tokens minted by the CLI, the
+ * viewer and tests all work against `npm start`. Never use it anywhere else. Override with
+ * `TRACE_STREAM_JWT_SECRET` or the `secret` option.
+ */
+export const LOCAL_DEV_SECRET = "trace-stream-local-development-secret-not-for-production";
+
+export const LOCAL_REGION = "us-east-1";
+export const LOCAL_ACCOUNT_ID = "000000000000";
+export const DEFAULT_LOCAL_HOST = "127.0.0.1";
+export const DEFAULT_LOCAL_PORTS = { webSocket: 3001, eventBridge: 4010, dynamodb: 8000 } as const;
+export const DEFAULT_LOCAL_TABLE = "trace-stream-local";
+export const DEFAULT_DEAD_LETTER_QUEUE = "trace-stream-dead-letters";
+/** Delays of the local EventBridge's retries; the attempt count and event age are the CDK's. */
+export const DEFAULT_LOCAL_RETRY: RetryPolicy = {
+  retryAttempts: EMITTER_TARGET_RETRY.retryAttempts,
+  maxEventAgeSeconds: EMITTER_TARGET_RETRY.maxEventAgeSeconds,
+  baseDelayMs: 500,
+  maxDelayMs: 10_000,
+};
+
+export interface LocalStackOptions {
+  /** A loopback address; the local stack never listens beyond this machine. @default "127.0.0.1" */
+  readonly host?: string;
+  /** 0 picks a free port. @default { webSocket: 3001, eventBridge: 4010, dynamodb: 8000 } */
+  readonly ports?: { readonly webSocket?: number; readonly eventBridge?: number; readonly dynamodb?: number };
+  /** @default "local" */
+  readonly stage?: string;
+  /** @default "local" */
+  readonly apiId?: string;
+  /** The custom bus name. @default "trace-stream" */
+  readonly busName?: string;
+  /** The event source the rule matches and the emitter accepts. @default "trace-stream" */
+  readonly source?: string;
+  /** @default "trace-stream-local" */
+  readonly tableName?: string;
+  /** Keeps DynamoDB data in this directory across restarts; in memory when absent. */
+  readonly dataDir?: string;
+  /** HS256 secret of the authorizer. @default TRACE_STREAM_JWT_SECRET, else LOCAL_DEV_SECRET */
+  readonly secret?: string;
+  readonly gatewayLimits?: Partial<GatewayLimits>;
+  /** TTL sweep period; 0 sweeps only when `sweepExpired()` is called. @default 60 000 */
+  readonly sweepIntervalMs?: number;
+  /** Clock of the TTL sweeper, event times and ages, and the queue (epoch ms). @default Date.now */
+  readonly now?: () => number;
+  /** Retry policy of the EventBridge target. @default DEFAULT_LOCAL_RETRY */
+  readonly retry?: Partial<RetryPolicy>;
+  readonly faults?: {
+    readonly gateway?: Partial<GatewayFaults>;
+    readonly eventBridge?: Partial<DeliveryFaultSettings>;
+  };
+  /** EVENT_RETENTION_DAYS of the emitter. @default 7 */
+  readonly eventRetentionDays?: number;
+  /** EMITTER_CONCURRENCY of the emitter. @default the emitter's default */
+  readonly emitterConcurrency?: number;
+  /** Level of the stack's lines and of the handlers' Powertools logs. @default "info" */
+  readonly logLevel?: LogLevel;
+  /** Shorthand for `logLevel: "silent"`. */
+  readonly quiet?: boolean;
+  /** Where the stack's own lines go. @default the console */
+  readonly logSink?: LogSink;
+  /** Stand-ins for `createHandler` of some functions (tests); the rest load from `lambdas/`. */
+  readonly handlers?: Partial<Record<LambdaFunctionName, HandlerFactory>>;
+}
+
+export interface LocalStackEndpoints {
+  /** ws://host:port/stage */
+  readonly webSocketUrl: string;
+  /** http://host:port/stage, for ApiGatewayManagementApiClient. */
+  readonly managementEndpoint: string;
+  /** http://host:port, for EventBridgeClient. */
+  readonly eventBridge: string;
+  /** http://host:port, for DynamoDBClient. */
+  readonly dynamodb: string;
+  /** http://host:port, for SQSClient (the same server as EventBridge). */
+  readonly sqs: string;
+  readonly deadLetterQueueUrl: string;
+}
+
+/** A message in the dead-letter queue; `payload` is the body parsed as JSON when it is JSON. */
+export interface DeadLetter extends QueuedMessage {
+  readonly payload: unknown;
+}
+
+export interface LocalStack {
+  readonly endpoints: LocalStackEndpoints;
+  readonly region: string;
+  readonly accountId: string;
+  readonly tableName: string;
+  readonly busName: string;
+  readonly source: string;
+  readonly secret: string;
+  /** A viewer token for these trace ids (entries ending in `*` are prefixes). @default ttl 3600 s */
+  mintToken(traceIds: readonly string[] | string, ttlSeconds?: number): Promise<string>;
+  /** The WebSocket URL with `traceId` and `token` in the query string. */
+  connectUrl(traceId: string, token: string): string;
+  /** Live fault knobs: change a field and the next delivery or connection sees it. */
+  readonly faults: { readonly gateway: GatewayFaults; readonly eventBridge: DeliveryFaults };
+  /** Every message in the dead-letter queue, without receiving it. */
+  deadLetters(): DeadLetter[];
+  /** Runs a TTL sweep now; resolves with the number of items deleted. */
+  sweepExpired(): Promise<number>;
+  /** Resolves when EventBridge has no delivery held, waiting for a retry, or in flight. */
+  deliveriesIdle(): Promise<void>;
+  /** Invokes one of the functions as the gateway and the bus do (for tests and tools). */
+  invoke(functionName: LambdaFunctionName, event: unknown): Promise<unknown>;
+  readonly log: LocalLogger;
+  /** Stops every service and closes every socket; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+type HandlerModule = { createHandler: HandlerFactory };
+
+const HANDLER_MODULES: Record<LambdaFunctionName, () => Promise<HandlerModule>> = {
+  authorizer: () => import("../lambdas/authorizer/handler.js"),
+  connect: () => import("../lambdas/connect/handler.js"),
+  disconnect: () => import("../lambdas/disconnect/handler.js"),
+  ping: () => import("../lambdas/ping/handler.js"),
+  resume: () => import("../lambdas/resume/handler.js"),
+  default: () => import("../lambdas/default/handler.js"),
+  emitter: () => import("../lambdas/emitter/handler.js"),
+};
+
+/**
+ * Starts the whole system on this machine: DynamoDB (dynalite) with the table and a TTL sweeper,
+ * the EventBridge and SQS emulators, the WebSocket API with its @connections endpoint, and the
+ * Lambda handlers behind them, configured exactly as the CDK stack configures them.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = options.host ?? DEFAULT_LOCAL_HOST;
+  if (!isLoopbackHost(host)) {
+    throw new LocalStackError(`host must be a loopback address (127.0.0.1, ::1, localhost), got "${host}"`);
+  }
+  const secret = options.secret ?? process.env.TRACE_STREAM_JWT_SECRET ?? LOCAL_DEV_SECRET;
+  if (secret.length < 32) {
+    throw new LocalStackError(
+      "the JWT secret must be at least 32 characters (TRACE_STREAM_JWT_SECRET or `secret`)",
+    );
+  }
+  const logLevel: LogLevel = options.quiet ? "silent" : (options.logLevel ?? "info");
+  const log = createLogger(logLevel, options.logSink);
+  const now = options.now ?? Date.now;
+  const region = LOCAL_REGION;
+  const accountId = LOCAL_ACCOUNT_ID;
+  const stage = options.stage ?? "local";
+  const busName = options.busName ?? DEFAULT_EVENT_SOURCE;
+  const source = options.source ?? DEFAULT_EVENT_SOURCE;
+  const tableName = options.tableName ?? DEFAULT_LOCAL_TABLE;
+  const functionNamePrefix = "trace-stream-local";
+  const retry: RetryPolicy = { ...DEFAULT_LOCAL_RETRY, ...options.retry };
+  const pattern = traceEventPattern(source);
+  validateEventPattern(pattern);
+
+  // Stop order: no new PutEvents, then let deliveries in flight finish, then close connections
+  // (their $disconnect still reaches DynamoDB), then the sweeper and DynamoDB itself.
+  const closers: Partial<Record<"aws" | "bus" | "gateway" | "sweeper" | "dynamo", () => Promise<void>>> = {};
+  const unwind = async () => {
+    for (const part of ["aws", "bus", "gateway", "sweeper", "dynamo"] as const) {
+      const close = closers[part];
+      delete closers[part];
+      await close?.().catch((error: unknown) => log.warn(`stop ${part}: ${describeError(error)}`));
+    }
+  };
+
+  try {
+    const dynamo = await startDynamoDb({
+      host,
+      port: options.ports?.dynamodb ?? DEFAULT_LOCAL_PORTS.dynamodb,
+      tableName,
+      region,
+      dataDir: options.dataDir,
+      log: log.child("dynamodb"),
+    });
+    closers.dynamo = dynamo.close;
+
+    const sweeper = startTtlSweeper({
+      documentClient: dynamo.documentClient,
+      tableName,
+      now,
+      intervalMs: options.sweepIntervalMs ?? 60_000,
+      log: log.child("ttl"),
+    });
+    closers.sweeper = sweeper.stop;
+
+    let gateway: WebSocketGateway | undefined;
+    let awsUrl: string | undefined;
+    const queue = new LocalQueue(
+      DEFAULT_DEAD_LETTER_QUEUE,
+      `arn:aws:sqs:${region}:${accountId}:${DEFAULT_DEAD_LETTER_QUEUE}`,
+      now,
+    );
+    const queueUrl = () => `${awsUrl}/${accountId}/${queue.name}`;
+
+    const runner: LambdaRunner = createLambdaRunner({
+      functionNamePrefix,
+      region,
+      account: accountId,
+      log: log.child("lambda"),
+      load: async (name) => options.handlers?.[name] ?? (await HANDLER_MODULES[name]()).createHandler,
+      config: (name) =>
+        lambdaFunctionConfig(name, {
+          region,
+          accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
+          secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey,
+          tableName,
+          eventSource: source,
+          eventRetentionDays: options.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS,
+          emitterConcurrency: options.emitterConcurrency ?? DEFAULT_EMITTER_CONCURRENCY,
+          jwtSecret: secret,
+          logLevel,
+          functionNamePrefix,
+          endpoints: () => {
+            if (!gateway || !awsUrl)
+              throw new LocalStackError("a function started before the local stack finished starting");
+            return {
+              dynamodb: dynamo.endpoint,
+              sqs: awsUrl,
+              connections: gateway.managementEndpoint,
+              deadLetterQueueUrl: queueUrl(),
+            };
+          },
+        }),
+    });
+
+    const eventBridgeFaults = new DeliveryFaults(options.faults?.eventBridge);
+    const bus = new LocalEventBus({
+      name: busName,
+      rule: {
+        name: `${busName}-to-emitter`,
+        arn: `arn:aws:events:${region}:${accountId}:rule/${busName}/${busName}-to-emitter`,
+        pattern,
+        target: {
+          id: "emitter",
+          arn: `arn:aws:lambda:${region}:${accountId}:function:${functionNamePrefix}-emitter`,
+          invoke: (envelope) => runner.invoke("emitter", envelope),
+        },
+      },
+      retry,
+      faults: eventBridgeFaults,
+      deadLetter: (message) =>
+        queue.send(
+          message.body,
+          Object.fromEntries(
+            Object.entries(message.attributes).map(([name, value]) => [
+              name,
+              { DataType: "String", StringValue: value },
+            ]),
+          ),
+        ),
+      now,
+      log: log.child("eventbridge"),
+    });
+    closers.bus = () => bus.close();
+
+    const stopping = new AbortController();
+    const awsServer = await startAwsApiServer({
+      host,
+      port: options.ports?.eventBridge ?? DEFAULT_LOCAL_PORTS.eventBridge,
+      putEvents: createPutEvents({ busName, region, account: accountId, now }, bus, log.child("eventbridge")),
+      sqs: new SqsApi([queue], () => queueUrl(), stopping.signal),
+      log: log.child("aws"),
+    });
+    awsUrl = awsServer.url;
+    closers.aws = async () => {
+      stopping.abort();
+      await awsServer.close();
+    };
+
+    const gatewayLog = log.child("gateway");
+    const webSocketPort = options.ports?.webSocket ?? DEFAULT_LOCAL_PORTS.webSocket;
+    gateway = await startWebSocketGateway({
+      host,
+      port: webSocketPort,
+      stage,
+      apiId: options.apiId ?? "local",
+      region,
+      accountId,
+      invoke: (name, event) => runner.invoke(name, event),
+      limits: options.gatewayLimits,
+      faults: options.faults?.gateway,
+      log: (level, message, data) => gatewayLog[level](data ? `${message} ${JSON.stringify(data)}` : message),
+    }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+        throw new PortInUseError("WebSocket API", host, webSocketPort, { cause: error });
+      }
+      throw error;
+    });
+    const openGateway = gateway;
+    closers.gateway = () => openGateway.close();
+
+    const endpoints: LocalStackEndpoints = {
+      webSocketUrl: gateway.url,
+      managementEndpoint: gateway.managementEndpoint,
+      eventBridge: awsServer.url,
+      dynamodb: dynamo.endpoint,
+      sqs: awsServer.url,
+      deadLetterQueueUrl: queueUrl(),
+    };
+    log.debug(`local stack up: ${JSON.stringify(endpoints)}`);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      endpoints,
+      region,
+      accountId,
+      tableName,
+      busName,
+      source,
+      secret,
+      mintToken: (traceIds, ttlSeconds) =>
+        mintViewerToken({ secret, traces: typeof traceIds === "string" ? [traceIds] : traceIds, ttlSeconds }),
+      connectUrl: (traceId, token) =>
+        `${endpoints.webSocketUrl}?traceId=${encodeURIComponent(traceId)}&token=${encodeURIComponent(token)}`,
+      faults: { gateway: openGateway.faults, eventBridge: eventBridgeFaults },
+      deadLetters: () => queue.peek().map((message) => ({ ...message, payload: parseJson(message.body) })),
+      sweepExpired: () => sweeper.sweep(),
+      deliveriesIdle: () => bus.idle(),
+      invoke: (name, event) => runner.invoke(name, event),
+      log,
+      stop: () => {
+        stopped ??= unwind().then(() => log.debug("local stack stopped"));
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,94 @@
+import { ENV } from "../lambdas/shared/env-names.js";
+import type { FunctionConfig, LambdaFunctionName } from "./lambda-runner.js";
+import type { LogLevel } from "./log.js";
+
+/** What the functions' environments are made of; endpoints are read when a function starts cold. */
+export interface LambdaEnvironmentInput {
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly tableName: string;
+  readonly eventSource: string;
+  readonly eventRetentionDays: number;
+  readonly emitterConcurrency: number;
+  readonly jwtSecret: string;
+  readonly logLevel: LogLevel;
+  readonly functionNamePrefix: string;
+  readonly endpoints: () => {
+    readonly dynamodb: string;
+    readonly sqs: string;
+    readonly connections: string;
+    readonly deadLetterQueueUrl: string;
+  };
+}
+
+const POWERTOOLS_LEVEL: Record<LogLevel, string> = {
+  debug: "DEBUG",
+  info: "INFO",
+  warn: "WARN",
+  error: "ERROR",
+  silent: "SILENT",
+};
+
+const TIMEOUT_SECONDS: Record<LambdaFunctionName, number> = {
+  authorizer: 10,
+  connect: 10,
+  disconnect: 10,
+  ping: 10,
+  resume: 30,
+  default: 10,
+  emitter: 30,
+};
+
+/**
+ * Each function gets the variables the CDK stack gives it and no others, plus the endpoint and
+ * credential variables that point the SDK clients at the local services.
+ */
+export function lambdaFunctionConfig(
+  name: LambdaFunctionName,
+  input: LambdaEnvironmentInput,
+): FunctionConfig {
+  const endpoints = input.endpoints();
+  const common: Record<string, string> = {
+    AWS_REGION: input.region,
+    AWS_DEFAULT_REGION: input.region,
+    AWS_ACCESS_KEY_ID: input.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: input.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_LAMBDA_FUNCTION_NAME: `${input.functionNamePrefix}-${name}`,
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
+    POWERTOOLS_SERVICE_NAME: "trace-stream",
+    POWERTOOLS_METRICS_NAMESPACE: "TraceStream",
+    POWERTOOLS_LOG_LEVEL: POWERTOOLS_LEVEL[input.logLevel],
+    // Metrics go to stdout as EMF on Lambda; locally they are noise unless asked for.
+    POWERTOOLS_METRICS_DISABLED: input.logLevel === "debug" ? "false" : "true",
+  };
+  const own: Record<string, string> = {};
+  switch (name) {
+    case "authorizer":
+      own[ENV.jwtSecret] = input.jwtSecret;
+      break;
+    case "connect":
+    case "disconnect":
+      own[ENV.tableName] = input.tableName;
+      break;
+    case "resume":
+      own[ENV.tableName] = input.tableName;
+      own[ENV.connectionsEndpoint] = endpoints.connections;
+      break;
+    case "emitter":
+      own[ENV.tableName] = input.tableName;
+      own[ENV.connectionsEndpoint] = endpoints.connections;
+      own[ENV.deadLetterQueueUrl] = endpoints.deadLetterQueueUrl;
+      own[ENV.eventSource] = input.eventSource;
+      own[ENV.eventRetentionDays] = String(input.eventRetentionDays);
+      own[ENV.emitterConcurrency] = String(input.emitterConcurrency);
+      break;
+    case "ping":
+    case "default":
+      break;
+  }
+  return { env: { ...common, ...own }, timeoutSeconds: TIMEOUT_SECONDS[name], memoryMb: 256 };
+}

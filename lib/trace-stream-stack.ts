@@ -1,0 +1,128 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import type { Construct, Node } from "constructs";
+import { TraceStreamApi, type TraceStreamApiProps, TraceStreamAuth } from "./trace-stream-api.js";
+
+export interface TraceStreamStackProps extends StackProps {
+  /**
+   * Options of the TraceStreamApi construct.
+   * @default - the construct's defaults (HS256 secret, source "trace-stream", stage "prod", ...)
+   */
+  readonly api?: TraceStreamApiProps;
+}
+
+/** One TraceStreamApi with the outputs producers, viewers and operators need. */
+export class TraceStreamStack extends Stack {
+  readonly api: TraceStreamApi;
+
+  constructor(scope: Construct, id: string, props: TraceStreamStackProps = {}) {
+    super(scope, id, {
+      description: "trace-stream: live AI-agent trace events over a serverless WebSocket API",
+      ...props,
+    });
+    const api = new TraceStreamApi(this, "TraceStream", props.api);
+    this.api = api;
+
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output("WebSocketUrl", api.webSocketUrl, "Viewer URL: append ?traceId=...&token=...");
+    output("ManagementEndpoint", api.callbackUrl, "@connections (management API) endpoint of the stage");
+    output("EventBusName", api.eventBus.eventBusName, "Bus producers put trace events on");
+    output("EventBusArn", api.eventBus.eventBusArn, "ARN of the trace event bus");
+    output("EventSource", api.eventSource, "Source producers must put on trace events");
+    output("TableName", api.table.tableName, "DynamoDB table of subscriptions and events");
+    output("DeadLetterQueueUrl", api.deadLetterQueue.queueUrl, "Rejected and undeliverable trace events");
+    output("DeadLetterQueueArn", api.deadLetterQueue.queueArn, "ARN of the dead-letter queue");
+    output(
+      "EmitterFailureQueueUrl",
+      api.asyncFailureQueue.queueUrl,
+      "Emitter invocations that failed after retries",
+    );
+    if (api.jwtSecret) {
+      output("JwtSecretArn", api.jwtSecret.secretArn, "Secrets Manager secret holding the HS256 token key");
+    }
+  }
+}
+
+/**
+ * Context keys read by `apiPropsFromContext` (`cdk deploy -c key=value`, or `context` in cdk.json).
+ */
+export const CONTEXT_KEYS = {
+  authMode: "authMode",
+  jwksUrl: "jwksUrl",
+  jwtIssuer: "jwtIssuer",
+  jwtAudience: "jwtAudience",
+  eventSource: "eventSource",
+  stageName: "stageName",
+  eventRetentionDays: "eventRetentionDays",
+  removalPolicy: "removalPolicy",
+  apiGatewayCloudWatchRole: "apiGatewayCloudWatchRole",
+} as const;
+
+function contextString(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+    throw new Error(`context "${key}" must be a string, got ${JSON.stringify(value)}`);
+  }
+  return String(value);
+}
+
+/**
+ * Construct options from CDK context, failing fast with what to set:
+ * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer` and optional `jwtAudience`),
+ * `eventSource`, `stageName`, `eventRetentionDays`, `removalPolicy` (`retain` default or `destroy`),
+ * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one).
+ */
+export function apiPropsFromContext(node: Node): TraceStreamApiProps {
+  const get = (key: keyof typeof CONTEXT_KEYS) => contextString(node, CONTEXT_KEYS[key]);
+  const authMode = get("authMode") ?? "hs256";
+  let auth: TraceStreamAuth;
+  if (authMode === "hs256") {
+    const issuer = get("jwtIssuer");
+    const audience = get("jwtAudience");
+    auth = TraceStreamAuth.hs256({ ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}) });
+  } else if (authMode === "oidc") {
+    const jwksUrl = get("jwksUrl");
+    const issuer = get("jwtIssuer");
+    if (!jwksUrl || !issuer) {
+      throw new Error(
+        "authMode=oidc needs -c jwksUrl=https://.../jwks.json -c jwtIssuer=https://... (jwtAudience optional)",
+      );
+    }
+    const audience = get("jwtAudience");
+    auth = TraceStreamAuth.oidc({ jwksUrl, issuer, ...(audience ? { audience } : {}) });
+  } else {
+    throw new Error(`context authMode must be "hs256" or "oidc", got "${authMode}"`);
+  }
+
+  const props: { -readonly [K in keyof TraceStreamApiProps]: TraceStreamApiProps[K] } = { auth };
+  const eventSource = get("eventSource");
+  if (eventSource) props.eventSource = eventSource;
+  const stageName = get("stageName");
+  if (stageName) props.stageName = stageName;
+  const retention = get("eventRetentionDays");
+  if (retention !== undefined) {
+    const days = Number(retention);
+    if (!Number.isInteger(days) || days <= 0) {
+      throw new Error(
+        `context eventRetentionDays must be a positive whole number of days, got "${retention}"`,
+      );
+    }
+    props.eventRetention = Duration.days(days);
+  }
+  const removal = get("removalPolicy");
+  if (removal !== undefined) {
+    if (removal !== "retain" && removal !== "destroy") {
+      throw new Error(`context removalPolicy must be "retain" or "destroy", got "${removal}"`);
+    }
+    props.removalPolicy = removal === "destroy" ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+  }
+  const logRole = get("apiGatewayCloudWatchRole");
+  if (logRole !== undefined) {
+    if (logRole !== "true" && logRole !== "false") {
+      throw new Error(`context apiGatewayCloudWatchRole must be true or false, got "${logRole}"`);
+    }
+    props.apiGatewayCloudWatchRole = logRole === "true";
+  }
+  return props;
+}

@@ -268,7 +268,19 @@ export async function startWebSocketGateway(options: GatewayOptions): Promise<We
       return;
     }
     handshakes.add(socket);
-    socket.once("close", () => handshakes.delete(socket));
+    try {
+      await completeHandshake(request, socket, head, url);
+    } finally {
+      handshakes.delete(socket);
+    }
+  }
+
+  async function completeHandshake(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+  ): Promise<void> {
     const now = Date.now();
     const sourceIp = (request.socket.remoteAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
     const facts: ConnectionFacts = {

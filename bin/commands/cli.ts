@@ -1,0 +1,78 @@
+import type { Command, CommandContext } from "./command.js";
+import { wantsHelp } from "./command.js";
+import { classify, ExitCode, UsageError } from "./errors.js";
+import { schemaCommand } from "./schema.js";
+import { tokenCommand } from "./token.js";
+
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: readonly Command[] = [tokenCommand, schemaCommand];
+
+const EXIT_CODES_HELP = `Exit codes:
+  0    success (tail: the trace ended)
+  1    the operation failed (delivery failed, the service answered with an error)
+  2    bad input (unknown command or option, missing or malformed value, invalid event or JSON)
+  3    an endpoint could not be reached
+  4    the token was refused (401) or does not grant the trace (403)
+  130  interrupted (Ctrl-C)`;
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;
+  return `trace-stream: watch AI agent runs live
+
+Usage: trace-stream <command> [options]
+
+Commands:
+${COMMANDS.map((command) => `  ${command.name.padEnd(width)}${command.summary}`).join("\n")}
+
+Run \`trace-stream <command> --help\` for a command's options. Every command reaches the local
+stack (\`npm start\`) by default; flags and TRACE_STREAM_* variables point it elsewhere.
+
+${EXIT_CODES_HELP}
+`;
+}
+
+/**
+ * Runs one command line and returns the exit code. The one place where errors become messages and
+ * exit codes: a user sees `trace-stream <command>: <message>`, never a stack trace (set
+ * TRACE_STREAM_DEBUG=1 to see one).
+ */
+export async function runCli(argv: readonly string[], context: CommandContext): Promise<number> {
+  const [name, ...rest] = argv;
+  let command: Command | undefined;
+  try {
+    if (name === undefined) {
+      context.stderr.write(mainHelp());
+      return ExitCode.usage;
+    }
+    if (name === "--help" || name === "-h" || name === "help") {
+      const topic = name === "help" ? rest[0] : undefined;
+      const helpFor = topic === undefined ? undefined : findCommand(topic);
+      context.stdout.write(helpFor === undefined ? mainHelp() : `${helpFor.help}\n`);
+      return ExitCode.ok;
+    }
+    command = findCommand(name);
+    if (wantsHelp(rest)) {
+      context.stdout.write(`${command.help}\n`);
+      return ExitCode.ok;
+    }
+    return await command.run(rest, context);
+  } catch (error) {
+    const { exitCode, message, hint } = classify(error);
+    const interrupted = context.signal.aborted && exitCode !== ExitCode.usage;
+    context.stderr.write(`trace-stream${command === undefined ? "" : ` ${command.name}`}: ${message}\n`);
+    if (hint !== undefined) context.stderr.write(`  ${hint}\n`);
+    if (context.env.TRACE_STREAM_DEBUG && error instanceof Error && error.stack) {
+      context.stderr.write(`${error.stack}\n`);
+    }
+    return interrupted ? ExitCode.interrupted : exitCode;
+  }
+}
+
+function findCommand(name: string): Command {
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (command !== undefined) return command;
+  if (name.startsWith("-")) throw new UsageError(`expected a command before ${JSON.stringify(name)}`);
+  throw new UsageError(
+    `unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((candidate) => candidate.name).join(", ")}`,
+  );
+}

@@ -106,6 +106,7 @@ export class ScriptedServer {
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #accepted = new AsyncQueue<ScriptedConnection>();
   readonly #refusals: number[] = [];
+  #serve: ((connection: ScriptedConnection) => void) | null = null;
   #url = "";
 
   private constructor() {
@@ -137,6 +138,11 @@ export class ScriptedServer {
     this.#refusals.push(...statuses);
   }
 
+  /** Hands every connection accepted from now on to `serve` (instead of `nextConnection()`). */
+  serveEach(serve: (connection: ScriptedConnection) => void): void {
+    this.#serve = serve;
+  }
+
   /** The next accepted connection. */
   nextConnection(): Promise<ScriptedConnection> {
     return this.#accepted.next();
@@ -163,7 +169,8 @@ export class ScriptedServer {
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       const connection = new ScriptedConnection(ws, request);
       this.connections.push(connection);
-      this.#accepted.push(connection);
+      if (this.#serve) this.#serve(connection);
+      else this.#accepted.push(connection);
     });
   }
 }

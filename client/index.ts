@@ -1,0 +1,21 @@
+/** `trace-stream/client`: subscribe to a trace from a browser or Node (no framework needed). */
+export type { EventName, EventStatus, TraceEvent } from "../protocol/trace-event.js";
+export { isTerminal, TERMINAL_EVENTS } from "../protocol/trace-event.js";
+export type { SeqRange } from "./subscriber-reorder-buffer.js";
+export type { PageSignals, Timers, WebSocketConstructor, WebSocketLike } from "./subscriber-socket.js";
+export { browserPageSignals } from "./subscriber-socket.js";
+export type {
+  DisconnectCode,
+  FailureCode,
+  TraceStreamErrorCode,
+  TraceStreamState,
+  TraceStreamStatus,
+} from "./subscriber-state.js";
+export { TraceStreamError } from "./subscriber-state.js";
+export type {
+  ReconnectOptions,
+  TraceStreamClientOptions,
+  TraceStreamEventMap,
+  TraceStreamSnapshot,
+} from "./trace-stream-client.js";
+export { TraceStreamClient } from "./trace-stream-client.js";

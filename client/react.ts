@@ -1,0 +1,149 @@
+import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
+import type { TraceEvent } from "../protocol/trace-event.js";
+import type { SeqRange } from "./subscriber-reorder-buffer.js";
+import type { TraceStreamError, TraceStreamState, TraceStreamStatus } from "./subscriber-state.js";
+import {
+  TraceStreamClient,
+  type TraceStreamClientOptions,
+  type TraceStreamSnapshot,
+} from "./trace-stream-client.js";
+
+export interface UseTraceStreamOptions extends Omit<TraceStreamClientOptions, "traceId"> {
+  /** Connect on mount and whenever `traceId` changes. @default true */
+  readonly autoConnect?: boolean;
+}
+
+export interface UseTraceStreamResult {
+  /** Retained events in seq order, each once. */
+  readonly events: readonly TraceEvent[];
+  readonly status: TraceStreamStatus;
+  /** The full state, with `code` and `reason` after a problem. */
+  readonly state: TraceStreamState;
+  /** The latest problem; null once the stream is live again. */
+  readonly error: TraceStreamError | null;
+  readonly lastSeq: number;
+  readonly missing: readonly SeqRange[];
+  readonly droppedCount: number;
+  /** Starts or resumes the stream (from idle, closed or failed). */
+  readonly connect: () => void;
+  /** Closes the socket; it stays closed (no auto-reconnect) until `connect()` or a new `traceId`. */
+  readonly disconnect: () => void;
+  /** Replaces the connection now; the way out of `failed`. */
+  readonly reconnect: () => void;
+}
+
+const IDLE_SNAPSHOT: TraceStreamSnapshot = Object.freeze({
+  traceId: "",
+  state: Object.freeze({ status: "idle" as const }),
+  status: "idle" as const,
+  events: Object.freeze([]),
+  lastSeq: -1,
+  missing: Object.freeze([]),
+  droppedCount: 0,
+  duplicateCount: 0,
+  error: null,
+});
+const getIdleSnapshot = () => IDLE_SNAPSHOT;
+const noop = () => {};
+
+/**
+ * Streams one trace into a component: every event once, in seq order, across reconnects.
+ *
+ * A new client (fresh state) is made when `traceId` or `url` changes; other options are read when
+ * it is made, except `token` / `getToken`, which are read on every connect (so a refreshed token in
+ * props is used). Pass `traceId` null to stay idle.
+ */
+export function useTraceStream(
+  traceId: string | null | undefined,
+  options: UseTraceStreamOptions,
+): UseTraceStreamResult {
+  const latest = useRef(options);
+  useEffect(() => {
+    latest.current = options;
+  });
+  if (options.token === undefined && options.getToken === undefined) {
+    throw new TypeError("useTraceStream needs `token` or `getToken`");
+  }
+  const url = String(options.url);
+
+  const client = useMemo(() => {
+    if (traceId === null || traceId === undefined) return null;
+    // Creating a client has no side effects (no socket, no listeners) until connect().
+    return new TraceStreamClient({
+      ...latest.current,
+      traceId,
+      url,
+      token: undefined,
+      getToken: () => {
+        const { token, getToken } = latest.current;
+        return getToken === undefined ? (token ?? "") : getToken();
+      },
+    });
+  }, [traceId, url]);
+
+  const subscribe = useCallback(
+    (onStoreChange: () => void) => {
+      if (client === null) return noop;
+      let scheduled = false;
+      let active = true;
+      const unsubscribe = client.subscribe(() => {
+        if (scheduled) return;
+        scheduled = true;
+        // A burst of frames becomes one render.
+        scheduleRender(() => {
+          scheduled = false;
+          if (active) onStoreChange();
+        });
+      });
+      return () => {
+        active = false;
+        unsubscribe();
+      };
+    },
+    [client],
+  );
+  const getSnapshot = client === null ? getIdleSnapshot : client.getSnapshot;
+  const snapshot = useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
+
+  useEffect(() => {
+    if (client === null) return;
+    let mounted = true;
+    if (latest.current.autoConnect !== false) {
+      // Deferred so StrictMode's mount-unmount-mount opens a single socket.
+      queueMicrotask(() => {
+        if (mounted) client.connect();
+      });
+    }
+    return () => {
+      mounted = false;
+      client.disconnect();
+    };
+  }, [client]);
+
+  const connect = useCallback(() => client?.connect(), [client]);
+  const disconnect = useCallback(() => client?.disconnect(), [client]);
+  const reconnect = useCallback(() => client?.reconnect(), [client]);
+
+  return useMemo(
+    () => ({
+      events: snapshot.events,
+      status: snapshot.status,
+      state: snapshot.state,
+      error: snapshot.error,
+      lastSeq: snapshot.lastSeq,
+      missing: snapshot.missing,
+      droppedCount: snapshot.droppedCount,
+      connect,
+      disconnect,
+      reconnect,
+    }),
+    [snapshot, connect, disconnect, reconnect],
+  );
+}
+
+/** On the next animation frame while the page is visible; otherwise (hidden tab, no DOM) on a task. */
+function scheduleRender(render: () => void): void {
+  const visible = typeof document !== "undefined" && document.visibilityState === "visible";
+  if (visible && typeof requestAnimationFrame === "function") requestAnimationFrame(() => render());
+  else setTimeout(render, 0);
+}

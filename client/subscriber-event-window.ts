@@ -41,6 +41,31 @@ export class EventWindow {
     }
   }
 
+  /**
+   * Puts a late event (one whose seq was given up as missing) in its seq position. An event older
+   * than everything retained in a full window is counted as dropped at once.
+   */
+  insertInOrder(event: TraceEvent): void {
+    let low = this.#start;
+    let high = this.#items.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.#items[middle]?.seq ?? Number.NEGATIVE_INFINITY) < event.seq) low = middle + 1;
+      else high = middle;
+    }
+    if (low === this.#start && this.size >= this.capacity) {
+      this.#dropped++;
+      return;
+    }
+    this.#items.splice(low, 0, event);
+    this.#view = null;
+    if (this.size > this.capacity) {
+      this.#items[this.#start] = undefined;
+      this.#start++;
+      this.#dropped++;
+    }
+  }
+
   /** The retained events, oldest first, as an array that stays the same until the next push. */
   toArray(): readonly TraceEvent[] {
     if (this.#view === null) {

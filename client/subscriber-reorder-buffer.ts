@@ -64,3 +64,19 @@ export class ReorderBuffer {
     return { from, to };
   }
 }
+
+/** Whether `seq` lies in one of `ranges` (sorted ascending, not overlapping). */
+export function rangesInclude(ranges: readonly SeqRange[], seq: number): boolean {
+  return ranges.some((range) => range.from <= seq && seq <= range.to);
+}
+
+/** `ranges` without `seq`, splitting the range that holds it. */
+export function removeFromRanges(ranges: readonly SeqRange[], seq: number): SeqRange[] {
+  return ranges.flatMap((range) => {
+    if (seq < range.from || seq > range.to) return [range];
+    const parts: SeqRange[] = [];
+    if (range.from < seq) parts.push({ from: range.from, to: seq - 1 });
+    if (seq < range.to) parts.push({ from: seq + 1, to: range.to });
+    return parts;
+  });
+}

@@ -8,7 +8,12 @@ import {
 import { isTerminal, TRACE_ID_PATTERN, type TraceEvent } from "../protocol/trace-event.js";
 import { fullJitterDelay } from "./subscriber-backoff.js";
 import { EventWindow } from "./subscriber-event-window.js";
-import { ReorderBuffer, type SeqRange } from "./subscriber-reorder-buffer.js";
+import {
+  ReorderBuffer,
+  rangesInclude,
+  removeFromRanges,
+  type SeqRange,
+} from "./subscriber-reorder-buffer.js";
 import {
   browserPageSignals,
   CONNECTING,
@@ -83,7 +88,10 @@ export interface TraceStreamSnapshot {
   readonly events: readonly TraceEvent[];
   /** The cursor: the last contiguous seq shown (or skipped as missing); -1 before the first. */
   readonly lastSeq: number;
-  /** Seq ranges the server no longer had (or never stored) when it said `synced`; they were passed. */
+  /**
+   * Seq ranges the server did not have when it said `synced`; they were passed. One that turns up
+   * later (a delayed EventBridge retry) is still shown in place and leaves this list.
+   */
   readonly missing: readonly SeqRange[];
   /** Events released from memory to stay within `maxEvents`. */
   readonly droppedCount: number;
@@ -95,7 +103,10 @@ export interface TraceStreamSnapshot {
 
 /** What `on(type, listener)` listeners receive. */
 export interface TraceStreamEventMap {
-  /** Each event once, in seq order; `client.lastSeq` already equals its seq. */
+  /**
+   * Each event once, in seq order; `client.lastSeq` already equals its seq. The one exception: a seq
+   * reported `missing` that turns up later is delivered then (its seq is below `lastSeq`).
+   */
   event: TraceEvent;
   state: TraceStreamState;
   error: TraceStreamError;
@@ -670,6 +681,10 @@ export class TraceStreamClient {
   #acceptEvents(events: readonly TraceEvent[]): void {
     for (const event of events) {
       if (this.#isOtherTrace(event.trace_id)) continue;
+      if (event.seq <= this.#buffer.cursor && rangesInclude(this.#missing, event.seq)) {
+        this.#fillMissing(event);
+        continue;
+      }
       if (!this.#buffer.insert(event)) {
         this.#duplicates++;
         this.#changed = true;
@@ -724,6 +739,18 @@ export class TraceStreamClient {
     this.#changed = true;
     this.#snapshot = null;
     this.#emit("missing", range);
+  }
+
+  /**
+   * A seq given up as missing turned up after all (an EventBridge retry can store an event long
+   * after later ones): it is shown in its seq position and leaves `missing`. The cursor stays.
+   */
+  #fillMissing(event: TraceEvent): void {
+    this.#missing = Object.freeze(removeFromRanges(this.#missing, event.seq));
+    this.#window.insertInOrder(event);
+    this.#changed = true;
+    this.#snapshot = null;
+    this.#emit("event", event);
   }
 
   #onErrorFrame(frame: ErrorFrame): void {

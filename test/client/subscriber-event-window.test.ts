@@ -23,6 +23,21 @@ describe("EventWindow", () => {
     expect(first).toHaveLength(1);
   });
 
+  it("puts a late event in its seq position, dropping the oldest when full", () => {
+    const window = new EventWindow(4);
+    for (const seq of [1, 2, 5, 6]) window.push(traceEvent(seq));
+    window.insertInOrder(traceEvent(4));
+    expect(window.toArray().map((event) => event.seq)).toEqual([2, 4, 5, 6]);
+    window.insertInOrder(traceEvent(0));
+    expect(window.toArray().map((event) => event.seq)).toEqual([2, 4, 5, 6]);
+    expect(window.droppedCount).toBe(2);
+    const roomy = new EventWindow(10);
+    for (const seq of [3, 7]) roomy.push(traceEvent(seq));
+    roomy.insertInOrder(traceEvent(1));
+    roomy.insertInOrder(traceEvent(5));
+    expect(roomy.toArray().map((event) => event.seq)).toEqual([1, 3, 5, 7]);
+  });
+
   it("refuses a capacity that is not a positive integer", () => {
     expect(() => new EventWindow(0)).toThrow(/maxEvents/);
     expect(() => new EventWindow(1.5)).toThrow(/maxEvents/);

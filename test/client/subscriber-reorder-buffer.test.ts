@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ReorderBuffer } from "../../client/subscriber-reorder-buffer.js";
+import { ReorderBuffer, rangesInclude, removeFromRanges } from "../../client/subscriber-reorder-buffer.js";
 import { traceEvent } from "../support/events.js";
 
 function drain(buffer: ReorderBuffer): number[] {
@@ -57,5 +57,24 @@ describe("ReorderBuffer", () => {
     expect(buffer.skipGap(20)).toEqual({ from: 7, to: 8 });
     expect(buffer.skipGap(20)).toBeUndefined();
     expect(drain(buffer)).toEqual([9]);
+  });
+
+  it("removes one seq from a list of ranges, splitting the range that holds it", () => {
+    const ranges = [
+      { from: 1, to: 1 },
+      { from: 4, to: 8 },
+    ];
+    expect(rangesInclude(ranges, 6)).toBe(true);
+    expect(rangesInclude(ranges, 3)).toBe(false);
+    expect(removeFromRanges(ranges, 6)).toEqual([
+      { from: 1, to: 1 },
+      { from: 4, to: 5 },
+      { from: 7, to: 8 },
+    ]);
+    expect(removeFromRanges(ranges, 1)).toEqual([{ from: 4, to: 8 }]);
+    expect(removeFromRanges(ranges, 8)).toEqual([
+      { from: 1, to: 1 },
+      { from: 4, to: 7 },
+    ]);
   });
 });

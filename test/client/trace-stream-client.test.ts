@@ -208,6 +208,27 @@ describe("TraceStreamClient: order, duplicates, gaps", () => {
     expect(seqs((await until(client, (s) => s.lastSeq === 7)).events)).toEqual([0, 3, 6, 7]);
   });
 
+  it("still shows a seq reported missing that turns up later, in its place, once", async () => {
+    const client = makeClient({ gapTimeoutMs: 60_000 });
+    const delivered: number[] = [];
+    client.on("event", (event) => delivered.push(event.seq));
+    client.connect();
+    const connection = await server.nextConnection();
+    await connection.nextResume();
+    // Seq 2 is stored late (an EventBridge retry): the replay has 0, 1, 3 and 4.
+    connection.replay(TRACE, [traceEvent(0), traceEvent(1), traceEvent(3), traceEvent(4)], 4);
+    expect((await untilStatus(client, "live")).missing).toEqual([{ from: 2, to: 2 }]);
+
+    const late = traceEvent(2);
+    connection.sendEvents(late, late, traceEvent(5));
+    const snapshot = await until(client, (s) => s.lastSeq === 5);
+    expect(seqs(snapshot.events)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(snapshot.events[2]).toEqual(late);
+    expect(snapshot.missing).toEqual([]);
+    expect(snapshot.duplicateCount).toBe(1);
+    expect(delivered).toEqual([0, 1, 3, 4, 2, 5]);
+  });
+
   it("passes a whole history the server no longer holds, in one range", async () => {
     const client = makeClient();
     client.connect();

@@ -1,4 +1,5 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -38,15 +39,25 @@ export const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local
  * as it is; otherwise it is created from `createTableInput`.
  */
 export async function startDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
-  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  const unlock = options.dataDir ? await lockDataDir(options.dataDir) : async () => undefined;
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await listen(server, "DynamoDB (dynalite)", options.host, options.port);
+  let port: number;
+  try {
+    port = await listen(server, "DynamoDB (dynalite)", options.host, options.port);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
   const endpoint = httpUrl(options.host, port);
   const client = new DynamoDBClient({ endpoint, region: options.region, credentials: LOCAL_CREDENTIALS });
   const documentClient = DynamoDBDocumentClient.from(client);
   const close = async () => {
     documentClient.destroy();
-    await closeServer(server);
+    try {
+      await closeServer(server);
+    } finally {
+      await unlock();
+    }
   };
   try {
     await ensureTable(client, options);
@@ -55,6 +66,48 @@ export async function startDynamoDb(options: LocalDynamoDbOptions): Promise<Loca
     throw error;
   }
   return { endpoint, port, tableName: options.tableName, documentClient, close };
+}
+
+/** Data directories held by stacks in this process (LevelDB allows one opener at a time). */
+const heldDataDirs = new Set<string>();
+
+/**
+ * Takes `trace-stream-local.lock` in the data directory, so a second stack on the same data
+ * fails at once with a clear message instead of deep inside LevelDB. A lock left by a process
+ * that is gone is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const dir = resolve(dataDir);
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, "trace-stream-local.lock");
+  const inUse = () =>
+    new LocalStackError(
+      `the data directory ${dir} is in use by another local stack; stop it or use another dataDir`,
+    );
+  if (heldDataDirs.has(dir)) throw inUse();
+  try {
+    await writeFile(file, String(process.pid), { flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    const owner = Number((await readFile(file, "utf8").catch(() => "")).trim());
+    if (owner !== process.pid && isAlive(owner)) throw inUse();
+    await writeFile(file, String(process.pid));
+  }
+  heldDataDirs.add(dir);
+  return async () => {
+    heldDataDirs.delete(dir);
+    await unlink(file).catch(() => undefined);
+  };
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 async function ensureTable(client: DynamoDBClient, options: LocalDynamoDbOptions): Promise<void> {
@@ -84,10 +137,9 @@ async function describeStatus(
   } catch (error) {
     if (error instanceof ResourceNotFoundException) return undefined;
     if (dataDir) {
-      throw new LocalStackError(
-        `cannot open the DynamoDB data in ${dataDir}; is another local stack using it? (${String(error)})`,
-        { cause: error },
-      );
+      throw new LocalStackError(`cannot open the DynamoDB data in ${dataDir}: ${String(error)}`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -68,6 +68,10 @@ function messageText(data: RawData): string {
   return Buffer.from(data).toString("utf8");
 }
 
+function messageBytes(data: Buffer | string): number {
+  return typeof data === "string" ? utf8Bytes(data) : data.length;
+}
+
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : JSON.stringify(error);
 }
@@ -391,21 +395,14 @@ export async function startWebSocketGateway(options: GatewayOptions): Promise<We
     if (!route.twoWay) return;
     const response = routeResponse(output);
     if (response === undefined) return;
-    const size =
+    const problem =
       response === "malformed"
-        ? 0
-        : typeof response.data === "string"
-          ? utf8Bytes(response.data)
-          : response.data.length;
-    if (response === "malformed" || size > limits.maxMessageBytes) {
-      logAt("error", "route response not sendable", {
-        connectionId,
-        route: route.routeKey,
-        why:
-          response === "malformed"
-            ? "malformed proxy response"
-            : `${size} bytes exceed ${limits.maxMessageBytes}`,
-      });
+        ? "malformed proxy response"
+        : messageBytes(response.data) > limits.maxMessageBytes
+          ? `${messageBytes(response.data)} bytes exceed ${limits.maxMessageBytes}`
+          : undefined;
+    if (response === "malformed" || problem !== undefined) {
+      logAt("error", "route response not sendable", { connectionId, route: route.routeKey, why: problem });
       await reply(connection, gatewayErrorMessage("Internal server error", connectionId, requestId));
       return;
     }

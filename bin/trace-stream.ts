@@ -1,6 +1,9 @@
 import { runCli } from "./commands/cli.js";
 
 /** The `trace-stream` CLI: wires the process (argv, streams, signals, exit code) to runCli. */
+
+// The AWS SDK's notice about its future Node requirement is for developers, not for CLI output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const controller = new AbortController();
 let interrupts = 0;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

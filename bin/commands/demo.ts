@@ -1,0 +1,109 @@
+import { randomUUID } from "node:crypto";
+import { createTrace } from "../../client/producer.js";
+import type { TraceEvent } from "../../protocol/trace-event.js";
+import type { Command } from "./command.js";
+import { parseCommandArgs } from "./command.js";
+import { DEMO_EVENTS, isInterrupted, runDemo } from "./demo-run.js";
+import { ExitCode, UsageError } from "./errors.js";
+import { formatEvent, painter, shouldColor } from "./event-format.js";
+import { explainDeliveryFailure, publisherOptions } from "./publishing.js";
+import {
+  checkTraceId,
+  checkUrl,
+  ENV_VARS,
+  EVENTBRIDGE_HELP,
+  eventBridgeOptions,
+  LOCAL,
+  resolveEventBridge,
+  setting,
+  TARGET_HELP,
+} from "./settings.js";
+
+const NAME = "demo";
+
+const OPTIONS = {
+  ...eventBridgeOptions,
+  trace: { type: "string" },
+  speed: { type: "string", default: "1" },
+  "viewer-url": { type: "string" },
+} as const;
+
+function parseSpeed(value: string): number {
+  const speed = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : Number.NaN;
+  if (!(speed > 0 && speed <= 1_000_000)) {
+    throw new UsageError(
+      `--speed must be a number above 0 (1 is human pace, 10 ten times faster), got ${JSON.stringify(value)}`,
+      NAME,
+    );
+  }
+  return speed;
+}
+
+export const demoCommand: Command = {
+  name: NAME,
+  summary: "publish a realistic simulated agent run, paced like a real one",
+  help: `Usage: trace-stream demo [--trace ID] [--speed N]
+
+Publishes a simulated agent run (${DEMO_EVENTS.length} events: plan, routing, tool calls with durations,
+one failing call and its retry, a budget warning, an approval requested then received, plan
+completed) through the producer SDK, paced like a real run (about 20 s at --speed 1). Prints the
+trace id and the viewer link first, so you can open the viewer or \`trace-stream tail\` and watch.
+
+Options:
+  --trace ID             trace id   default demo-<uuid>
+  --speed N              pace factor: 1 is human pace, 10 is ten times faster   default 1
+  --viewer-url URL       the viewer   [${ENV_VARS.viewerUrl}]  default (local) ${LOCAL.viewerUrl}
+${EVENTBRIDGE_HELP}
+${TARGET_HELP}
+  -h, --help             show this help`,
+
+  async run(argv, context) {
+    const { values } = parseCommandArgs(NAME, argv, OPTIONS);
+    const settings = resolveEventBridge(values, context.env, NAME);
+    const traceId =
+      values.trace === undefined ? `demo-${randomUUID()}` : checkTraceId(values.trace, "--trace", NAME);
+    const speed = parseSpeed(values.speed);
+    const viewerBase =
+      setting(values, "viewer-url", context.env, ENV_VARS.viewerUrl) ??
+      (settings.target === "local" ? LOCAL.viewerUrl : undefined);
+    if (viewerBase !== undefined) checkUrl(viewerBase, "viewer-url", NAME, ["http:", "https:"]);
+
+    const paint = painter(shouldColor(context.stdout, context.env));
+    const failed = new AbortController();
+    const trace = createTrace({
+      ...publisherOptions(settings),
+      traceId,
+      // Stop pacing at the first event that cannot be delivered: the run is broken for viewers.
+      onDeliveryError: () => failed.abort(),
+    });
+    const show = (event: TraceEvent) => context.stdout.write(`${formatEvent(event, paint)}\n`);
+
+    context.stdout.write(`${paint("bold", "trace ")}  ${traceId}\n`);
+    if (viewerBase !== undefined) {
+      const link = new URL(viewerBase);
+      link.searchParams.set("traceId", traceId);
+      context.stdout.write(`${paint("bold", "viewer")}  ${link.href}\n`);
+    }
+    context.stdout.write(`${paint("bold", "tail  ")}  trace-stream tail ${traceId}\n\n`);
+
+    try {
+      await runDemo(trace, { speed, signal: AbortSignal.any([context.signal, failed.signal]) }, show);
+    } catch (error) {
+      if (!isInterrupted(error)) throw error;
+    }
+    if (context.signal.aborted && !trace.ended && !failed.signal.aborted) {
+      // Viewers stop at a terminal event; without one they would wait for this run forever.
+      show(trace.fail(Object.assign(new Error("the demo was interrupted"), { name: "Interrupted" })));
+    }
+    try {
+      await trace.close();
+    } catch (error) {
+      throw explainDeliveryFailure(error, settings);
+    }
+    if (context.signal.aborted) return ExitCode.interrupted;
+    context.stdout.write(
+      `\n${paint("green", "done")}: ${trace.nextSeq} events delivered to bus ${settings.busName}\n`,
+    );
+    return ExitCode.ok;
+  },
+};

@@ -4,10 +4,17 @@ import { demoCommand } from "./demo.js";
 import { emitCommand } from "./emit.js";
 import { classify, ExitCode, UsageError } from "./errors.js";
 import { schemaCommand } from "./schema.js";
+import { tailCommand } from "./tail.js";
 import { tokenCommand } from "./token.js";
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [demoCommand, emitCommand, tokenCommand, schemaCommand];
+export const COMMANDS: readonly Command[] = [
+  demoCommand,
+  tailCommand,
+  emitCommand,
+  tokenCommand,
+  schemaCommand,
+];
 
 const EXIT_CODES_HELP = `Exit codes:
   0    success (tail: the trace ended)

@@ -1,5 +1,6 @@
 import type { Command, CommandContext } from "./command.js";
 import { wantsHelp } from "./command.js";
+import { connectionsCommand } from "./connections.js";
 import { demoCommand } from "./demo.js";
 import { emitCommand } from "./emit.js";
 import { classify, ExitCode, UsageError } from "./errors.js";
@@ -12,6 +13,7 @@ export const COMMANDS: readonly Command[] = [
   demoCommand,
   tailCommand,
   emitCommand,
+  connectionsCommand,
   tokenCommand,
   schemaCommand,
 ];

@@ -20,6 +20,13 @@ import { viewerToken } from "./tokens.js";
 
 const NAME = "tail";
 
+/** `ws` with a User-Agent, so `trace-stream connections` can tell who is watching. */
+class CliWebSocket extends WebSocket {
+  constructor(url: string) {
+    super(url, { headers: { "User-Agent": "trace-stream-cli tail" } });
+  }
+}
+
 const OPTIONS = {
   ...webSocketOptions,
   json: { type: "boolean", default: false },
@@ -88,7 +95,7 @@ API cannot be reached.`,
       url,
       traceId,
       getToken,
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      WebSocket: CliWebSocket as unknown as WebSocketConstructor,
       pageSignals: null,
       reconnect: { maxDelayMs: 10_000 },
     });

@@ -70,13 +70,13 @@ export function rangesInclude(ranges: readonly SeqRange[], seq: number): boolean
   return ranges.some((range) => range.from <= seq && seq <= range.to);
 }
 
-/** `ranges` without `seq`, splitting the range that holds it. */
-export function removeFromRanges(ranges: readonly SeqRange[], seq: number): SeqRange[] {
+/** `ranges` without `seq`, splitting the range that holds it (other fields of a range are kept). */
+export function removeFromRanges<Range extends SeqRange>(ranges: readonly Range[], seq: number): Range[] {
   return ranges.flatMap((range) => {
     if (seq < range.from || seq > range.to) return [range];
-    const parts: SeqRange[] = [];
-    if (range.from < seq) parts.push({ from: range.from, to: seq - 1 });
-    if (seq < range.to) parts.push({ from: seq + 1, to: range.to });
+    const parts: Range[] = [];
+    if (range.from < seq) parts.push({ ...range, to: seq - 1 });
+    if (seq < range.to) parts.push({ ...range, from: seq + 1 });
     return parts;
   });
 }

@@ -38,13 +38,16 @@ export function isNodeWebSocket(socket: WebSocketLike): socket is NodeWebSocket 
   return typeof candidate.on === "function" && typeof candidate.terminate === "function";
 }
 
-/** Timers the client schedules with; tests can inject their own. */
+/** Timers and the clock the client uses; tests can inject their own. */
 export interface Timers {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Epoch milliseconds. */
+  now(): number;
 }
 
 export const realTimers: Timers = {
+  now: () => Date.now(),
   setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as Parameters<typeof globalThis.clearTimeout>[0]),
 };

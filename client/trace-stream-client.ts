@@ -67,6 +67,13 @@ export interface TraceStreamClientOptions {
   readonly pongTimeoutMs?: number;
   /** A seq gap open this long makes the client resume again. @default 2_000 */
   readonly gapTimeoutMs?: number;
+  /**
+   * EventBridge delivers out of order and retries, so an event reported `missing` may still be
+   * stored later. For this long after it was reported, the client keeps trying to get it: later
+   * resumes start from before it, and after a terminal event the socket stays open (no reconnect)
+   * until it arrives or this time is up. It is shown in place whenever it arrives. @default 60_000
+   */
+  readonly lateEventWindowMs?: number;
   /** Events kept in memory (the oldest are released beyond it; the cursor is kept). @default 10_000 */
   readonly maxEvents?: number;
   /** WebSocket implementation; `ws` in Node 20. @default globalThis.WebSocket */
@@ -116,6 +123,11 @@ export interface TraceStreamEventMap {
 
 type ListenerSets = { [K in keyof TraceStreamEventMap]: Set<(value: TraceStreamEventMap[K]) => void> };
 
+/** A missing range the client still hopes to receive, until `expiresAt` (epoch ms). */
+interface RecoverableRange extends SeqRange {
+  readonly expiresAt: number;
+}
+
 interface Connection {
   readonly socket: WebSocketLike;
   /** The handshake completed. */
@@ -134,6 +146,7 @@ const DEFAULTS = {
   heartbeatIntervalMs: 30_000,
   pongTimeoutMs: 10_000,
   gapTimeoutMs: 2_000,
+  lateEventWindowMs: 60_000,
   maxEvents: 10_000,
 } as const;
 
@@ -169,11 +182,13 @@ export class TraceStreamClient {
   readonly #heartbeatIntervalMs: number;
   readonly #pongTimeoutMs: number;
   readonly #gapTimeoutMs: number;
+  readonly #lateEventWindowMs: number;
 
   #state: TraceStreamState = { status: "idle" };
   readonly #buffer = new ReorderBuffer();
   readonly #window: EventWindow;
   #missing: readonly SeqRange[] = Object.freeze([]);
+  #recoverable: RecoverableRange[] = [];
   #duplicates = 0;
   #error: TraceStreamError | null = null;
 
@@ -186,6 +201,8 @@ export class TraceStreamClient {
   #heartbeatTimer: unknown = null;
   #pongTimer: unknown = null;
   #gapTimer: unknown = null;
+  /** After a terminal event with recoverable seqs: when to stop waiting for them. */
+  #lingerTimer: unknown = null;
   #stopPageSignals: (() => void) | null = null;
 
   #snapshot: TraceStreamSnapshot | null = null;
@@ -237,6 +254,11 @@ export class TraceStreamClient {
     );
     this.#pongTimeoutMs = positive("pongTimeoutMs", options.pongTimeoutMs, DEFAULTS.pongTimeoutMs);
     this.#gapTimeoutMs = positive("gapTimeoutMs", options.gapTimeoutMs, DEFAULTS.gapTimeoutMs);
+    this.#lateEventWindowMs = nonNegative(
+      "lateEventWindowMs",
+      options.lateEventWindowMs,
+      DEFAULTS.lateEventWindowMs,
+    );
     this.#window = new EventWindow(options.maxEvents ?? DEFAULTS.maxEvents);
   }
 
@@ -306,13 +328,18 @@ export class TraceStreamClient {
     });
   }
 
-  /** Closes the socket and stays closed: nothing reconnects until `connect()` or `reconnect()`. */
+  /**
+   * Closes the socket and stays closed: nothing reconnects until `connect()` or `reconnect()`.
+   * After `ended` or `failed` the state stays as it is (only a lingering socket is closed).
+   */
   disconnect(): void {
     this.#batch(() => {
       switch (this.#state.status) {
         case "ended":
-        case "closed":
         case "failed":
+          this.#teardown();
+          return;
+        case "closed":
           return;
       }
       this.#teardown();
@@ -464,6 +491,11 @@ export class TraceStreamClient {
   }
 
   #retry(code: DisconnectCode, reason: string): void {
+    if (this.#state.status === "ended") {
+      // A socket kept open after the end for late events went away: nothing reconnects.
+      this.#teardown();
+      return;
+    }
     this.#dropConnection(CLOSE_UNHEALTHY, code, code === "pong_timeout");
     this.#clearConnectionTimers();
     if (this.#attempt >= this.#maxAttempts) {
@@ -500,13 +532,36 @@ export class TraceStreamClient {
   }
 
   #end(event: TraceEvent): void {
-    this.#teardown();
     this.#setState({
       status: "ended",
       code: "terminal_event",
       reason: `the trace ended with ${event.event} (seq ${event.seq})`,
       event,
     });
+    const lingerMs = this.#recoverableFor();
+    if (lingerMs <= 0 || this.#connection === null) {
+      this.#teardown();
+      return;
+    }
+    // Seqs reported missing may still be on their way (delayed or retried deliveries): keep the
+    // socket, where the emitter posts them live, until they arrive or their window closes.
+    if (this.#gapTimer !== null) this.#timers.clearTimeout(this.#gapTimer);
+    this.#gapTimer = null;
+    this.#stopPageSignals?.();
+    this.#stopPageSignals = null;
+    this.#lingerTimer = this.#timers.setTimeout(() => {
+      this.#batch(() => {
+        this.#lingerTimer = null;
+        this.#teardown();
+      });
+    }, lingerMs);
+  }
+
+  /** Drops expired recoverable ranges; returns how long the last of the rest stays recoverable. */
+  #recoverableFor(): number {
+    const now = this.#timers.now();
+    this.#recoverable = this.#recoverable.filter((range) => range.expiresAt > now);
+    return Math.max(0, ...this.#recoverable.map((range) => range.expiresAt - now));
   }
 
   /** Forgets the connection, every timer and pending async step, and the page signals. */
@@ -514,10 +569,11 @@ export class TraceStreamClient {
     this.#run++;
     this.#dropConnection(CLOSE_NORMAL, "client closed");
     this.#clearConnectionTimers();
-    if (this.#reconnectTimer !== null) {
-      this.#timers.clearTimeout(this.#reconnectTimer);
-      this.#reconnectTimer = null;
+    for (const timer of [this.#reconnectTimer, this.#lingerTimer]) {
+      if (timer !== null) this.#timers.clearTimeout(timer);
     }
+    this.#reconnectTimer = null;
+    this.#lingerTimer = null;
     this.#stopPageSignals?.();
     this.#stopPageSignals = null;
   }
@@ -578,8 +634,11 @@ export class TraceStreamClient {
     return true;
   }
 
+  /** Asks for everything after the cursor, or after the oldest seq still worth recovering. */
   #resume(): void {
-    this.#send({ action: "resume", afterSeq: this.#buffer.cursor });
+    this.#recoverableFor();
+    const oldest = Math.min(...this.#recoverable.map((range) => range.from));
+    this.#send({ action: "resume", afterSeq: Math.min(this.#buffer.cursor, oldest - 1) });
   }
 
   #scheduleHeartbeat(): void {
@@ -736,6 +795,9 @@ export class TraceStreamClient {
         ? [...this.#missing.slice(0, -1), { from: last.from, to: range.to }]
         : [...this.#missing, range],
     );
+    if (this.#lateEventWindowMs > 0) {
+      this.#recoverable.push({ ...range, expiresAt: this.#timers.now() + this.#lateEventWindowMs });
+    }
     this.#changed = true;
     this.#snapshot = null;
     this.#emit("missing", range);
@@ -747,10 +809,12 @@ export class TraceStreamClient {
    */
   #fillMissing(event: TraceEvent): void {
     this.#missing = Object.freeze(removeFromRanges(this.#missing, event.seq));
+    this.#recoverable = removeFromRanges(this.#recoverable, event.seq);
     this.#window.insertInOrder(event);
     this.#changed = true;
     this.#snapshot = null;
     this.#emit("event", event);
+    if (this.#lingerTimer !== null && this.#recoverableFor() === 0) this.#teardown();
   }
 
   #onErrorFrame(frame: ErrorFrame): void {

@@ -56,8 +56,9 @@ export class BrowserLikeWebSocket implements WebSocketLike {
   }
 }
 
-/** Timers that fire only when the test says so, picked by their delay. */
+/** Timers that fire only when the test says so, picked by their delay; a clock that moves by hand. */
 export class ManualTimers {
+  time = 0;
   readonly #pending = new Map<number, { callback: () => void; ms: number }>();
   readonly #watchers = new Set<() => void>();
   #nextHandle = 1;
@@ -72,6 +73,8 @@ export class ManualTimers {
   clearTimeout = (handle: unknown): void => {
     if (typeof handle === "number" && this.#pending.delete(handle)) this.#changed();
   };
+
+  now = (): number => this.time;
 
   /** How many timers with this delay are pending. */
   pending(ms: number): number {

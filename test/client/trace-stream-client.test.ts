@@ -229,6 +229,73 @@ describe("TraceStreamClient: order, duplicates, gaps", () => {
     expect(delivered).toEqual([0, 1, 3, 4, 2, 5]);
   });
 
+  it("resumes from before a recently missing seq after a reconnect, to recover it", async () => {
+    const timers = new ManualTimers();
+    const client = makeClient({ timers, random: () => 0, lateEventWindowMs: 5_000 });
+    client.connect();
+    const first = await server.nextConnection();
+    await first.nextResume();
+    first.replay(TRACE, [traceEvent(0), traceEvent(1), traceEvent(3)], 3);
+    expect((await untilStatus(client, "live")).missing).toEqual([{ from: 2, to: 2 }]);
+    first.close(1001);
+    await untilStatus(client, "reconnecting");
+    timers.fire(0);
+
+    const second = await server.nextConnection();
+    expect(await second.nextResume()).toBe(1);
+    second.replay(TRACE, events(2, 4));
+    const snapshot = await until(client, (s) => s.lastSeq === 4);
+    expect(seqs(snapshot.events)).toEqual([0, 1, 2, 3, 4]);
+    expect(snapshot.missing).toEqual([]);
+    expect(snapshot.duplicateCount).toBe(1);
+
+    // Once lateEventWindowMs has passed, a missing seq is no longer asked for.
+    second.sendEvents(traceEvent(6));
+    second.replay(TRACE, [traceEvent(6)], 6);
+    await until(client, (s) => s.missing.length === 1);
+    timers.time += 5_000;
+    second.close(1001);
+    await untilStatus(client, "reconnecting");
+    timers.fire(0);
+    const third = await server.nextConnection();
+    expect(await third.nextResume()).toBe(6);
+  });
+
+  it("after a terminal event, keeps the socket for a missing seq and closes once it arrives", async () => {
+    const client = makeClient();
+    client.connect();
+    const connection = await server.nextConnection();
+    await connection.nextResume();
+    const done = traceEvent(2, { event: "plan_failed", metadata: { error: "boom", error_type: "Crash" } });
+    connection.replay(TRACE, [traceEvent(0), done], 2);
+
+    const ended = await untilStatus(client, "ended");
+    expect(ended.missing).toEqual([{ from: 1, to: 1 }]);
+    expect(connection.isOpen).toBe(true);
+    connection.sendEvents(traceEvent(1));
+    expect((await connection.closed).code).toBe(1000);
+    expect(seqs(client.getSnapshot().events)).toEqual([0, 1, 2]);
+    expect(client.getSnapshot().missing).toEqual([]);
+    expect(client.state.status).toBe("ended");
+  });
+
+  it("after a terminal event, stops waiting for a missing seq when lateEventWindowMs is up", async () => {
+    const timers = new ManualTimers();
+    const client = makeClient({ timers, lateEventWindowMs: 7_000 });
+    const states = recordStates(client);
+    client.connect();
+    const connection = await server.nextConnection();
+    await connection.nextResume();
+    connection.replay(TRACE, [traceEvent(0), traceEvent(2, { event: "plan_completed", metadata: {} })], 2);
+    await untilStatus(client, "ended");
+    expect(connection.isOpen).toBe(true);
+
+    expect(timers.fire(7_000)).toBe(1);
+    expect((await connection.closed).code).toBe(1000);
+    expect(client.getSnapshot().missing).toEqual([{ from: 1, to: 1 }]);
+    expect(states).toEqual(["connecting", "backfilling", "ended:terminal_event"]);
+  });
+
   it("passes a whole history the server no longer holds, in one range", async () => {
     const client = makeClient();
     client.connect();

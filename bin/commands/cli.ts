@@ -1,21 +1,52 @@
 import type { Command, CommandContext } from "./command.js";
 import { wantsHelp } from "./command.js";
-import { connectionsCommand } from "./connections.js";
-import { demoCommand } from "./demo.js";
-import { emitCommand } from "./emit.js";
 import { classify, ExitCode, UsageError } from "./errors.js";
-import { schemaCommand } from "./schema.js";
-import { tailCommand } from "./tail.js";
-import { tokenCommand } from "./token.js";
+
+interface CommandEntry {
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** Commands load on use: `token` does not pay for the AWS SDK clients `connections` needs. */
+  load(): Promise<Command>;
+}
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [
-  demoCommand,
-  tailCommand,
-  emitCommand,
-  connectionsCommand,
-  tokenCommand,
-  schemaCommand,
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "dev",
+    summary: "run the whole system on this machine (same as `npm start`)",
+    load: async () => (await import("./dev.js")).devCommand,
+  },
+  {
+    name: "demo",
+    summary: "publish a realistic simulated agent run, paced like a real one",
+    load: async () => (await import("./demo.js")).demoCommand,
+  },
+  {
+    name: "tail",
+    summary: "follow a trace live: its history, then each event as it happens",
+    load: async () => (await import("./tail.js")).tailCommand,
+  },
+  {
+    name: "emit",
+    summary: "publish one trace event from flags or a JSON file / stdin",
+    load: async () => (await import("./emit.js")).emitCommand,
+  },
+  {
+    name: "connections",
+    summary: "how many clients watch a trace, and who",
+    load: async () => (await import("./connections.js")).connectionsCommand,
+  },
+  {
+    name: "token",
+    summary: "mint a viewer token (JWT) for one or more traces",
+    load: async () => (await import("./token.js")).tokenCommand,
+  },
+  {
+    name: "schema",
+    summary: "print the JSON Schema of TraceEvent v1 (for producers in other languages)",
+    load: async () => (await import("./schema.js")).schemaCommand,
+  },
 ];
 
 const EXIT_CODES_HELP = `Exit codes:
@@ -49,7 +80,7 @@ ${EXIT_CODES_HELP}
  */
 export async function runCli(argv: readonly string[], context: CommandContext): Promise<number> {
   const [name, ...rest] = argv;
-  let command: Command | undefined;
+  let commandName: string | undefined;
   try {
     if (name === undefined) {
       context.stderr.write(mainHelp());
@@ -57,11 +88,13 @@ export async function runCli(argv: readonly string[], context: CommandContext): 
     }
     if (name === "--help" || name === "-h" || name === "help") {
       const topic = name === "help" ? rest[0] : undefined;
-      const helpFor = topic === undefined ? undefined : findCommand(topic);
+      const helpFor = topic === undefined ? undefined : await findCommand(topic).load();
       context.stdout.write(helpFor === undefined ? mainHelp() : `${helpFor.help}\n`);
       return ExitCode.ok;
     }
-    command = findCommand(name);
+    const entry = findCommand(name);
+    commandName = entry.name;
+    const command = await entry.load();
     if (wantsHelp(rest)) {
       context.stdout.write(`${command.help}\n`);
       return ExitCode.ok;
@@ -70,7 +103,7 @@ export async function runCli(argv: readonly string[], context: CommandContext): 
   } catch (error) {
     const { exitCode, message, hint } = classify(error);
     const interrupted = context.signal.aborted && exitCode !== ExitCode.usage;
-    context.stderr.write(`trace-stream${command === undefined ? "" : ` ${command.name}`}: ${message}\n`);
+    context.stderr.write(`trace-stream${commandName === undefined ? "" : ` ${commandName}`}: ${message}\n`);
     if (hint !== undefined) context.stderr.write(`  ${hint}\n`);
     if (context.env.TRACE_STREAM_DEBUG && error instanceof Error && error.stack) {
       context.stderr.write(`${error.stack}\n`);
@@ -79,9 +112,9 @@ export async function runCli(argv: readonly string[], context: CommandContext): 
   }
 }
 
-function findCommand(name: string): Command {
-  const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (command !== undefined) return command;
+function findCommand(name: string): CommandEntry {
+  const entry = COMMANDS.find((candidate) => candidate.name === name);
+  if (entry !== undefined) return entry;
   if (name.startsWith("-")) throw new UsageError(`expected a command before ${JSON.stringify(name)}`);
   throw new UsageError(
     `unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((candidate) => candidate.name).join(", ")}`,

@@ -21,8 +21,6 @@ export interface CommandContext {
 
 export interface Command {
   readonly name: string;
-  /** One line for the command list. */
-  readonly summary: string;
   /** The full `--help` text. */
   readonly help: string;
   run(argv: readonly string[], context: CommandContext): Promise<ExitCode>;

@@ -82,7 +82,6 @@ function table(rows: readonly (readonly string[])[]): string[] {
 
 export const connectionsCommand: Command = {
   name: NAME,
-  summary: "how many clients watch a trace, and who",
   help: `Usage: trace-stream connections <traceId> [--json]
 
 Lists the connections subscribed to a trace (the table's TRACE#id / CONN# items, read

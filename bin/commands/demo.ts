@@ -41,7 +41,6 @@ function parseSpeed(value: string): number {
 
 export const demoCommand: Command = {
   name: NAME,
-  summary: "publish a realistic simulated agent run, paced like a real one",
   help: `Usage: trace-stream demo [--trace ID] [--speed N]
 
 Publishes a simulated agent run (${DEMO_EVENTS.length} events: plan, routing, tool calls with durations,

@@ -77,7 +77,6 @@ function eventName(value: unknown, from: string): EventName {
 
 export const emitCommand: Command = {
   name: NAME,
-  summary: "publish one trace event from flags or a JSON file / stdin",
   help: `Usage: trace-stream emit --trace ID --event NAME --seq N [--status S] [--metadata JSON]
        trace-stream emit --file FILE|- [--trace ID] [--seq N] [...]
 

@@ -7,7 +7,6 @@ const NAME = "schema";
 
 export const schemaCommand: Command = {
   name: NAME,
-  summary: "print the JSON Schema of TraceEvent v1 (for producers in other languages)",
   help: `Usage: trace-stream schema
 
 Prints the JSON Schema (draft 2020-12) of TraceEvent v1, generated from the same zod schema the

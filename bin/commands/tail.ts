@@ -51,7 +51,6 @@ function failure(state: Extract<TraceStreamState, { status: "failed" }>, url: st
 
 export const tailCommand: Command = {
   name: NAME,
-  summary: "follow a trace live: its history, then each event as it happens",
   help: `Usage: trace-stream tail <traceId> [--json] [--from SEQ]
 
 Shows a trace's stored events, then each new one live, in seq order and each exactly once, across

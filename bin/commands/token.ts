@@ -31,7 +31,6 @@ function checkGrant(value: string): string {
 
 export const tokenCommand: Command = {
   name: NAME,
-  summary: "mint a viewer token (JWT) for one or more traces",
   help: `Usage: trace-stream token --trace ID [--trace ID ...] [--ttl 1h]
 
 Prints a viewer token (HS256 JWT) for the given traces, signed with the configured secret. Connect

@@ -379,7 +379,7 @@ export class TraceStreamClient {
       this.#openSocket(token);
       return;
     }
-    token.then(
+    Promise.resolve(token).then(
       (value) => this.#batch(() => run === this.#run && this.#openSocket(value)),
       (cause: unknown) => this.#batch(() => run === this.#run && this.#tokenUnavailable(cause)),
     );

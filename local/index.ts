@@ -9,6 +9,7 @@ import { LocalEventBus, type RetryPolicy } from "./event-bus.js";
 import { validateEventPattern } from "./event-pattern.js";
 import { createPutEvents } from "./eventbridge-api.js";
 import {
+  type ConnectionInfo,
   type GatewayFaults,
   type GatewayLimits,
   startWebSocketGateway,
@@ -34,7 +35,7 @@ export {
   matchesEventPattern,
   validateEventPattern,
 } from "./event-pattern.js";
-export type { GatewayFaults, GatewayLimits } from "./gateway/index.js";
+export type { ConnectionInfo, GatewayFaults, GatewayLimits } from "./gateway/index.js";
 export { isLoopbackHost, LocalStackError, PortInUseError } from "./http-server.js";
 export {
   type HandlerFactory,
@@ -146,6 +147,8 @@ export interface LocalStack {
   readonly faults: { readonly gateway: GatewayFaults; readonly eventBridge: DeliveryFaults };
   /** Every message in the dead-letter queue, without receiving it. */
   deadLetters(): DeadLetter[];
+  /** The WebSocket connections open now. */
+  connections(): ConnectionInfo[];
   /** Runs a TTL sweep now; resolves with the number of items deleted. */
   sweepExpired(): Promise<number>;
   /** Resolves when EventBridge has no delivery held, waiting for a retry, or in flight. */
@@ -361,6 +364,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         `${endpoints.webSocketUrl}?traceId=${encodeURIComponent(traceId)}&token=${encodeURIComponent(token)}`,
       faults: { gateway: openGateway.faults, eventBridge: eventBridgeFaults },
       deadLetters: () => queue.peek().map((message) => ({ ...message, payload: parseJson(message.body) })),
+      connections: () => openGateway.connections(),
       sweepExpired: () => sweeper.sweep(),
       deliveriesIdle: () => bus.idle(),
       invoke: (name, event) => runner.invoke(name, event),

@@ -61,6 +61,10 @@ function parseArgsMessage(error: unknown): string {
   if (unknown) return `unknown option ${unknown[1]}`;
   const missing = /^Option '(?:-\w, )?(--[\w-]+)[^']*' argument missing/.exec(message);
   if (missing) return `option ${missing[1]} needs a value`;
+  const ambiguous = /^Option '(?:-\w, )?(--[\w-]+)[^']*' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    return `option ${ambiguous[1]} needs a value (for a value starting with "-", write ${ambiguous[1]}=VALUE)`;
+  }
   return message.split(". ")[0] ?? message;
 }
 

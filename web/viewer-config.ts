@@ -1,0 +1,186 @@
+/**
+ * Where the viewer connects and how it gets a token. Resolved once per page load from, in order:
+ *
+ * 1. the page URL: `?url=wss://...` and `?token=JWT` (or `#token=JWT`, which never reaches a
+ *    server log);
+ * 2. `window.traceStreamConfig` (set by `config.js` next to `index.html`, replaceable after the
+ *    build): `{ url, getToken(traceId) }` or `{ url, tokenUrl }`;
+ * 3. build-time variables `VITE_TRACE_STREAM_URL` and `VITE_TRACE_STREAM_TOKEN_URL`;
+ * 4. the local viewer server (`npm start`): `GET /api/config`, tokens from `GET /api/token`.
+ *
+ * A token URL is called as `GET {tokenUrl}?traceId=T` (with cookies) and must answer `{"token": "..."}`.
+ */
+import { z } from "zod";
+import { TRACE_ID_PATTERN } from "../protocol/trace-event.js";
+
+export type TokenProvider = (traceId: string) => string | Promise<string>;
+
+/** The shape of `window.traceStreamConfig`. */
+export const PageConfig = z.object({
+  /** The WebSocket stage URL, `wss://{api}.execute-api.{region}.amazonaws.com/{stage}`. */
+  url: z.string().optional(),
+  /** Returns a JWT valid for the trace; called before every connect, so it may refresh. */
+  getToken: z
+    .custom<TokenProvider>((value) => typeof value === "function", "getToken must be a function")
+    .optional(),
+  /** Alternative to getToken: `GET {tokenUrl}?traceId=T` answering `{"token": "..."}`. */
+  tokenUrl: z.string().optional(),
+});
+export type PageConfig = z.infer<typeof PageConfig>;
+
+/** What `GET /api/config` of the local viewer server answers. */
+export const LocalServerConfig = z.object({
+  mode: z.literal("local"),
+  webSocketUrl: z.string(),
+  demo: z.boolean().default(false),
+});
+export type LocalServerConfig = z.infer<typeof LocalServerConfig>;
+
+export const TokenResponse = z.object({ token: z.string().min(1) });
+export const DemoResponse = z.object({ traceId: z.string().regex(TRACE_ID_PATTERN) });
+
+export interface ViewerSetup {
+  readonly mode: "local" | "deployed";
+  readonly url: string;
+  readonly getToken: TokenProvider;
+  /** A token given in the page URL (it replaces the provider). */
+  readonly fixedToken: boolean;
+  /** The local server can start a simulated run. */
+  readonly canRunDemo: boolean;
+}
+
+export type SetupResult =
+  | { readonly ok: true; readonly setup: ViewerSetup }
+  | { readonly ok: false; readonly reason: string };
+
+export interface SetupSources {
+  /** `location.search` */
+  readonly search: string;
+  /** `location.hash` */
+  readonly hash: string;
+  /** `window.traceStreamConfig` as found (unvalidated). */
+  readonly pageConfig: unknown;
+  readonly build: { readonly url?: string; readonly tokenUrl?: string };
+  /** Resolves with the local server's config, or undefined when there is no local server. */
+  readonly localConfig: () => Promise<LocalServerConfig | undefined>;
+  readonly fetch: typeof fetch;
+}
+
+export const CONFIG_HELP =
+  "Open the viewer with ?url=wss://…&token=…, or set window.traceStreamConfig = { url, getToken } in config.js, " +
+  "or build with VITE_TRACE_STREAM_URL and VITE_TRACE_STREAM_TOKEN_URL.";
+
+export async function resolveViewerSetup(sources: SetupSources): Promise<SetupResult> {
+  const query = new URLSearchParams(sources.search);
+  const fragment = new URLSearchParams(sources.hash.replace(/^#/, ""));
+  let page: PageConfig = {};
+  if (sources.pageConfig !== undefined && sources.pageConfig !== null) {
+    const parsed = PageConfig.safeParse(sources.pageConfig);
+    if (!parsed.success) {
+      return { ok: false, reason: `window.traceStreamConfig is invalid: ${z.prettifyError(parsed.error)}` };
+    }
+    page = parsed.data;
+  }
+
+  const urlToken = nonEmpty(fragment.get("token")) ?? nonEmpty(query.get("token"));
+  const configuredUrl = nonEmpty(query.get("url")) ?? nonEmpty(page.url) ?? nonEmpty(sources.build.url);
+  const configuredProvider: TokenProvider | undefined =
+    page.getToken ??
+    tokenUrlProvider(nonEmpty(page.tokenUrl) ?? nonEmpty(sources.build.tokenUrl), sources.fetch, "include");
+
+  // The local server is asked only when nothing names a deployment.
+  const local =
+    nonEmpty(page.url) === undefined && nonEmpty(sources.build.url) === undefined
+      ? await sources.localConfig()
+      : undefined;
+
+  const url = configuredUrl ?? local?.webSocketUrl;
+  if (url === undefined) return { ok: false, reason: `No WebSocket URL is configured. ${CONFIG_HELP}` };
+  const urlProblem = checkWebSocketUrl(url);
+  if (urlProblem !== undefined) return { ok: false, reason: urlProblem };
+
+  const provider =
+    configuredProvider ??
+    (local === undefined ? undefined : tokenUrlProvider("/api/token", sources.fetch, "same-origin"));
+  if (urlToken === undefined && provider === undefined) {
+    return { ok: false, reason: `No token is configured. ${CONFIG_HELP}` };
+  }
+  return {
+    ok: true,
+    setup: {
+      mode: local === undefined ? "deployed" : "local",
+      url,
+      getToken: urlToken === undefined ? (provider as TokenProvider) : () => urlToken,
+      fixedToken: urlToken !== undefined,
+      canRunDemo: local?.demo ?? false,
+    },
+  };
+}
+
+/** Asks the local viewer server for its config; undefined when the page is not served by one. */
+export async function fetchLocalConfig(fetchImpl: typeof fetch): Promise<LocalServerConfig | undefined> {
+  let response: Response;
+  try {
+    response = await fetchImpl("/api/config", { headers: { accept: "application/json" } });
+  } catch {
+    return undefined;
+  }
+  if (!response.ok) return undefined;
+  // Static hosts often answer unknown paths with index.html: anything but our JSON means "not local".
+  const body = await response.json().catch(() => undefined);
+  const parsed = LocalServerConfig.safeParse(body);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** Starts a simulated run on the local server; resolves with its trace id. */
+export async function startDemo(fetchImpl: typeof fetch): Promise<string> {
+  const response = await fetchImpl("/api/demo", { method: "POST", headers: { accept: "application/json" } });
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) throw new Error(`the demo did not start: ${errorMessage(body, response.status)}`);
+  const parsed = DemoResponse.safeParse(body);
+  if (!parsed.success) throw new Error("the demo did not start: the server's answer had no traceId");
+  return parsed.data.traceId;
+}
+
+export function checkWebSocketUrl(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `The WebSocket URL ${JSON.stringify(url)} is not a URL.`;
+  }
+  if (parsed.protocol !== "wss:" && parsed.protocol !== "ws:") {
+    return `The WebSocket URL must start with wss:// (or ws:// locally), got ${JSON.stringify(url)}.`;
+  }
+  return undefined;
+}
+
+function tokenUrlProvider(
+  tokenUrl: string | undefined,
+  fetchImpl: typeof fetch,
+  credentials: RequestCredentials,
+): TokenProvider | undefined {
+  if (tokenUrl === undefined) return undefined;
+  return async (traceId) => {
+    const target = new URL(tokenUrl, globalThis.location?.href ?? "http://localhost/");
+    target.searchParams.set("traceId", traceId);
+    const response = await fetchImpl(target.href, { credentials, headers: { accept: "application/json" } });
+    const body: unknown = await response.json().catch(() => undefined);
+    if (!response.ok) throw new Error(`no token for ${traceId}: ${errorMessage(body, response.status)}`);
+    const parsed = TokenResponse.safeParse(body);
+    if (!parsed.success)
+      throw new Error(`no token for ${traceId}: the token service answered without "token"`);
+    return parsed.data.token;
+  };
+}
+
+function errorMessage(body: unknown, status: number): string {
+  if (typeof body === "object" && body !== null && "message" in body && typeof body.message === "string") {
+    return `${body.message} (HTTP ${status})`;
+  }
+  return `HTTP ${status}`;
+}
+
+function nonEmpty(value: string | null | undefined): string | undefined {
+  return value === null || value === undefined || value.trim() === "" ? undefined : value.trim();
+}

@@ -401,6 +401,7 @@ export class TraceStreamApi extends Construct {
     const { authorizer, connect, disconnect, resume, emitter } = this.functions;
 
     this.webSocketApi = new apigwv2.WebSocketApi(this, "WebSocketApi", {
+      apiName: `${Stack.of(this).stackName}-${id}`,
       description: "trace-stream: live trace events over WebSocket",
       routeSelectionExpression: ROUTE_SELECTION_EXPRESSION,
     });

@@ -42,7 +42,9 @@ beforeAll(() => {
   publisher = new iam.Role(stack, "Publisher", { assumedBy: new iam.AccountRootPrincipal() });
   stack.api.grantPublish(publisher);
   template = Template.fromStack(stack);
-});
+  // esbuild bundles seven functions here (the AWS SDK included); on two busy cores that can take
+  // longer than the default hook timeout.
+}, 240_000);
 
 function routeResource(routeKey: string) {
   const found = Object.entries(

@@ -6,7 +6,8 @@
  * 2. `window.traceStreamConfig` (set by `config.js` next to `index.html`, replaceable after the
  *    build): `{ url, getToken(traceId) }` or `{ url, tokenUrl }`;
  * 3. build-time variables `VITE_TRACE_STREAM_URL` and `VITE_TRACE_STREAM_TOKEN_URL`;
- * 4. the local viewer server (`npm start`): `GET /api/config`, tokens from `GET /api/token`.
+ * 4. the local viewer server (`npm start`), when none of the above names a URL: `GET /api/config`,
+ *    tokens from `GET /api/token` (unless the page URL carries one).
  *
  * A token URL is called as `GET {tokenUrl}?traceId=T` (with cookies) and must answer `{"token": "..."}`.
  */
@@ -88,11 +89,8 @@ export async function resolveViewerSetup(sources: SetupSources): Promise<SetupRe
     page.getToken ??
     tokenUrlProvider(nonEmpty(page.tokenUrl) ?? nonEmpty(sources.build.tokenUrl), sources.fetch, "include");
 
-  // The local server is asked only when nothing names a deployment.
-  const local =
-    nonEmpty(page.url) === undefined && nonEmpty(sources.build.url) === undefined
-      ? await sources.localConfig()
-      : undefined;
+  // The local server is asked only when nothing names where to connect.
+  const local = configuredUrl === undefined ? await sources.localConfig() : undefined;
 
   const url = configuredUrl ?? local?.webSocketUrl;
   if (url === undefined) return { ok: false, reason: `No WebSocket URL is configured. ${CONFIG_HELP}` };

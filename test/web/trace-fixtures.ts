@@ -44,10 +44,10 @@ export function traceBuilder(traceId = "trace-1", start = T0): TraceBuilder {
 
 /**
  * A long run: a plan, then `calls` tool calls (each start followed by its end, every 7th failing,
- * one in every 50 interleaved with a budget warning), then plan_completed. 2 * calls + 2 events
- * plus the warnings.
+ * one in every 50 interleaved with a budget warning), then route decisions up to `total` events if
+ * given, then plan_completed. 2 * calls + 2 events plus the warnings, at least.
  */
-export function longRun(traceId: string, calls: number, start = T0): TraceEvent[] {
+export function longRun(traceId: string, calls: number, start = T0, total = 0): TraceEvent[] {
   const trace = traceBuilder(traceId, start);
   trace.add("plan_created", { goal: "Work through the backlog", steps: calls, profile: "batch" });
   for (let i = 0; i < calls; i++) {
@@ -69,6 +69,7 @@ export function longRun(traceId: string, calls: number, start = T0): TraceEvent[
       trace.add("budget_warning", { budget_type: "tokens", used: i, limit: calls, utilization: i / calls });
     }
   }
+  while (trace.events.length < total - 1) trace.add("route_decision", { agent: "closer", reason: "wrap up" });
   trace.add("plan_completed", { duration_ms: trace.now - start, steps_completed: calls });
   return trace.events;
 }

@@ -64,10 +64,12 @@ describe("viewer setup: local mode", () => {
 });
 
 describe("viewer setup: deployed mode", () => {
-  it("reads url and token from the query string", async () => {
+  it("reads url and token from the query string, without asking for a local server", async () => {
+    const localConfig = vi.fn(async () => LOCAL);
     const result = await resolveViewerSetup(
-      sources({ search: `?traceId=t&url=${encodeURIComponent(DEPLOYED_URL)}&token=jwt` }),
+      sources({ search: `?traceId=t&url=${encodeURIComponent(DEPLOYED_URL)}&token=jwt`, localConfig }),
     );
+    expect(localConfig).not.toHaveBeenCalled();
     expect(result).toMatchObject({
       ok: true,
       setup: { mode: "deployed", url: DEPLOYED_URL, canRunDemo: false },

@@ -1,0 +1,416 @@
+/**
+ * The trace viewer in headless Chromium against a real local stack: the page as people use it.
+ * Chromium comes from CHROMIUM_PATH (default /usr/bin/chromium). Without it the suite is skipped
+ * with a warning, unless REQUIRE_BROWSER=1 (CI), where its absence fails.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DeleteConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
+import { BatchWriteCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTrace } from "../../client/producer.js";
+import { createHandler as createConnectHandler } from "../../lambdas/connect/handler.js";
+import { dynamoTraceStore } from "../../lambdas/shared/trace-store.js";
+import type { WebSocketEvent } from "../../lambdas/shared/websocket-event.js";
+import { keys } from "../../lib/table-design.js";
+import type { TraceEvent } from "../../protocol/trace-event.js";
+import { startViewerServer, type ViewerServer } from "../../web/viewer-server.js";
+import { startTestStack, type TestStack } from "../helpers/local-stack.js";
+import { longRun } from "./trace-fixtures.js";
+
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const chromiumAvailable = existsSync(CHROMIUM_PATH);
+const browserRequired = process.env.REQUIRE_BROWSER === "1";
+const ARTIFACTS = join(import.meta.dirname, "../../test-artifacts");
+
+if (!chromiumAvailable && !browserRequired) {
+  console.warn(
+    `Skipping the viewer's browser tests: no Chromium at ${CHROMIUM_PATH}. ` +
+      "Install it (apt-get install chromium) or set CHROMIUM_PATH; REQUIRE_BROWSER=1 makes this a failure.",
+  );
+}
+
+it.runIf(browserRequired)("has Chromium to run the viewer's browser tests (REQUIRE_BROWSER=1)", () => {
+  expect(
+    chromiumAvailable,
+    `REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM_PATH}: install it or set CHROMIUM_PATH`,
+  ).toBe(true);
+});
+
+describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
+  let stack: TestStack;
+  let viewer: ViewerServer;
+  let browser: Browser;
+  /** Resolves when new connections may complete their $connect; tests hold it to keep a page away. */
+  let connectGate: Promise<void> = Promise.resolve();
+  let traceCounter = 0;
+  const newTraceId = (name: string) => `browser-${name}-${process.pid}-${++traceCounter}`;
+
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    stack = await startTestStack({
+      handlers: {
+        connect: (env) => {
+          const connect = createConnectHandler(env);
+          return async (event: unknown) => {
+            await connectGate;
+            return connect(event as WebSocketEvent);
+          };
+        },
+      },
+    });
+    viewer = await startViewerServer({ port: 0, stack, demoSpeed: 8, watch: false });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await viewer?.close();
+    await stack?.stop();
+  });
+
+  /** A page on the viewer that records uncaught errors and console errors (a React key warning included). */
+  async function openViewer(path: string, base = viewer.url): Promise<{ page: Page; problems: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(`uncaught: ${error.message}`));
+    page.on("console", (message) => {
+      // A refused handshake is logged by Chromium itself; the page reports it in its own words.
+      if (message.type() === "error" && !message.text().includes("WebSocket connection to")) {
+        problems.push(`console: ${message.text()}`);
+      }
+    });
+    await page.goto(new URL(path, base).href);
+    return { page, problems };
+  }
+
+  const connection = (page: Page, kind: string, timeout = 20_000) =>
+    page.waitForSelector(`[data-connection="${kind}"]`, { timeout });
+
+  /** Tool calls as the timeline shows them: [tool, state] in order. */
+  const timeline = (page: Page) =>
+    page.$$eval('[data-testid="tool-call"]', (rows) =>
+      rows.map((row) => [row.getAttribute("data-tool"), row.getAttribute("data-state")]),
+    );
+
+  /**
+   * Every seq the event list shows, top to bottom, scrolling through its window; throws if one seq
+   * is rendered twice at any scroll position.
+   */
+  const listedSeqs = (page: Page) =>
+    page.evaluate(async () => {
+      const scroller = document.querySelector('[data-testid="events"] .virtual-list');
+      if (!(scroller instanceof HTMLElement)) return [];
+      const frames = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+      const order: number[] = [];
+      const seen = new Set<number>();
+      scroller.scrollTop = 0;
+      await frames();
+      for (;;) {
+        const rows = [...scroller.querySelectorAll("li[data-seq]")].map((row) =>
+          Number(row.getAttribute("data-seq")),
+        );
+        if (new Set(rows).size !== rows.length) throw new Error(`a seq is rendered twice: ${rows.join(",")}`);
+        for (const seq of rows) {
+          if (!seen.has(seq)) {
+            seen.add(seq);
+            order.push(seq);
+          }
+        }
+        if (scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 1) break;
+        scroller.scrollTop += scroller.clientHeight;
+        await frames();
+      }
+      return order;
+    });
+
+  const text = async (page: Page, testId: string) =>
+    (await page.getByTestId(testId).first().textContent())?.trim() ?? "";
+
+  const range = (count: number) => Array.from({ length: count }, (_, index) => index);
+
+  function producer(traceId: string) {
+    return createTrace({
+      traceId,
+      endpoint: stack.endpoints.eventBridge,
+      busName: stack.busName,
+      source: stack.source,
+    });
+  }
+
+  async function storedEvents(traceId: string): Promise<TraceEvent[]> {
+    const events: TraceEvent[] = [];
+    for await (const page of dynamoTraceStore(stack.clients.dynamo, stack.tableName).eventsAfter(
+      traceId,
+      -1,
+    )) {
+      events.push(...page);
+    }
+    return events;
+  }
+
+  /** [tool, state] of each call, in start order, from the stored events. */
+  function expectedCalls(events: readonly TraceEvent[]): string[][] {
+    const calls = new Map<string, string[]>();
+    for (const event of events) {
+      if (event.event === "tool_call_start") {
+        calls.set(String(event.metadata.call_id), [String(event.metadata.tool), "pending"]);
+      } else if (event.event === "tool_call_complete" || event.event === "tool_call_error") {
+        const call = calls.get(String(event.metadata.call_id));
+        if (call) call[1] = event.event === "tool_call_error" ? "error" : "success";
+      }
+    }
+    return [...calls.values()];
+  }
+
+  async function subscriptionsOf(traceId: string): Promise<string[]> {
+    const result = await stack.clients.dynamo.send(
+      new QueryCommand({
+        TableName: stack.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :connections)",
+        ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":connections": keys.connectionPrefix },
+        ConsistentRead: true,
+      }),
+    );
+    return (result.Items ?? []).map((item) => String(item.sk).slice(keys.connectionPrefix.length));
+  }
+
+  it("runs a demo from the start page and shows its tool calls in order with their states", async () => {
+    const { page, problems } = await openViewer("/");
+    await page.getByRole("button", { name: "Run demo" }).click();
+    await page.waitForURL(/[?&]traceId=demo-/);
+    const traceId = new URL(page.url()).searchParams.get("traceId") ?? "";
+    await expect.poll(() => text(page, "trace-id")).toBe(traceId);
+
+    await connection(page, "ended", 30_000);
+    const events = await storedEvents(traceId);
+    expect(events.at(-1)?.event).toBe("plan_completed");
+    expect(await timeline(page)).toEqual(expectedCalls(events));
+    expect(await timeline(page)).toContainEqual(["fetch_payment_status", "error"]);
+    expect(await listedSeqs(page)).toEqual(range(events.length));
+    expect(await text(page, "event-count")).toBe(`${events.length} events`);
+    expect(await page.getByTestId("plan-outcome").getAttribute("data-outcome")).toBe("completed");
+    expect(await page.getByTestId("approval").getAttribute("data-state")).toBe("approved");
+    expect(await page.getByTestId("budget").first().getAttribute("data-state")).toBe("warning");
+    expect(await page.getByRole("status").first().textContent()).toContain("Ended");
+
+    // The failed call stands out; its event opens to the full JSON, by keyboard too.
+    const failure = events.find((event) => event.event === "tool_call_error");
+    await page.getByRole("button", { name: `Show event #${failure?.seq}` }).click();
+    const toggle = page.locator(`#event-${failure?.seq}-toggle`);
+    await expect.poll(() => toggle.getAttribute("aria-expanded")).toBe("true");
+    const json = JSON.parse((await page.locator(`#event-${failure?.seq}-json`).textContent()) ?? "{}");
+    expect(json).toEqual(failure);
+    await page.locator("#event-0-toggle").focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.locator("#event-0-toggle").getAttribute("aria-expanded")).toBe("true");
+
+    await page.screenshot({ path: join(ARTIFACTS, "viewer.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows reconnecting when the server drops the connection, then live, with no row missing or twice", async () => {
+    const traceId = newTraceId("reconnect");
+    const trace = producer(traceId);
+    trace.plan({ goal: "Survive a dropped connection", steps: 3, profile: "drill", total_budget: 100 });
+    trace.toolCall("fetch_a", { domain: "drill" }).complete();
+    const slow = trace.toolCall("slow_call", { domain: "drill" });
+    await trace.flush();
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "live");
+    await expect.poll(() => listedSeqs(page)).toEqual(range(4));
+    expect(await timeline(page)).toEqual([
+      ["fetch_a", "success"],
+      ["slow_call", "pending"],
+    ]);
+    // A pending call keeps counting while it runs.
+    const slowRow = page.locator('[data-tool="slow_call"]');
+    const runningFor = await slowRow.textContent();
+    expect(runningFor).toMatch(/running \d/);
+    await expect.poll(() => slowRow.textContent()).not.toBe(runningFor);
+
+    const [connectionId] = await subscriptionsOf(traceId);
+    expect(connectionId).toBeDefined();
+    let release = () => {};
+    connectGate = new Promise((resolve) => {
+      release = resolve;
+    });
+    try {
+      await stack.clients.management.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      await connection(page, "reconnecting");
+      expect(await page.getByRole("status").first().textContent()).toContain("Reconnecting");
+
+      // The run goes on while the page is away: it must catch up on all of it.
+      slow.complete();
+      trace.toolCall("fetch_b", { domain: "drill" }).fail(new Error("upstream said no"));
+      trace.budgetWarning({ used: 85, limit: 100 });
+      await trace.flush();
+      await stack.deliveriesIdle();
+    } finally {
+      release();
+      connectGate = Promise.resolve();
+    }
+
+    await connection(page, "live");
+    await expect.poll(() => listedSeqs(page)).toEqual(range(8));
+    expect(await text(page, "event-count")).toBe("8 events");
+    expect(await timeline(page)).toEqual([
+      ["fetch_a", "success"],
+      ["slow_call", "success"],
+      ["fetch_b", "error"],
+    ]);
+
+    trace.complete({ steps_completed: 3 });
+    await trace.close();
+    await connection(page, "ended");
+    expect(await listedSeqs(page)).toEqual(range(9));
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows the whole history to a page opened after the run ended", async () => {
+    const traceId = newTraceId("late");
+    const trace = producer(traceId);
+    trace.plan({ goal: "Finish before anyone watches", steps: 20 });
+    for (let step = 0; step < 20; step++) {
+      const call = trace.toolCall(`step_${step}`, { domain: "batch" });
+      if (step === 13) call.fail(new Error("flaky"));
+      else call.complete();
+    }
+    trace.complete({ steps_completed: 20 });
+    await trace.close();
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "ended");
+    expect(await listedSeqs(page)).toEqual(range(42));
+    expect(await text(page, "event-count")).toBe("42 events");
+    expect(await timeline(page)).toHaveLength(20);
+    expect((await timeline(page))[13]).toEqual(["step_13", "error"]);
+    expect(await text(page, "plan-events")).toBe("42 events");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows why it failed when the token is refused", async () => {
+    const { page } = await openViewer(`/?traceId=${newTraceId("bad-token")}&token=not-a-valid-jwt`);
+    await connection(page, "failed", 30_000);
+    const status = (await page.getByRole("status").first().textContent()) ?? "";
+    expect(status).toContain("Failed");
+    expect(status).toContain("the token was most likely refused");
+    expect(await page.getByRole("button", { name: "Reconnect" }).isVisible()).toBe(true);
+    await page.close();
+  });
+
+  it("keeps a 10,000-event trace to a window of rows", { timeout: 120_000 }, async () => {
+    const traceId = newTraceId("ten-thousand");
+    const events = longRun(traceId, 4949, Date.now() - 60_000, 10_000);
+    expect(events).toHaveLength(10_000);
+    // Stored straight into the table (as the emitter stores them): the point is the page, not the bus.
+    const batches: TraceEvent[][] = [];
+    for (let index = 0; index < events.length; index += 25) batches.push(events.slice(index, index + 25));
+    await Promise.all(
+      range(8).map(async (worker) => {
+        for (let index = worker; index < batches.length; index += 8) {
+          let requests = (batches[index] ?? []).map((event) => ({
+            PutRequest: {
+              Item: {
+                pk: keys.trace(traceId),
+                sk: keys.event(event.seq),
+                seq: event.seq,
+                event: event.event,
+                payload: JSON.stringify(event),
+              },
+            },
+          }));
+          while (requests.length > 0) {
+            const result = await stack.clients.dynamo.send(
+              new BatchWriteCommand({ RequestItems: { [stack.tableName]: requests } }),
+            );
+            requests = (result.UnprocessedItems?.[stack.tableName] ?? []) as typeof requests;
+          }
+        }
+      }),
+    );
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "ended", 60_000);
+    expect(await text(page, "event-count")).toBe("10,000 events");
+    expect(await text(page, "plan-events")).toBe("10,000 events");
+    expect(await page.locator('[data-testid="events"] li[data-seq]').count()).toBeLessThan(80);
+    expect(await page.locator('[data-testid="tool-call"]').count()).toBeLessThan(80);
+    expect(await page.locator('[data-testid="events"] li[data-seq]').last().getAttribute("data-seq")).toBe(
+      "9999",
+    );
+
+    // Filtering and jumping to the top stay within the window too.
+    await page.getByLabel("Only errors and warnings").check();
+    const statuses = await page.$$eval('[data-testid="events"] li[data-seq]', (rows) =>
+      rows.map((row) => row.getAttribute("data-status")),
+    );
+    expect(new Set(statuses)).toEqual(new Set(["error", "warning"]));
+    await page.getByLabel("Only errors and warnings").uncheck();
+    await page.locator('[data-testid="events"] .virtual-list').evaluate((scroller) => {
+      scroller.scrollTop = 0;
+    });
+    await page.waitForSelector('[data-testid="events"] li[data-seq="0"]');
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-10k.png") });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("works as a static build in deployed mode, configured by ?url and ?token", {
+    timeout: 60_000,
+  }, async () => {
+    const outDir = await mkdtemp(join(tmpdir(), "viewer-build-"));
+    const { build } = await import("vite");
+    await build({
+      configFile: join(import.meta.dirname, "../../web/vite.config.ts"),
+      logLevel: "silent",
+      build: { outDir, emptyOutDir: true, sourcemap: false },
+    });
+    const deployed = await startViewerServer({ port: 0, assets: "build", distDir: outDir });
+    try {
+      const traceId = newTraceId("deployed");
+      const trace = producer(traceId);
+      trace.plan({ goal: "Served from the static build" });
+      trace.toolCall("static_tool").complete();
+      trace.complete();
+      await trace.close();
+      await stack.deliveriesIdle();
+
+      const token = await stack.mintToken(traceId);
+      const query = new URLSearchParams({ traceId, url: stack.endpoints.webSocketUrl, token });
+      const { page, problems } = await openViewer(`/?${query}`, deployed.url);
+      await connection(page, "ended");
+      expect(await timeline(page)).toEqual([["static_tool", "success"]]);
+      expect(await listedSeqs(page)).toEqual(range(4));
+      expect(problems).toEqual([]);
+
+      // Without a configuration, the start page says how to give one.
+      await page.goto(deployed.url);
+      expect(await text(page, "setup-problem")).toContain("No WebSocket URL is configured");
+      await page.close();
+    } finally {
+      await deployed.close();
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,36 +1,84 @@
+import type { DevServerOptions } from "../../local/dev-server.js";
+import type { LogLevel } from "../../local/index.js";
 import type { Command } from "./command.js";
 import { parseCommandArgs } from "./command.js";
-import { CliError, ExitCode } from "./errors.js";
+import { CliError, ExitCode, UsageError } from "./errors.js";
+import { parseInteger } from "./settings.js";
 
 const NAME = "dev";
 
-interface DevServerModule {
-  runDevServer(options?: { signal?: AbortSignal }): Promise<unknown>;
-}
+const OPTIONS = {
+  "data-dir": { type: "string" },
+  "stack-only": { type: "boolean", default: false },
+  "log-level": { type: "string", default: "info" },
+  "websocket-port": { type: "string" },
+  "eventbridge-port": { type: "string" },
+  "dynamodb-port": { type: "string" },
+  "viewer-port": { type: "string" },
+} as const;
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
 
 export const devCommand: Command = {
   name: NAME,
-  help: `Usage: trace-stream dev
+  help: `Usage: trace-stream dev [--data-dir DIR] [--stack-only]
 
-Runs the whole system on this machine, the same as \`npm start\`: the local stack (WebSocket API and
-@connections on 3001, EventBridge on 4010, DynamoDB on 8000) and the viewer on 3000. Stop with Ctrl-C.
+Runs the whole system on this machine, the same as \`npm start\`: the WebSocket API and @connections
+(3001, stage "local"), EventBridge and SQS (4010, bus and source "trace-stream"), DynamoDB (8000),
+the Lambda handlers behind them, and the viewer (3000). Prints every endpoint and a ready dev
+token. Stop with Ctrl-C.
 
 Options:
-  -h, --help             show this help`,
+  --data-dir DIR         keep DynamoDB data in DIR across restarts   default: in memory
+  --stack-only           no viewer, only the stack
+  --log-level LEVEL      debug, info, warn, error or silent   default info
+  --websocket-port N     default 3001 (0 picks a free port; so do the others)
+  --eventbridge-port N   default 4010
+  --dynamodb-port N      default 8000
+  --viewer-port N        default 3000
+  -h, --help             show this help
+
+The JWT secret is TRACE_STREAM_JWT_SECRET when set, else the local development secret.`,
 
   async run(argv, context) {
-    parseCommandArgs(NAME, argv, {});
-    // local/dev-server.ts is written alongside; resolved at run time until it lands.
-    const specifier = "../../local/dev-server.js";
-    let module: DevServerModule;
-    try {
-      module = (await import(specifier)) as DevServerModule;
-    } catch (error) {
-      throw new CliError("the dev server (local/dev-server.ts) is not available", ExitCode.failure, {
-        cause: error,
-      });
+    const { values } = parseCommandArgs(NAME, argv, OPTIONS);
+    const logLevel = values["log-level"] as LogLevel;
+    if (!LOG_LEVELS.includes(logLevel)) {
+      throw new UsageError(
+        `--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`,
+        NAME,
+      );
     }
-    await module.runDevServer({ signal: context.signal });
-    return context.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
+    const port = (name: keyof typeof OPTIONS) => {
+      const value = values[name];
+      return typeof value === "string" ? parseInteger(value, `--${name}`, NAME, 0, 65_535) : undefined;
+    };
+    const ports = {
+      ...(port("websocket-port") === undefined ? {} : { webSocket: port("websocket-port") }),
+      ...(port("eventbridge-port") === undefined ? {} : { eventBridge: port("eventbridge-port") }),
+      ...(port("dynamodb-port") === undefined ? {} : { dynamodb: port("dynamodb-port") }),
+    };
+    const viewerPort = port("viewer-port");
+    const options: DevServerOptions = {
+      ports,
+      logLevel,
+      signal: context.signal,
+      print: (text) => context.stdout.write(text),
+      ...(values["data-dir"] === undefined ? {} : { dataDir: values["data-dir"] }),
+      ...(values["stack-only"] ? { viewer: false as const } : {}),
+      ...(viewerPort === undefined ? {} : { viewerPort }),
+    };
+    // Loaded here, not at the top: the stack is heavy, and only this command needs it.
+    const { runDevServer, LocalStackError } = await import("../../local/dev-server.js");
+    try {
+      await runDevServer(options);
+    } catch (error) {
+      // The stack's start-up errors (a port in use, a bad data dir) are written for the user.
+      if (error instanceof LocalStackError)
+        throw new CliError(error.message, ExitCode.failure, { cause: error });
+      throw error;
+    }
+    // Ctrl-C is how a dev server is meant to stop.
+    return ExitCode.ok;
   },
 };

@@ -52,15 +52,28 @@ export function listen(server: Server, service: string, host: string, port: numb
   });
 }
 
-/** Closes a server and every connection it holds, including idle keep-alive sockets of SDK clients. */
-export function closeServer(server: Server): Promise<void> {
+/**
+ * Closes a server: no new connections, idle keep-alive sockets (SDK clients pool them) closed at
+ * once, requests in flight given `graceMs` to answer, then every remaining socket cut.
+ */
+export function closeServer(server: Server, graceMs = 250): Promise<void> {
   return new Promise((resolve, reject) => {
     if (!server.listening) {
       resolve();
       return;
     }
-    server.close((error) => (error ? reject(error) : resolve()));
-    server.closeAllConnections();
+    const sweep = setInterval(() => server.closeIdleConnections(), 10);
+    const cut = setTimeout(() => {
+      clearInterval(sweep);
+      server.closeAllConnections();
+    }, graceMs);
+    server.close((error) => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+      if (error) reject(error);
+      else resolve();
+    });
+    server.closeIdleConnections();
   });
 }
 

@@ -313,7 +313,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     awsUrl = awsServer.url;
     closers.aws = async () => {
+      // Long polls answer (empty) before their sockets close.
       stopping.abort();
+      await new Promise((resolve) => setImmediate(resolve));
       await awsServer.close();
     };
 

@@ -208,16 +208,22 @@ describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
     expect(await page.getByTestId("budget").first().getAttribute("data-state")).toBe("warning");
     expect(await page.getByRole("status").first().textContent()).toContain("Ended");
 
-    // The failed call stands out; its event opens to the full JSON, by keyboard too.
+    // Any event opens to its full JSON, by keyboard too.
+    const first = page.locator("#event-0-toggle");
+    await first.focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => first.getAttribute("aria-expanded")).toBe("true");
+    await page.keyboard.press("Space");
+    await expect.poll(() => first.getAttribute("aria-expanded")).toBe("false");
+
+    // The failed call stands out; "Show event" scrolls to it, opens it and moves focus there.
     const failure = events.find((event) => event.event === "tool_call_error");
     await page.getByRole("button", { name: `Show event #${failure?.seq}` }).click();
     const toggle = page.locator(`#event-${failure?.seq}-toggle`);
     await expect.poll(() => toggle.getAttribute("aria-expanded")).toBe("true");
+    await expect.poll(() => toggle.evaluate((element) => element === document.activeElement)).toBe(true);
     const json = JSON.parse((await page.locator(`#event-${failure?.seq}-json`).textContent()) ?? "{}");
     expect(json).toEqual(failure);
-    await page.locator("#event-0-toggle").focus();
-    await page.keyboard.press("Enter");
-    await expect.poll(() => page.locator("#event-0-toggle").getAttribute("aria-expanded")).toBe("true");
 
     await page.screenshot({ path: join(ARTIFACTS, "viewer.png"), fullPage: true });
     expect(problems).toEqual([]);

@@ -90,11 +90,6 @@ export function isRetryableError(error: unknown): boolean {
   return status !== undefined && (status >= 500 || status === 429);
 }
 
-export function isNetworkError(error: unknown): boolean {
-  const code = asSdkError(error).code;
-  return typeof code === "string" && NETWORK_ERROR_CODES.has(code);
-}
-
 /**
  * Sends accepted events with PutEvents in the background: one request at a time, each as full as
  * the limits allow; entries that fail with a retryable code go back to the front of the queue and

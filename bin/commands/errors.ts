@@ -68,6 +68,11 @@ const NETWORK_CODES = new Set([
   "EPIPE",
 ]);
 
+/** Codes of Node's network errors: the endpoint could not be reached at all. */
+export function isNetworkCode(code: string): boolean {
+  return NETWORK_CODES.has(code);
+}
+
 /** `ECONNREFUSED` and friends, from the error or its causes; undefined for anything else. */
 export function networkCodeOf(error: unknown): string | undefined {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {

@@ -1,5 +1,5 @@
 import { type PublisherOptions, TraceDeliveryError } from "../../client/producer.js";
-import { UnreachableError } from "./errors.js";
+import { isNetworkCode, UnreachableError } from "./errors.js";
 import type { EventBridgeSettings } from "./settings.js";
 
 /** SDK options for the CLI: the resolved endpoint, and few quick retries (a person is waiting). */
@@ -16,22 +16,12 @@ export function publisherOptions(settings: EventBridgeSettings): PublisherOption
   };
 }
 
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-]);
-
 /** A delivery that failed only because EventBridge could not be reached names the endpoint. */
 export function explainDeliveryFailure(error: unknown, settings: EventBridgeSettings): unknown {
   if (
     error instanceof TraceDeliveryError &&
     error.failures.length > 0 &&
-    error.failures.every((failure) => NETWORK_CODES.has(failure.code))
+    error.failures.every((failure) => isNetworkCode(failure.code))
   ) {
     return new UnreachableError(
       "EventBridge",

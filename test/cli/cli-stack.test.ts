@@ -1,5 +1,7 @@
+import { DeleteConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_EVENTS } from "../../bin/commands/demo-run.js";
+import { createTrace } from "../../client/producer.js";
 import { TraceEvent } from "../../protocol/trace-event.js";
 import { openSubscriber, startTestStack, type TestStack, UpgradeRefused } from "../helpers/local-stack.js";
 import { closedPort, runCli, STACK_TRACE, stackEnv, startCli } from "./run-cli.js";
@@ -61,6 +63,41 @@ describe("demo and tail", () => {
     expect(lines.at(-1)).toMatch(/#17 +✓ plan_completed +5 steps/);
     expect(result.stdout).not.toContain("\x1b[");
     expect(result.stderr).toContain("-- trace ended (plan_completed)");
+  });
+
+  it("tail resumes after the server drops its connection: every event once, in order", async () => {
+    const trace = createTrace({
+      traceId: newTraceId("resume"),
+      endpoint: stack.endpoints.eventBridge,
+      busName: stack.busName,
+      source: stack.source,
+    });
+    const tail = startCli(["tail", trace.traceId, "--json"], { env });
+    const listed = async () =>
+      (
+        JSON.parse((await runCli(["connections", trace.traceId, "--json"], { env })).stdout) as {
+          connections: Array<{ connection_id: string }>;
+        }
+      ).connections;
+    // --json keeps stderr quiet while connecting; the subscription shows when tail is connected.
+    let connections = await listed();
+    for (let attempt = 0; attempt < 50 && connections.length === 0; attempt++) connections = await listed();
+    trace.plan({ goal: "survive a dropped connection" });
+    trace.route({ agent: "a" });
+    await trace.flush();
+    await tail.waitFor(({ stdout }) => stdout.includes('"seq":1,'));
+
+    const connectionId = connections[0]?.connection_id as string;
+    await stack.clients.management.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    trace.route({ agent: "b" });
+    trace.route({ agent: "c" });
+    trace.complete();
+    await trace.close();
+
+    const result = await tail.done;
+    expect(result.code).toBe(0);
+    expect(jsonLines(result.stdout).map((event) => event.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(result.stderr).toMatch(/reconnecting in \d+ ms/);
   });
 
   it("tail --from shows only events from that seq on", async () => {

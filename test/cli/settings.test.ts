@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LOCAL } from "../../bin/commands/settings.js";
+import { DEFAULT_VIEWER_PORT } from "../../local/dev-server.js";
 import {
   DEFAULT_LOCAL_HOST,
   DEFAULT_LOCAL_PORTS,
@@ -13,6 +14,7 @@ describe("the CLI's local defaults", () => {
     expect(LOCAL.url).toBe(`ws://${host}:${DEFAULT_LOCAL_PORTS.webSocket}/local`);
     expect(LOCAL.eventBridgeEndpoint).toBe(`http://${host}:${DEFAULT_LOCAL_PORTS.eventBridge}`);
     expect(LOCAL.dynamodbEndpoint).toBe(`http://${host}:${DEFAULT_LOCAL_PORTS.dynamodb}`);
+    expect(LOCAL.viewerUrl).toBe(`http://${host}:${DEFAULT_VIEWER_PORT}`);
     expect(LOCAL.table).toBe(DEFAULT_LOCAL_TABLE);
     expect(LOCAL.region).toBe(LOCAL_REGION);
   });

@@ -172,6 +172,7 @@ export function devBanner(input: {
     ["@connections", endpoints.managementEndpoint],
     ["EventBridge", `${endpoints.eventBridge}  (bus "${stack.busName}", source "${stack.source}")`],
     ["SQS dead letters", endpoints.deadLetterQueueUrl],
+    ["SQS emitter failures", endpoints.emitterFailureQueueUrl],
     ["DynamoDB", `${endpoints.dynamodb}  (table "${stack.tableName}")`],
   ];
   if (viewer) rows.unshift(["Viewer", viewer.url]);

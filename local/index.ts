@@ -5,7 +5,7 @@ import { DEFAULT_EVENT_RETENTION_DAYS } from "../protocol/limits.js";
 import { startAwsApiServer } from "./aws-api-server.js";
 import { type DeliveryFaultSettings, DeliveryFaults } from "./delivery-faults.js";
 import { LOCAL_CREDENTIALS, startDynamoDb } from "./dynamodb.js";
-import { LocalEventBus, type RetryPolicy } from "./event-bus.js";
+import { LocalEventBus } from "./event-bus.js";
 import { validateEventPattern } from "./event-pattern.js";
 import { createPutEvents } from "./eventbridge-api.js";
 import {
@@ -16,6 +16,7 @@ import {
   type WebSocketGateway,
 } from "./gateway/index.js";
 import { isLoopbackHost, LocalStackError, PortInUseError } from "./http-server.js";
+import { AsyncInvoker } from "./lambda-async.js";
 import { lambdaFunctionConfig } from "./lambda-env.js";
 import {
   createLambdaRunner,
@@ -24,6 +25,7 @@ import {
   type LambdaRunner,
 } from "./lambda-runner.js";
 import { createLogger, describeError, type LocalLogger, type LogLevel, type LogSink } from "./log.js";
+import type { RetryPolicy } from "./retrying-dispatcher.js";
 import { SqsApi } from "./sqs-api.js";
 import { LocalQueue, type QueuedMessage } from "./sqs-queue.js";
 import { startTtlSweeper } from "./ttl-sweeper.js";
@@ -37,6 +39,7 @@ export {
 } from "./event-pattern.js";
 export type { ConnectionInfo, GatewayFaults, GatewayLimits } from "./gateway/index.js";
 export { isLoopbackHost, LocalStackError, PortInUseError } from "./http-server.js";
+export type { LambdaFailureRecord } from "./lambda-async.js";
 export {
   type HandlerFactory,
   LAMBDA_FUNCTIONS,
@@ -46,6 +49,7 @@ export {
 export { createLogger, type LocalLogger, type LogLevel, type LogSink } from "./log.js";
 export type { EventBridgeEnvelope } from "./put-events.js";
 export { putEventsEntrySize } from "./put-events.js";
+export type { RetryPolicy } from "./retrying-dispatcher.js";
 
 /**
  * The fixed HS256 secret of local development: well known, so tokens minted by the CLI, the
@@ -60,12 +64,24 @@ export const DEFAULT_LOCAL_HOST = "127.0.0.1";
 export const DEFAULT_LOCAL_PORTS = { webSocket: 3001, eventBridge: 4010, dynamodb: 8000 } as const;
 export const DEFAULT_LOCAL_TABLE = "trace-stream-local";
 export const DEFAULT_DEAD_LETTER_QUEUE = "trace-stream-dead-letters";
+export const DEFAULT_EMITTER_FAILURE_QUEUE = "trace-stream-emitter-failures";
 /** Delays of the local EventBridge's retries; the attempt count and event age are the CDK's. */
 export const DEFAULT_LOCAL_RETRY: RetryPolicy = {
   retryAttempts: EMITTER_TARGET_RETRY.retryAttempts,
   maxEventAgeSeconds: EMITTER_TARGET_RETRY.maxEventAgeSeconds,
   baseDelayMs: 500,
   maxDelayMs: 10_000,
+};
+/**
+ * The emitter's asynchronous invocation config, as the CDK sets it (`configureAsyncInvoke`): Lambda
+ * retries a function error twice, then sends the event to the on-failure destination. Lambda waits
+ * about 1 and 2 minutes between attempts; locally 1 and 2 seconds.
+ */
+export const DEFAULT_LOCAL_ASYNC_RETRY: RetryPolicy = {
+  retryAttempts: 2,
+  maxEventAgeSeconds: 6 * 60 * 60,
+  baseDelayMs: 1_000,
+  maxDelayMs: 2_000,
 };
 
 export interface LocalStackOptions {
@@ -92,8 +108,10 @@ export interface LocalStackOptions {
   readonly sweepIntervalMs?: number;
   /** Clock of the TTL sweeper, event times and ages, and the queue (epoch ms). @default Date.now */
   readonly now?: () => number;
-  /** Retry policy of the EventBridge target. @default DEFAULT_LOCAL_RETRY */
+  /** Retry policy of the EventBridge target (for invocations that fail). @default DEFAULT_LOCAL_RETRY */
   readonly retry?: Partial<RetryPolicy>;
+  /** The emitter's asynchronous invocation config (for function errors). @default DEFAULT_LOCAL_ASYNC_RETRY */
+  readonly asyncRetry?: Partial<RetryPolicy>;
   readonly faults?: {
     readonly gateway?: Partial<GatewayFaults>;
     readonly eventBridge?: Partial<DeliveryFaultSettings>;
@@ -123,10 +141,13 @@ export interface LocalStackEndpoints {
   readonly dynamodb: string;
   /** http://host:port, for SQSClient (the same server as EventBridge). */
   readonly sqs: string;
+  /** EventBridge's dead-letter queue, which the emitter also sends rejected events to. */
   readonly deadLetterQueueUrl: string;
+  /** The emitter's on-failure destination: events whose invocations kept failing. */
+  readonly emitterFailureQueueUrl: string;
 }
 
-/** A message in the dead-letter queue; `payload` is the body parsed as JSON when it is JSON. */
+/** A message in one of the queues; `payload` is the body parsed as JSON when it is JSON. */
 export interface DeadLetter extends QueuedMessage {
   readonly payload: unknown;
 }
@@ -147,14 +168,24 @@ export interface LocalStack {
   readonly faults: { readonly gateway: GatewayFaults; readonly eventBridge: DeliveryFaults };
   /** Every message in the dead-letter queue, without receiving it. */
   deadLetters(): DeadLetter[];
+  /**
+   * Every message in the emitter's on-failure queue (Lambda failure records whose `payload` is a
+   * `LambdaFailureRecord`), without receiving it.
+   */
+  emitterFailures(): DeadLetter[];
   /** The WebSocket connections open now. */
   connections(): ConnectionInfo[];
   /** Runs a TTL sweep now; resolves with the number of items deleted. */
   sweepExpired(): Promise<number>;
-  /** Resolves when EventBridge has no delivery held, waiting for a retry, or in flight. */
+  /**
+   * Resolves when EventBridge has no delivery held, waiting for a retry, or in flight, and the
+   * emitter has no asynchronous invocation running or waiting for a retry.
+   */
   deliveriesIdle(): Promise<void>;
   /** Invokes one of the functions as the gateway and the bus do (for tests and tools). */
   invoke(functionName: LambdaFunctionName, event: unknown): Promise<unknown>;
+  /** Invokes a function asynchronously, as EventBridge invokes the emitter (retries, on-failure queue). */
+  invokeAsync(functionName: "emitter", event: unknown): void;
   readonly log: LocalLogger;
   /** Stops every service and closes every socket; safe to call more than once. */
   stop(): Promise<void>;
@@ -199,14 +230,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const tableName = options.tableName ?? DEFAULT_LOCAL_TABLE;
   const functionNamePrefix = "trace-stream-local";
   const retry: RetryPolicy = { ...DEFAULT_LOCAL_RETRY, ...options.retry };
+  const asyncRetry: RetryPolicy = { ...DEFAULT_LOCAL_ASYNC_RETRY, ...options.asyncRetry };
   const pattern = traceEventPattern(source);
   validateEventPattern(pattern);
 
   // Stop order: no new PutEvents, then let deliveries in flight finish, then close connections
   // (their $disconnect still reaches DynamoDB), then the sweeper and DynamoDB itself.
-  const closers: Partial<Record<"aws" | "bus" | "gateway" | "sweeper" | "dynamo", () => Promise<void>>> = {};
+  const parts = ["aws", "bus", "emitterAsync", "gateway", "sweeper", "dynamo"] as const;
+  const closers: Partial<Record<(typeof parts)[number], () => Promise<void>>> = {};
   const unwind = async () => {
-    for (const part of ["aws", "bus", "gateway", "sweeper", "dynamo"] as const) {
+    for (const part of parts) {
       const close = closers[part];
       delete closers[part];
       await close?.().catch((error: unknown) => log.warn(`stop ${part}: ${describeError(error)}`));
@@ -240,7 +273,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       `arn:aws:sqs:${region}:${accountId}:${DEFAULT_DEAD_LETTER_QUEUE}`,
       now,
     );
-    const queueUrl = () => `${awsUrl}/${accountId}/${queue.name}`;
+    const failureQueue = new LocalQueue(
+      DEFAULT_EMITTER_FAILURE_QUEUE,
+      `arn:aws:sqs:${region}:${accountId}:${DEFAULT_EMITTER_FAILURE_QUEUE}`,
+      now,
+    );
+    const urlOf = (q: LocalQueue) => `${awsUrl}/${accountId}/${q.name}`;
+    const queueUrl = () => urlOf(queue);
 
     const runner: LambdaRunner = createLambdaRunner({
       functionNamePrefix,
@@ -273,6 +312,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }),
     });
 
+    const emitterArn = `arn:aws:lambda:${region}:${accountId}:function:${functionNamePrefix}-emitter`;
+    const emitterAsync = new AsyncInvoker({
+      functionArn: emitterArn,
+      invoke: (event, requestId) => runner.invoke("emitter", event, { requestId }),
+      retry: asyncRetry,
+      onFailure: (record) => failureQueue.send(JSON.stringify(record)),
+      now,
+      log: log.child("lambda"),
+    });
+    closers.emitterAsync = () => emitterAsync.close();
+
     const eventBridgeFaults = new DeliveryFaults(options.faults?.eventBridge);
     const bus = new LocalEventBus({
       name: busName,
@@ -282,8 +332,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         pattern,
         target: {
           id: "emitter",
-          arn: `arn:aws:lambda:${region}:${accountId}:function:${functionNamePrefix}-emitter`,
-          invoke: (envelope) => runner.invoke("emitter", envelope),
+          arn: emitterArn,
+          // EventBridge invokes Lambda asynchronously: the invoke is accepted, the run comes later.
+          invoke: async (envelope) => emitterAsync.invokeAsync(envelope),
         },
       },
       retry,
@@ -308,7 +359,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       host,
       port: options.ports?.eventBridge ?? DEFAULT_LOCAL_PORTS.eventBridge,
       putEvents: createPutEvents({ busName, region, account: accountId, now }, bus, log.child("eventbridge")),
-      sqs: new SqsApi([queue], () => queueUrl(), stopping.signal),
+      sqs: new SqsApi([queue, failureQueue], urlOf, stopping.signal),
       log: log.child("aws"),
     });
     awsUrl = awsServer.url;
@@ -348,6 +399,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamodb: dynamo.endpoint,
       sqs: awsServer.url,
       deadLetterQueueUrl: queueUrl(),
+      emitterFailureQueueUrl: urlOf(failureQueue),
     };
     log.debug(`local stack up: ${JSON.stringify(endpoints)}`);
 
@@ -366,10 +418,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         `${endpoints.webSocketUrl}?traceId=${encodeURIComponent(traceId)}&token=${encodeURIComponent(token)}`,
       faults: { gateway: openGateway.faults, eventBridge: eventBridgeFaults },
       deadLetters: () => queue.peek().map((message) => ({ ...message, payload: parseJson(message.body) })),
+      emitterFailures: () =>
+        failureQueue.peek().map((message) => ({ ...message, payload: parseJson(message.body) })),
       connections: () => openGateway.connections(),
       sweepExpired: () => sweeper.sweep(),
-      deliveriesIdle: () => bus.idle(),
+      deliveriesIdle: async () => {
+        await bus.idle();
+        await emitterAsync.idle();
+      },
       invoke: (name, event) => runner.invoke(name, event),
+      invokeAsync: (_name, event) => emitterAsync.invokeAsync(event),
       log,
       stop: () => {
         stopped ??= unwind().then(() => log.debug("local stack stopped"));

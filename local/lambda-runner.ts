@@ -50,7 +50,7 @@ export interface LambdaRunner {
    * Invokes a function as Lambda would: the event crosses a JSON boundary, the handler runs with a
    * Lambda context, and its error (or a timeout) rejects the returned promise.
    */
-  invoke(name: string, event: unknown): Promise<unknown>;
+  invoke(name: string, event: unknown, options?: { readonly requestId?: string }): Promise<unknown>;
   /** Cold starts so far, per function. */
   coldStarts(): Readonly<Partial<Record<LambdaFunctionName, number>>>;
 }
@@ -96,9 +96,9 @@ export function createLambdaRunner(options: LambdaRunnerOptions): LambdaRunner {
   };
 
   return {
-    async invoke(name, event) {
+    async invoke(name, event, invokeOptions) {
       if (!isLambdaFunctionName(name)) throw new UnknownFunctionError(`Function not found: ${name}`);
-      const requestId = randomUUID();
+      const requestId = invokeOptions?.requestId ?? randomUUID();
       let instance: Instance;
       try {
         instance = await instanceOf(name);

@@ -51,7 +51,8 @@ export interface TestStack extends LocalStack {
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 
 /**
- * Starts a stack on free ports with a test clock, 5–20 ms retry delays, a 50 ms reorder hold,
+ * Starts a stack on free ports with a test clock, 5–20 ms retry delays (EventBridge and Lambda's
+ * asynchronous retries), a 50 ms reorder hold,
  * sweeps only on demand, and silence; any option can be overridden.
  */
 export async function startTestStack(
@@ -65,6 +66,7 @@ export async function startTestStack(
     now: clock.now,
     ...options,
     retry: { baseDelayMs: 5, maxDelayMs: 20, ...options.retry },
+    asyncRetry: { baseDelayMs: 5, maxDelayMs: 20, ...options.asyncRetry },
     faults: {
       ...options.faults,
       eventBridge: { reorderMaxHoldMs: 50, ...options.faults?.eventBridge },

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
 import { PurgeQueueCommand } from "@aws-sdk/client-sqs";
+import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { EventBridgeEnvelope } from "../../local/index.js";
 import { putEventsEntrySize } from "../../local/index.js";
@@ -9,13 +10,15 @@ import { startTestStack, type TestStack, traceEvent } from "../helpers/local-sta
 
 /** The emitter is replaced by a recorder that can be told to fail. */
 const received: EventBridgeEnvelope[] = [];
+const requestIds: string[] = [];
 let failuresLeft = 0;
 let stack: TestStack;
 
 beforeAll(async () => {
   stack = await startTestStack({
     handlers: {
-      emitter: () => async (event: unknown) => {
+      emitter: () => async (event: unknown, context: Context) => {
+        requestIds.push(context.awsRequestId);
         if (failuresLeft > 0) {
           failuresLeft--;
           throw new Error("emitter is down");
@@ -29,10 +32,12 @@ afterAll(() => stack.stop());
 beforeEach(async () => {
   await stack.deliveriesIdle();
   received.length = 0;
+  requestIds.length = 0;
   failuresLeft = 0;
   stack.faults.eventBridge.reset();
   stack.faults.eventBridge.reorderMaxHoldMs = 50;
   await stack.clients.sqs.send(new PurgeQueueCommand({ QueueUrl: stack.endpoints.deadLetterQueueUrl }));
+  await stack.clients.sqs.send(new PurgeQueueCommand({ QueueUrl: stack.endpoints.emitterFailureQueueUrl }));
 });
 
 const entry = (overrides: Partial<PutEventsRequestEntry> = {}, seq = 0): PutEventsRequestEntry => {
@@ -208,26 +213,61 @@ describe("delivery to the emitter", () => {
     }
   });
 
-  it("retries a failing target and delivers once it recovers", async () => {
-    failuresLeft = 3;
+  it("invokes the emitter asynchronously: Lambda retries a function error with the same request id", async () => {
+    failuresLeft = 2;
+    const output = await put([entry()]);
+    await stack.deliveriesIdle();
+    expect(received.map((envelope) => envelope.id)).toEqual([output.Entries?.[0]?.EventId]);
+    expect(requestIds).toHaveLength(3);
+    expect(new Set(requestIds).size).toBe(1);
+    expect(stack.deadLetters()).toEqual([]);
+    expect(stack.emitterFailures()).toEqual([]);
+  });
+
+  it("sends an event whose invocations keep failing to the emitter's on-failure queue, as Lambda does", async () => {
+    failuresLeft = 1_000;
+    const output = await put([entry()]);
+    await stack.deliveriesIdle();
+    failuresLeft = 0;
+    expect(received).toEqual([]);
+    expect(stack.deadLetters()).toEqual([]);
+    const failures = stack.emitterFailures();
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.payload).toMatchObject({
+      version: "1.0",
+      requestContext: {
+        requestId: requestIds[0],
+        functionArn: "arn:aws:lambda:us-east-1:000000000000:function:trace-stream-local-emitter:$LATEST",
+        condition: "RetriesExhausted",
+        approximateInvokeCount: 3,
+      },
+      requestPayload: { id: output.Entries?.[0]?.EventId, source: "trace-stream" },
+      responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
+      responsePayload: { errorType: "Error", errorMessage: "emitter is down" },
+    });
+  });
+
+  it("retries an invocation that fails and delivers once the target can be reached", async () => {
+    stack.faults.eventBridge.failNext = 3;
     const output = await put([entry()]);
     await stack.deliveriesIdle();
     expect(received.map((envelope) => envelope.id)).toEqual([output.Entries?.[0]?.EventId]);
     expect(stack.deadLetters()).toEqual([]);
   });
 
-  it("dead-letters an event after the retry attempts, with EventBridge's DLQ attributes", async () => {
-    failuresLeft = 1_000;
+  it("dead-letters an event it cannot invoke the target for, with EventBridge's DLQ attributes", async () => {
+    stack.faults.eventBridge.failNext = 1_000;
     const output = await put([entry()]);
     await stack.deliveriesIdle();
-    failuresLeft = 0;
+    stack.faults.eventBridge.failNext = 0;
     expect(received).toEqual([]);
     const letters = stack.deadLetters();
     expect(letters).toHaveLength(1);
     expect(letters[0]?.payload).toMatchObject({ id: output.Entries?.[0]?.EventId, source: "trace-stream" });
     expect(letters[0]?.attributes).toEqual({
       ERROR_CODE: "SDK_CLIENT_ERROR",
-      ERROR_MESSAGE: "Error: emitter is down",
+      ERROR_MESSAGE:
+        "TargetUnreachable: could not invoke arn:aws:lambda:us-east-1:000000000000:function:trace-stream-local-emitter (failNext fault)",
       EXHAUSTED_RETRY_CONDITION: "MaximumRetryAttempts",
       RETRY_ATTEMPTS: "8",
       RULE_ARN: "arn:aws:events:us-east-1:000000000000:rule/trace-stream/trace-stream-to-emitter",
@@ -235,10 +275,11 @@ describe("delivery to the emitter", () => {
     });
   });
 
-  it("dead-letters an event that outlived the maximum event age", async () => {
+  it("gives up on events older than the maximum event age, on both retry layers", async () => {
     const aged = await startTestStack({
       clock: stack.clock,
       retry: { maxEventAgeSeconds: 60 },
+      asyncRetry: { maxEventAgeSeconds: 60 },
       handlers: {
         emitter: () => async () => {
           stack.clock.advance(61_000);
@@ -247,9 +288,19 @@ describe("delivery to the emitter", () => {
       },
     });
     try {
-      await aged.clients.eventBridge.send(
-        new PutEventsCommand({ Entries: [{ ...entry(), EventBusName: aged.busName }] }),
-      );
+      const send = (entries: PutEventsRequestEntry[]) =>
+        aged.clients.eventBridge.send(
+          new PutEventsCommand({ Entries: entries.map((e) => ({ ...e, EventBusName: aged.busName })) }),
+        );
+      await send([entry()]);
+      await aged.deliveriesIdle();
+      expect(aged.emitterFailures().map((failure) => failure.payload)).toMatchObject([
+        { requestContext: { condition: "EventAgeExceeded", approximateInvokeCount: 1 } },
+      ]);
+
+      aged.faults.eventBridge.failNext = 1_000;
+      await send([entry()]);
+      stack.clock.advance(61_000);
       await aged.deliveriesIdle();
       expect(aged.deadLetters().map((letter) => letter.attributes.EXHAUSTED_RETRY_CONDITION)).toEqual([
         "MaximumEventAgeInSeconds",

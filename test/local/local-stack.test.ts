@@ -30,6 +30,9 @@ describe("startLocalStack", () => {
       expect(endpoints.sqs).toBe(endpoints.eventBridge);
       expect(endpoints.dynamodb).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(endpoints.deadLetterQueueUrl).toBe(`${endpoints.sqs}/000000000000/trace-stream-dead-letters`);
+      expect(endpoints.emitterFailureQueueUrl).toBe(
+        `${endpoints.sqs}/000000000000/trace-stream-emitter-failures`,
+      );
       expect(stack).toMatchObject({
         busName: "trace-stream",
         source: "trace-stream",

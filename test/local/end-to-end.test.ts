@@ -60,6 +60,14 @@ function rebuild(subscriber: Subscriber): TraceEvent[] {
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
+/** Closes the socket and waits until the gateway no longer lists the connection. */
+async function closeAndForget(subscriber: Subscriber, traceId: string) {
+  await subscriber.close();
+  while (stack.connections().some((info) => info.authorizer?.traceId === traceId)) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 async function holdsAll(subscriber: Subscriber, count: number) {
   await subscriber.waitFor(() => rebuild(subscriber).length >= count);
   return rebuild(subscriber);
@@ -236,7 +244,7 @@ describe("a dropped $disconnect", () => {
     const traceId = newTraceId();
     stack.faults.gateway.dropDisconnect = true;
     const subscriber = await subscribe(traceId);
-    await subscriber.close();
+    await closeAndForget(subscriber, traceId);
     expect(await subscriptions(traceId)).toHaveLength(1);
 
     await putTraceEvents(stack, [traceEvent(traceId, 0)]);
@@ -253,7 +261,7 @@ describe("a dropped $disconnect", () => {
     const connectionId = stack
       .connections()
       .find((info) => info.authorizer?.traceId === traceId)?.connectionId;
-    await subscriber.close();
+    await closeAndForget(subscriber, traceId);
     expect(await subscriptions(traceId)).toHaveLength(1);
     expect(await partition(keys.connection(connectionId ?? ""))).toHaveLength(1);
 
@@ -280,7 +288,7 @@ describe("the @connections API", () => {
     );
     await subscriber.waitFor((frame) => frame.type === "hello");
 
-    await subscriber.close();
+    await closeAndForget(subscriber, traceId);
     const gone = await stack.clients.management
       .send(new PostToConnectionCommand({ ConnectionId, Data: "late" }))
       .catch((error: unknown) => error);

@@ -287,6 +287,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       account: accountId,
       log: log.child("lambda"),
       load: async (name) => options.handlers?.[name] ?? (await HANDLER_MODULES[name]()).createHandler,
+      runtime: { now },
       config: (name) =>
         lambdaFunctionConfig(name, {
           region,

@@ -18,14 +18,22 @@ export function isLambdaFunctionName(name: string): name is LambdaFunctionName {
   return (LAMBDA_FUNCTIONS as readonly string[]).includes(name);
 }
 
+import type { HandlerRuntime } from "../lambdas/shared/runtime.js";
+
 // Method syntax keeps parameters bivariant, so handlers with precise event types fit.
 interface HandlerShape {
   handler(event: unknown, context: Context): unknown;
 }
 /** A Lambda handler as `createHandler` returns it. */
 export type LambdaHandler = HandlerShape["handler"];
-/** `createHandler` of `lambdas/<name>/handler.ts`: builds a handler from an environment record. */
-export type HandlerFactory = (env: Record<string, string | undefined>) => LambdaHandler;
+/**
+ * `createHandler` of `lambdas/<name>/handler.ts`: builds a handler from an environment record and,
+ * locally, the stack's clock (so tests can move time for handlers too).
+ */
+export type HandlerFactory = (
+  env: Record<string, string | undefined>,
+  runtime: HandlerRuntime,
+) => LambdaHandler;
 
 export interface FunctionConfig {
   /** The function's environment, as the CDK stack sets it (read at cold start). */
@@ -42,6 +50,8 @@ export interface LambdaRunnerOptions {
   /** Called at each cold start, so endpoints known only after start-up can be read then. */
   readonly config: (name: LambdaFunctionName) => FunctionConfig;
   readonly load: (name: LambdaFunctionName) => Promise<HandlerFactory>;
+  /** What every handler gets besides its environment. */
+  readonly runtime: HandlerRuntime;
   readonly log: LocalLogger;
 }
 
@@ -86,7 +96,11 @@ export function createLambdaRunner(options: LambdaRunnerOptions): LambdaRunner {
       instance = (async () => {
         const config = options.config(name);
         const factory = await options.load(name);
-        return { handler: factory({ ...config.env }), config, logStreamName: logStreamName() };
+        return {
+          handler: factory({ ...config.env }, options.runtime),
+          config,
+          logStreamName: logStreamName(),
+        };
       })();
       // A failed init is retried on the next invoke, as Lambda re-runs init after an init error.
       instance.catch(() => instances.delete(name));

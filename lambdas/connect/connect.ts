@@ -29,8 +29,9 @@ export function makeConnect(deps: ConnectDeps) {
       deps.metrics.count("ConnectionsRefused");
       return { statusCode: 403, body: "the token does not allow this trace" };
     }
-    const expiresAt = Math.floor(deps.now() / 1000) + SUBSCRIPTION_TTL_SECONDS;
-    await deps.store.putSubscription({ traceId, connectionId, expiresAt });
+    const connectedAt = deps.now();
+    const expiresAt = Math.floor(connectedAt / 1000) + SUBSCRIPTION_TTL_SECONDS;
+    await deps.store.putSubscription({ traceId, connectionId, connectedAt, expiresAt });
     deps.metrics.count("ConnectionsOpened");
     deps.log.info("connected", { connectionId, traceId, sub: event.requestContext.authorizer?.sub });
     return { statusCode: 200 };

@@ -1,19 +1,20 @@
 import { documentClient } from "../shared/aws-clients.js";
 import { type EnvRecord, requiredString } from "../shared/config.js";
 import { ENV } from "../shared/env-names.js";
+import type { HandlerRuntime } from "../shared/runtime.js";
 import { createTelemetry } from "../shared/telemetry.js";
 import { dynamoTraceStore } from "../shared/trace-store.js";
 import type { WebSocketEvent } from "../shared/websocket-event.js";
 import { makeConnect } from "./connect.js";
 
-export function createHandler(env: EnvRecord) {
+export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const tableName = requiredString(env, ENV.tableName, "the trace-stream DynamoDB table");
   const { log, metrics } = createTelemetry(env, "connect");
   const connect = makeConnect({
     store: dynamoTraceStore(documentClient(env), tableName),
     log,
     metrics,
-    now: Date.now,
+    now: runtime.now ?? Date.now,
   });
   return async (event: WebSocketEvent) => {
     try {

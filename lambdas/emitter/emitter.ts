@@ -13,7 +13,7 @@ import type { DeadLetterPort, Rejection } from "./dead-letters.js";
 import { EventBridgeEnvelope } from "./envelope.js";
 
 export interface EmitterDeps {
-  readonly store: Pick<TraceStore, "putEvent" | "subscribers" | "deleteSubscription">;
+  readonly store: Pick<TraceStore, "putEvent" | "subscribers" | "pruneSubscription">;
   readonly gateway: Pick<ConnectionGateway, "post">;
   readonly deadLetters: DeadLetterPort;
   readonly log: Log;
@@ -38,6 +38,13 @@ export class FanOutError extends Error {
     super(`event ${traceId}#${seq}: ${failed} of ${attempted} deliveries failed; retrying the event`);
   }
 }
+
+/**
+ * API Gateway answers 410 for a connection whose `$connect` has not returned yet (up to its 29 s
+ * integration timeout), though its subscription is already written. Such a connection is not
+ * stale: it will `resume` once open, and the event is stored, so it only misses the live copy.
+ */
+export const CONNECT_GRACE_MS = 30_000;
 
 export type EmitOutcome =
   | { kind: "rejected"; code: Rejection["code"] }
@@ -96,6 +103,7 @@ export function makeEmitter(deps: EmitterDeps) {
     const frame = eventFrame(event);
     let delivered = 0;
     let pruned = 0;
+    const connectedBefore = deps.now() - CONNECT_GRACE_MS;
     let attempted = 0;
     let failed = 0;
     for await (const connectionIds of deps.store.subscribers(event.trace_id)) {
@@ -105,8 +113,7 @@ export function makeEmitter(deps: EmitterDeps) {
           delivered++;
           return;
         }
-        await deps.store.deleteSubscription(event.trace_id, connectionId);
-        pruned++;
+        if (await deps.store.pruneSubscription(event.trace_id, connectionId, connectedBefore)) pruned++;
       });
       for (const { item, reason } of failures) {
         failed++;

@@ -3,6 +3,7 @@ import { documentClient, managementClient, sqsClient } from "../shared/aws-clien
 import { type EnvRecord, positiveInteger, requiredString } from "../shared/config.js";
 import { managementApiGateway } from "../shared/connection-gateway.js";
 import { ENV } from "../shared/env-names.js";
+import type { HandlerRuntime } from "../shared/runtime.js";
 import { createTelemetry } from "../shared/telemetry.js";
 import { dynamoTraceStore } from "../shared/trace-store.js";
 import { sqsDeadLetters } from "./dead-letters.js";
@@ -10,7 +11,7 @@ import { makeEmitter } from "./emitter.js";
 
 export const DEFAULT_EMITTER_CONCURRENCY = 32;
 
-export function createHandler(env: EnvRecord) {
+export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const tableName = requiredString(env, ENV.tableName, "the trace-stream DynamoDB table");
   const endpoint = requiredString(env, ENV.connectionsEndpoint, "the WebSocket API's @connections endpoint");
   const queueUrl = requiredString(env, ENV.deadLetterQueueUrl, "the queue that receives rejected events");
@@ -24,7 +25,7 @@ export function createHandler(env: EnvRecord) {
     deadLetters: sqsDeadLetters(sqsClient(env), queueUrl),
     log,
     metrics,
-    now: Date.now,
+    now: runtime.now ?? Date.now,
     source,
     retentionSeconds: retentionDays * 24 * 60 * 60,
     concurrency,

@@ -2,12 +2,13 @@ import { documentClient, managementClient } from "../shared/aws-clients.js";
 import { type EnvRecord, requiredString } from "../shared/config.js";
 import { managementApiGateway } from "../shared/connection-gateway.js";
 import { ENV } from "../shared/env-names.js";
+import type { HandlerRuntime } from "../shared/runtime.js";
 import { createTelemetry } from "../shared/telemetry.js";
 import { dynamoTraceStore } from "../shared/trace-store.js";
 import { messageBody, type WebSocketEvent } from "../shared/websocket-event.js";
 import { makeResume } from "./resume.js";
 
-export function createHandler(env: EnvRecord) {
+export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const tableName = requiredString(env, ENV.tableName, "the trace-stream DynamoDB table");
   const endpoint = requiredString(env, ENV.connectionsEndpoint, "the WebSocket API's @connections endpoint");
   const { log, metrics } = createTelemetry(env, "resume");
@@ -16,7 +17,7 @@ export function createHandler(env: EnvRecord) {
     gateway: managementApiGateway(managementClient(endpoint, env)),
     log,
     metrics,
-    now: Date.now,
+    now: runtime.now ?? Date.now,
   });
   return async (event: WebSocketEvent) => {
     try {

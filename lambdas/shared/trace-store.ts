@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -26,12 +27,25 @@ export class EventConflictError extends Error {
 
 /** The storage the handlers need (design §4), as a port the pure cores depend on. */
 export interface TraceStore {
-  putSubscription(subscription: { traceId: string; connectionId: string; expiresAt: number }): Promise<void>;
+  putSubscription(subscription: {
+    traceId: string;
+    connectionId: string;
+    /** Epoch milliseconds; kept as ISO-8601 `connected_at`. */
+    connectedAt: number;
+    /** Epoch seconds (DynamoDB TTL). */
+    expiresAt: number;
+  }): Promise<void>;
   /** Trace a connection watches, read consistently; undefined when it has no subscription. */
   traceOfConnection(connectionId: string): Promise<string | undefined>;
   /** Deletes the connection's subscription and reverse items; already-deleted is fine. */
   deleteConnection(connectionId: string): Promise<void>;
   deleteSubscription(traceId: string, connectionId: string): Promise<void>;
+  /**
+   * Deletes a subscription that answered 410 Gone, unless it connected at or after
+   * `connectedBefore` (epoch ms): API Gateway answers 410 for a connection still inside `$connect`,
+   * whose subscription is already written. Resolves to whether it was deleted.
+   */
+  pruneSubscription(traceId: string, connectionId: string, connectedBefore: number): Promise<boolean>;
   /** Conditional put on trace+seq; throws EventConflictError when another event holds the seq. */
   putEvent(event: TraceEvent, expiresAt: number): Promise<PutEventResult>;
   /** Pages of subscriber connection ids, from a consistent, paginated query. */
@@ -64,8 +78,13 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
   }
 
   return {
-    async putSubscription({ traceId, connectionId, expiresAt }) {
-      const common = { trace_id: traceId, connection_id: connectionId, [TTL_ATTRIBUTE]: expiresAt };
+    async putSubscription({ traceId, connectionId, connectedAt, expiresAt }) {
+      const common = {
+        trace_id: traceId,
+        connection_id: connectionId,
+        connected_at: new Date(connectedAt).toISOString(),
+        [TTL_ATTRIBUTE]: expiresAt,
+      };
       // Reverse item first: if the subscription write fails, $disconnect can still find and clear it.
       await client.send(
         new PutCommand({
@@ -84,7 +103,6 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
             [PARTITION_KEY]: keys.trace(traceId),
             [SORT_KEY]: keys.connection(connectionId),
             ...common,
-            connected_at: new Date().toISOString(),
           },
         }),
       );
@@ -128,6 +146,25 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
         { pk: keys.trace(traceId), sk: keys.connection(connectionId) },
         { pk: keys.connection(connectionId), sk: keys.trace(traceId) },
       ]);
+    },
+
+    async pruneSubscription(traceId, connectionId, connectedBefore) {
+      try {
+        await client.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { [PARTITION_KEY]: keys.trace(traceId), [SORT_KEY]: keys.connection(connectionId) },
+            // ISO-8601 strings of one format order as the instants they name.
+            ConditionExpression: "attribute_not_exists(connected_at) OR connected_at < :cutoff",
+            ExpressionAttributeValues: { ":cutoff": new Date(connectedBefore).toISOString() },
+          }),
+        );
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+      await deleteItems([{ pk: keys.connection(connectionId), sk: keys.trace(traceId) }]);
+      return true;
     },
 
     async putEvent(event, expiresAt) {

@@ -50,7 +50,7 @@ function emitterWith(gateway = recordingGateway(), concurrency = 32) {
 
 async function subscribe(traceId: string, ...connectionIds: string[]) {
   for (const connectionId of connectionIds) {
-    await store.putSubscription({ traceId, connectionId, expiresAt: 9_999_999_999 });
+    await store.putSubscription({ traceId, connectionId, connectedAt: 0, expiresAt: 9_999_999_999 });
   }
 }
 
@@ -155,6 +155,24 @@ describe("emitter", () => {
     expect(await store.traceOfConnection("stale=")).toBeUndefined();
     expect(await store.traceOfConnection("alive=")).toBe("t-gone");
     expect(metrics.counts.StaleConnectionsPruned).toBe(1);
+  });
+
+  it("keeps a subscription that answers Gone while it is still inside $connect", async () => {
+    await store.putSubscription({
+      traceId: "t-young",
+      connectionId: "opening=",
+      connectedAt: Date.now(),
+      expiresAt: 9_999_999_999,
+    });
+    const { emit } = emitterWith(recordingGateway({ gone: ["opening="] }));
+    expect(await emit(envelope(traceEvent(0, { trace_id: "t-young" })))).toMatchObject({
+      delivered: 0,
+      pruned: 0,
+    });
+    expect(await store.traceOfConnection("opening=")).toBe("t-young");
+    const subscribers: string[] = [];
+    for await (const page of store.subscribers("t-young")) subscribers.push(...page);
+    expect(subscribers).toEqual(["opening="]);
   });
 
   it("tries every subscriber, then throws so Lambda retries, when some posts fail", async () => {

@@ -119,7 +119,7 @@ describe("resume", () => {
 
   beforeAll(async () => {
     const s = store();
-    await s.putSubscription({ traceId, connectionId: "late=", expiresAt: 9_999_999_999 });
+    await s.putSubscription({ traceId, connectionId: "late=", connectedAt: 0, expiresAt: 9_999_999_999 });
     // Stored out of order, as EventBridge may deliver them.
     for (const seq of [2, 0, 1, ...Array.from({ length: 497 }, (_, i) => i + 3)]) {
       await s.putEvent(
@@ -173,7 +173,12 @@ describe("resume", () => {
   });
 
   it("reports -1 for a trace with nothing stored", async () => {
-    await store().putSubscription({ traceId: "empty", connectionId: "e=", expiresAt: 9_999_999_999 });
+    await store().putSubscription({
+      traceId: "empty",
+      connectionId: "e=",
+      connectedAt: 0,
+      expiresAt: 9_999_999_999,
+    });
     const { gateway, resume } = resumeWith();
     await resume({ connectionId: "e=", body: '{"action":"resume","afterSeq":-1}' });
     expect(gateway.framesFor("e=")).toEqual([{ type: "synced", trace_id: "empty", last_seq: -1 }]);
@@ -197,7 +202,12 @@ describe("resume", () => {
   });
 
   it("stops and removes the subscription when the client is gone mid-replay", async () => {
-    await store().putSubscription({ traceId, connectionId: "leaver=", expiresAt: 9_999_999_999 });
+    await store().putSubscription({
+      traceId,
+      connectionId: "leaver=",
+      connectedAt: 0,
+      expiresAt: 9_999_999_999,
+    });
     const { gateway, resume } = resumeWith(recordingGateway({ gone: ["leaver="] }));
     await resume({ connectionId: "leaver=", body: '{"action":"resume","afterSeq":-1}' });
     expect(gateway.posts).toEqual([]);

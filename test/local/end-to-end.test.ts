@@ -8,6 +8,7 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mintToken } from "../../lambdas/authorizer/token.js";
 import { createHandler as createConnectHandler } from "../../lambdas/connect/handler.js";
+import { CONNECT_GRACE_MS } from "../../lambdas/emitter/emitter.js";
 import { keys } from "../../lib/table-design.js";
 import { SUBSCRIPTION_TTL_SECONDS } from "../../protocol/limits.js";
 import type { TraceEvent } from "../../protocol/trace-event.js";
@@ -185,14 +186,9 @@ describe("duplicated and reordered deliveries", () => {
 });
 
 describe("a subscriber whose $connect is still running", () => {
-  // KNOWN BUG, reported to the lead. The connect function has written the subscription, but
-  // @connections answers 410 until $connect returns (as on AWS), and the emitter prunes the
-  // subscription on that 410. The client then either gets `not_subscribed` on resume (and
-  // reconnects) or, when its resume read the subscription before the prune's delete landed, stays
-  // connected and never gets another live event. This reproduces the prune deterministically;
-  // once the emitter spares subscriptions younger than the $connect window, this test fails and
-  // `it.fails` should become `it`.
-  it.fails("keeps its subscription when an event is delivered meanwhile", async () => {
+  // @connections answers 410 until $connect returns (as on AWS), though the subscription is
+  // already written: the emitter must not take that 410 for a stale connection.
+  it("keeps its subscription when an event is delivered meanwhile", async () => {
     let connectReturned: () => void = () => undefined;
     const connectDone = new Promise<void>((resolve) => {
       connectReturned = resolve;
@@ -203,8 +199,8 @@ describe("a subscriber whose $connect is still running", () => {
     });
     const racy = await startTestStack({
       handlers: {
-        connect: (env) => {
-          const connect = createConnectHandler(env);
+        connect: (env, runtime) => {
+          const connect = createConnectHandler(env, runtime);
           return async (event: Parameters<typeof connect>[0]) => {
             const result = await connect(event);
             connectReturned();
@@ -247,6 +243,8 @@ describe("a dropped $disconnect", () => {
     await closeAndForget(subscriber, traceId);
     expect(await subscriptions(traceId)).toHaveLength(1);
 
+    // Past the window in which a 410 may only mean "$connect has not returned yet".
+    stack.clock.advance(CONNECT_GRACE_MS + 1000);
     await putTraceEvents(stack, [traceEvent(traceId, 0)]);
     await stack.deliveriesIdle();
     expect(await subscriptions(traceId)).toEqual([]);

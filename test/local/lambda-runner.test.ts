@@ -131,9 +131,9 @@ describe("the Lambda runner", () => {
     let failures = 1;
     const flaky = await startTestStack({
       handlers: {
-        ping: (env) => {
+        ping: (env, runtime) => {
           if (failures-- > 0) throw new Error("init failed");
-          return recorder("ping")(env);
+          return recorder("ping")(env, runtime);
         },
       },
     });

@@ -5,7 +5,9 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
+  type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../lib/table-design.js";
 import { MAX_SEQ, type TraceEvent } from "../../protocol/index.js";
@@ -64,6 +66,14 @@ interface ConnectionItem {
 }
 
 export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: string): TraceStore {
+  /** Non-empty pages of a paginated Query, each item mapped. */
+  async function* queryPages<T>(input: QueryCommandInput, map: (item: Record<string, unknown>) => T) {
+    for await (const page of paginateQuery({ client }, input)) {
+      const items = (page.Items ?? []).map(map);
+      if (items.length > 0) yield items;
+    }
+  }
+
   async function deleteItems(items: { pk: string; sk: string }[]): Promise<void> {
     // BatchWrite can leave items unprocessed under throttling; resend them until none remain.
     let requests = items.map((item) => ({
@@ -204,50 +214,36 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
       throw new EventConflictError(event.trace_id, event.seq, storedEventId ?? "(unknown)");
     },
 
-    async *subscribers(traceId) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-            ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
-            ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.connectionPrefix },
-            ProjectionExpression: "#sk",
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        const ids = (page.Items ?? []).map((item) =>
-          String(item[SORT_KEY]).slice(keys.connectionPrefix.length),
-        );
-        if (ids.length > 0) yield ids;
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+    subscribers(traceId) {
+      return queryPages(
+        {
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+          ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.connectionPrefix },
+          ProjectionExpression: "#sk",
+          ConsistentRead: true,
+        },
+        (item) => String(item[SORT_KEY]).slice(keys.connectionPrefix.length),
+      );
     },
 
-    async *eventsAfter(traceId, afterSeq) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
-            ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
-            ExpressionAttributeValues: {
-              ":pk": keys.trace(traceId),
-              ":from": keys.event(afterSeq + 1),
-              ":to": keys.event(MAX_SEQ),
-            },
-            ProjectionExpression: "payload",
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        const events = (page.Items ?? []).map((item) => JSON.parse(String(item.payload)) as TraceEvent);
-        if (events.length > 0) yield events;
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+    eventsAfter(traceId, afterSeq) {
+      return queryPages(
+        {
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+          ExpressionAttributeValues: {
+            ":pk": keys.trace(traceId),
+            ":from": keys.event(afterSeq + 1),
+            ":to": keys.event(MAX_SEQ),
+          },
+          ProjectionExpression: "payload",
+          ConsistentRead: true,
+        },
+        (item) => JSON.parse(String(item.payload)) as TraceEvent,
+      );
     },
 
     async highestSeq(traceId) {

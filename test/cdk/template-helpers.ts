@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { App, type CfnElement, Stack } from "aws-cdk-lib";
 import type { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
@@ -8,7 +9,16 @@ import type { IConstruct } from "constructs";
  * real and checks the bundles.
  */
 export function appWithoutBundling(): App {
-  return new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  return new App({ context: { ...deployContext(), "aws:cdk:bundling-stacks": [] } });
+}
+
+/**
+ * The context `cdk synth`/`cdk deploy` run with (cdk.json's feature flags), so the templates the
+ * tests read are the ones that get deployed.
+ */
+export function deployContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8"));
+  return cdkJson.context ?? {};
 }
 
 export interface CfnResourceJson {

@@ -16,6 +16,7 @@ import { TraceStreamStack } from "../../lib/trace-stream-stack.js";
 import { EVENT_NAMES } from "../../protocol/trace-event.js";
 import {
   actionsOf,
+  deployContext,
   environmentOf,
   logicalId,
   outputs,
@@ -37,7 +38,7 @@ const statementsOf = (name: TraceStreamFunctionName) =>
   statementsOfRole(template, logicalId(stack.api.functions[name].role!));
 
 beforeAll(() => {
-  app = new App();
+  app = new App({ context: deployContext() });
   stack = new TraceStreamStack(app, "TraceStreamTest");
   publisher = new iam.Role(stack, "Publisher", { assumedBy: new iam.AccountRootPrincipal() });
   stack.api.grantPublish(publisher);
@@ -435,12 +436,12 @@ describe("least privilege", () => {
   });
 
   it("lets the emitter send rejected events to the dead-letter queue", () => {
-    expect(statementsOf("emitter")).toContainEqual(
-      expect.objectContaining({
-        Action: expect.arrayContaining(["sqs:SendMessage"]),
-        Resource: { "Fn::GetAtt": [logicalId(stack.api.deadLetterQueue), "Arn"] },
-      }),
+    const deadLetterArn = { "Fn::GetAtt": [logicalId(stack.api.deadLetterQueue), "Arn"] };
+    const sends = statementsOf("emitter").filter((statement) =>
+      actionsOf([statement]).includes("sqs:SendMessage"),
     );
+    // One statement may name several queues (the failure destination too) with minimizePolicies.
+    expect(sends.flatMap((statement) => [statement.Resource].flat())).toContainEqual(deadLetterArn);
   });
 
   it("uses '*' only for X-Ray, which has no resource-level permissions", () => {

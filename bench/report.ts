@@ -1,0 +1,156 @@
+import type { CostModel } from "./cost-model.js";
+import type { FanOutResult } from "./fan-out.js";
+import type { LatencyRow } from "./latency.js";
+import type { ReplayResult } from "./replay.js";
+import { round } from "./stats.js";
+
+export interface BenchResults {
+  readonly generatedAt: string;
+  readonly mode: "quick" | "full";
+  readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly node: string };
+  readonly fanOut: FanOutResult;
+  readonly latency: LatencyRow[];
+  readonly replay: ReplayResult;
+  readonly cost: CostModel;
+  readonly notes: string[];
+}
+
+const n = (value: number) => String(round(value));
+const x = (value: number) => `${round(value)}×`;
+const usd = (value: number) => (value < 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(2)}`);
+
+function table(header: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((row) => `| ${row.join(" | ")} |`),
+  ].join("\n");
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const { fanOut, latency, replay, cost } = results;
+  const parts: string[] = [];
+  parts.push(
+    `Measured ${results.generatedAt} (${results.mode} run) on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; everything (dynalite, gateway emulator, Lambda handlers, clients) in one process.`,
+  );
+
+  parts.push(
+    `**Fan-out**: one event to N subscribers (real \`ws\` sockets) of one trace; the table also holds ${fanOut.otherSubscriptions.toLocaleString("en-US")} subscriptions of other traces. Medians; ms = until the last socket received the event. Baseline = sample-style Scan + unbounded Promise.all.`,
+  );
+  parts.push(
+    table(
+      [
+        "N",
+        "ms/event ours",
+        "ms/event baseline",
+        "baseline/ours",
+        "items read ours",
+        "items read baseline",
+        "baseline/ours",
+        "read units ours",
+        "read units baseline",
+        "baseline/ours",
+      ],
+      fanOut.rows.map((row) => [
+        String(row.subscribers),
+        n(row.ours.msPerEvent),
+        n(row.baseline.msPerEvent),
+        x(row.ratio.msPerEvent),
+        n(row.ours.itemsReadPerEvent),
+        n(row.baseline.itemsReadPerEvent),
+        x(row.ratio.itemsReadPerEvent),
+        n(row.ours.readUnitsPerEvent),
+        n(row.baseline.readUnitsPerEvent),
+        x(row.ratio.readUnits),
+      ]),
+    ),
+  );
+
+  parts.push(
+    `**End-to-end latency**: PutEvents → receipt by each of ${latency[0]?.subscribers ?? 0} subscribers, full local stack.`,
+  );
+  parts.push(
+    table(
+      [
+        "events/s",
+        "for s",
+        "events",
+        "offered deliveries/s",
+        "delivered/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "lost",
+        "duplicate frames",
+      ],
+      latency.map((row) => [
+        String(row.targetRate),
+        n(row.events / row.targetRate),
+        String(row.events),
+        String(row.offeredDeliveriesPerSecond),
+        n(row.deliveredPerSecond),
+        n(row.p50Ms),
+        n(row.p95Ms),
+        n(row.p99Ms),
+        n(row.maxMs),
+        String(row.lost),
+        String(row.duplicateFrames),
+      ]),
+    ),
+  );
+
+  parts.push(
+    `**Replay**: a late joiner resumes from -1 on a ${replay.events.toLocaleString("en-US")}-event trace.`,
+  );
+  parts.push(
+    table(
+      [
+        "events",
+        "resume → synced ms",
+        "events/s",
+        "frames",
+        "events/frame",
+        "bytes/frame mean",
+        "bytes/frame max",
+        "32 KB message units (one message per event)",
+        "read units",
+        "complete, in order",
+      ],
+      [
+        [
+          String(replay.events),
+          n(replay.ms),
+          n(replay.eventsPerSecond),
+          String(replay.frames),
+          n(replay.eventsPerFrame),
+          n(replay.meanBytesPerFrame),
+          String(replay.maxBytesPerFrame),
+          `${replay.messageUnits} (${replay.messageUnitsOnePerEvent})`,
+          n(replay.readUnits),
+          replay.complete ? "yes" : "NO",
+        ],
+      ],
+    ),
+  );
+
+  parts.push(
+    "**Cost per million events delivered to one viewer** (us-east-1 list prices, see bench/cost-model.ts):",
+  );
+  parts.push(
+    table(
+      ["item", "ours: units", "ours: USD", "baseline: units", "baseline: USD"],
+      [
+        ...cost.ours.lines.map((line, i) => {
+          const other = cost.baseline.lines[i];
+          return [line.item, n(line.units), usd(line.usd), n(other?.units ?? 0), usd(other?.usd ?? 0)];
+        }),
+        ["**total**", "", `**${usd(cost.ours.totalUsd)}**`, "", `**${usd(cost.baseline.totalUsd)}**`],
+        ["baseline/ours", "", "", "", `**${x(cost.ratio)}**`],
+      ],
+    ),
+  );
+  parts.push(cost.assumptions.map((line) => `- ${line}`).join("\n"));
+  if (results.notes.length > 0) parts.push(results.notes.map((line) => `- ${line}`).join("\n"));
+  return `${parts.join("\n\n")}\n`;
+}

@@ -2,6 +2,7 @@
  * Watching traces with the real subscriber client on a local stack, and comparing what each
  * client showed with what the producer emitted. Shared by the soak, fault and security suites.
  */
+import { isDeepStrictEqual } from "node:util";
 import WebSocket from "ws";
 import { TraceStreamClient, type TraceStreamClientOptions } from "../../client/trace-stream-client.js";
 import type { TraceEvent } from "../../protocol/trace-event.js";
@@ -75,7 +76,7 @@ export function compareDelivery(watcher: Watcher, produced: readonly TraceEvent[
   for (const event of watcher.shown) {
     if (seen.has(event.seq)) duplicated++;
     seen.add(event.seq);
-    if (JSON.stringify(bySeq.get(event.seq)) !== JSON.stringify(event)) altered++;
+    if (!isDeepStrictEqual(bySeq.get(event.seq), event)) altered++;
   }
   const lost = produced.filter((event) => !seen.has(event.seq)).length;
   const snapshotEvents = watcher.client.getSnapshot().events;
@@ -83,7 +84,7 @@ export function compareDelivery(watcher: Watcher, produced: readonly TraceEvent[
     lost,
     duplicated,
     altered,
-    sequenceEqual: JSON.stringify(snapshotEvents) === JSON.stringify(produced),
+    sequenceEqual: isDeepStrictEqual(snapshotEvents, produced),
   };
 }
 

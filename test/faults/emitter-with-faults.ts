@@ -1,0 +1,58 @@
+/**
+ * The emitter as lambdas/emitter/handler.ts composes it (same core, same adapters, same
+ * environment), with hooks to inject faults at its boundaries: middleware on the DynamoDB client,
+ * or a wrapper around the store or the @connections gateway. Passed to the local stack as
+ * `handlers.emitter`, so EventBridge delivers to it, retries it and dead-letters for it as for the
+ * real one.
+ */
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { sqsDeadLetters } from "../../lambdas/emitter/dead-letters.js";
+import { makeEmitter } from "../../lambdas/emitter/emitter.js";
+import { DEFAULT_EMITTER_CONCURRENCY } from "../../lambdas/emitter/handler.js";
+import { documentClient, managementClient, sqsClient } from "../../lambdas/shared/aws-clients.js";
+import { type ConnectionGateway, managementApiGateway } from "../../lambdas/shared/connection-gateway.js";
+import { ENV } from "../../lambdas/shared/env-names.js";
+import { createTelemetry } from "../../lambdas/shared/telemetry.js";
+import { dynamoTraceStore, type TraceStore } from "../../lambdas/shared/trace-store.js";
+import type { HandlerFactory } from "../../local/index.js";
+
+export interface EmitterFaults {
+  /** Gets the store's DynamoDB client before first use (add fault middleware here). */
+  readonly dynamo?: (client: DynamoDBDocumentClient) => void;
+  readonly store?: (store: TraceStore) => TraceStore;
+  readonly gateway?: (gateway: ConnectionGateway) => ConnectionGateway;
+}
+
+function required(env: Record<string, string | undefined>, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`the local stack did not set ${name}`);
+  return value;
+}
+
+export function emitterWithFaults(faults: EmitterFaults): HandlerFactory {
+  return (env, runtime) => {
+    const client = documentClient(env);
+    faults.dynamo?.(client);
+    const store = dynamoTraceStore(client, required(env, ENV.tableName));
+    const gateway = managementApiGateway(managementClient(required(env, ENV.connectionsEndpoint), env));
+    const { log, metrics } = createTelemetry(env, "emitter");
+    const emit = makeEmitter({
+      store: faults.store ? faults.store(store) : store,
+      gateway: faults.gateway ? faults.gateway(gateway) : gateway,
+      deadLetters: sqsDeadLetters(sqsClient(env), required(env, ENV.deadLetterQueueUrl)),
+      log,
+      metrics,
+      now: runtime.now ?? Date.now,
+      source: required(env, ENV.eventSource),
+      retentionSeconds: Number(required(env, ENV.eventRetentionDays)) * 24 * 3600,
+      concurrency: Number(env[ENV.emitterConcurrency] ?? DEFAULT_EMITTER_CONCURRENCY),
+    });
+    return async (event: unknown) => {
+      try {
+        return await emit(event);
+      } finally {
+        metrics.flush();
+      }
+    };
+  };
+}

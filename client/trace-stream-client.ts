@@ -61,7 +61,13 @@ export interface TraceStreamClientOptions {
   /** Called before every connect, so an expiring token can be refreshed. Give this or `token`. */
   readonly getToken?: () => string | Promise<string>;
   readonly reconnect?: ReconnectOptions;
-  /** A JSON ping is sent this often while open (it also keeps API Gateway's idle timer away). @default 30_000 */
+  /**
+   * A heartbeat goes out this often while open (it also keeps API Gateway's idle timer away): a
+   * JSON ping, or, when the stream is live and no event arrived since the last heartbeat, a
+   * `resume` from the cursor, whose `synced` answers like a pong. That quiet resume is what brings
+   * in a trace's last events when their live copies were lost (nothing later opens a gap to
+   * notice them by). @default 30_000
+   */
   readonly heartbeatIntervalMs?: number;
   /** After a ping, the connection is replaced when no frame arrives within this. @default 10_000 */
   readonly pongTimeoutMs?: number;
@@ -180,6 +186,8 @@ export class TraceStreamClient {
   readonly #maxAttempts: number;
   readonly #maxHandshakeFailures: number;
   readonly #heartbeatIntervalMs: number;
+  /** Whether a live event arrived since the last heartbeat (a quiet stream resumes instead of pinging). */
+  #eventsSinceHeartbeat = false;
   readonly #pongTimeoutMs: number;
   readonly #gapTimeoutMs: number;
   readonly #lateEventWindowMs: number;
@@ -635,24 +643,28 @@ export class TraceStreamClient {
   }
 
   /** Asks for everything after the cursor, or after the oldest seq still worth recovering. */
-  #resume(): void {
+  #resume(): boolean {
     this.#recoverableFor();
     const oldest = Math.min(...this.#recoverable.map((range) => range.from));
-    this.#send({ action: "resume", afterSeq: Math.min(this.#buffer.cursor, oldest - 1) });
+    return this.#send({ action: "resume", afterSeq: Math.min(this.#buffer.cursor, oldest - 1) });
   }
 
   #scheduleHeartbeat(): void {
     this.#heartbeatTimer = this.#timers.setTimeout(() => {
       this.#batch(() => {
         this.#heartbeatTimer = null;
-        this.#ping();
+        const quiet = !this.#eventsSinceHeartbeat && this.#state.status === "live";
+        this.#eventsSinceHeartbeat = false;
+        this.#ping(quiet);
         if (this.#connection !== null) this.#scheduleHeartbeat();
       });
     }, this.#heartbeatIntervalMs);
   }
 
-  #ping(): void {
-    if (!this.#send({ action: "ping" }) || this.#pongTimer !== null) return;
+  /** Sends a heartbeat and arms the pong deadline; `asResume` sends a quiet-stream resume instead. */
+  #ping(asResume = false): void {
+    const sent = asResume ? this.#resume() : this.#send({ action: "ping" });
+    if (!sent || this.#pongTimer !== null) return;
     this.#pongTimer = this.#timers.setTimeout(() => {
       this.#batch(() => {
         this.#pongTimer = null;
@@ -711,6 +723,7 @@ export class TraceStreamClient {
     this.#markAlive();
     switch (frame.type) {
       case "event":
+        this.#eventsSinceHeartbeat = true;
         this.#acceptEvents([eventOf(frame)]);
         return;
       case "events":

@@ -596,6 +596,9 @@ describe("TraceStreamClient: heartbeat and page signals", () => {
     await first.nextResume();
     first.replay(TRACE, events(0, 0));
     await untilStatus(client, "live");
+    // A live event since the last heartbeat: the heartbeat is a plain ping.
+    first.send(eventFrame(traceEvent(1, { trace_id: TRACE })));
+    await until(client, (s) => s.lastSeq === 1);
 
     expect(timers.fire(HEARTBEAT)).toBe(1);
     expect(await first.nextMessage()).toEqual({ action: "ping" });
@@ -604,8 +607,27 @@ describe("TraceStreamClient: heartbeat and page signals", () => {
     expect(client.state).toMatchObject({ status: "reconnecting", code: "pong_timeout", delayMs: 0 });
     timers.fire(0);
     const second = await server.nextConnection();
-    expect(await second.nextResume()).toBe(0);
+    expect(await second.nextResume()).toBe(1);
     expect(states).toContain("reconnecting:pong_timeout");
+  });
+
+  it("on a quiet live stream, the heartbeat is a resume from the cursor whose synced clears the deadline", async () => {
+    const timers = new ManualTimers();
+    const client = makeClient({ heartbeatIntervalMs: HEARTBEAT, pongTimeoutMs: PONG_TIMEOUT, timers });
+    client.connect();
+    const connection = await server.nextConnection();
+    await connection.nextResume();
+    connection.replay(TRACE, events(0, 2));
+    await untilStatus(client, "live");
+
+    timers.fire(HEARTBEAT);
+    // The live copy of seq 3 (the trace's last so far) was lost: only a resume can bring it in.
+    expect(await connection.nextMessage()).toEqual({ action: "resume", afterSeq: 2 });
+    expect(timers.pending(PONG_TIMEOUT)).toBe(1);
+    connection.replay(TRACE, events(3, 3));
+    await until(client, (s) => s.lastSeq === 3);
+    await timers.until(() => timers.pending(PONG_TIMEOUT) === 0);
+    expect(client.state.status).toBe("live");
   });
 
   it("a pong (JSON or raw text) clears the deadline", async () => {
@@ -617,7 +639,11 @@ describe("TraceStreamClient: heartbeat and page signals", () => {
     connection.replay(TRACE, []);
     await untilStatus(client, "live");
 
+    let seq = 0;
     for (const pong of [pongFrame(), "pong"]) {
+      connection.send(eventFrame(traceEvent(seq, { trace_id: TRACE })));
+      await until(client, (s) => s.lastSeq === seq);
+      seq++;
       timers.fire(HEARTBEAT);
       expect(await connection.nextMessage()).toEqual({ action: "ping" });
       expect(timers.pending(PONG_TIMEOUT)).toBe(1);

@@ -11,7 +11,7 @@ import * as eventsTargets from "aws-cdk-lib/aws-events-targets";
 import * as eventschemas from "aws-cdk-lib/aws-eventschemas";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import { LambdaDestination, SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -159,7 +159,7 @@ export interface TraceStreamApiProps {
 }
 
 /** The Lambda functions, by folder name under `lambdas/`. */
-export type TraceStreamFunctionName = "authorizer" | "emitter" | RouteFunction;
+export type TraceStreamFunctionName = "authorizer" | "emitter" | "failure-recorder" | RouteFunction;
 
 interface FunctionSpec {
   readonly description: string;
@@ -200,6 +200,11 @@ const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName, FunctionSpec>> = 
     memorySize: 512,
     timeout: Duration.seconds(60),
   },
+  "failure-recorder": {
+    description: "Redacts the emitter's failed invocations into the failure queue",
+    memorySize: 128,
+    timeout: Duration.seconds(10),
+  },
 };
 
 const SERVICE_NAME = "trace-stream";
@@ -223,8 +228,12 @@ function acknowledge(scope: IConstruct, reason: string, ...ids: string[]): void 
   for (const id of ids) Validations.of(scope).acknowledge({ id, reason });
 }
 
+/** `failure-recorder` → `FailureRecorder`, for construct ids. */
 function pascal(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1);
+  return name
+    .split("-")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
 }
 
 function positiveInteger(value: number, what: string): number {
@@ -349,6 +358,7 @@ export class TraceStreamApi extends Construct {
         [ENV.eventRetentionDays]: String(retentionDays),
         [ENV.emitterConcurrency]: String(emitterConcurrency),
       },
+      "failure-recorder": { [ENV.failureQueueUrl]: this.asyncFailureQueue.queueUrl },
     };
 
     const makeFunction = (name: TraceStreamFunctionName) => {
@@ -399,6 +409,7 @@ export class TraceStreamApi extends Construct {
       nodejs.NodejsFunction
     >;
     const { authorizer, connect, disconnect, resume, emitter } = this.functions;
+    const failureRecorder = this.functions["failure-recorder"];
 
     this.webSocketApi = new apigwv2.WebSocketApi(this, "WebSocketApi", {
       apiName: `${Stack.of(this).stackName}-${id}`,
@@ -446,10 +457,18 @@ export class TraceStreamApi extends Construct {
     this.deadLetterQueue.grantSendMessages(emitter);
     this.jwtSecret?.grantRead(authorizer);
 
+    // Lambda's failure record carries the raw request payload (the event as the producer sent
+    // it), so it goes through the recorder, which redacts it, instead of straight to the queue.
     emitter.configureAsyncInvoke({
-      onFailure: new SqsDestination(this.asyncFailureQueue),
+      onFailure: new LambdaDestination(failureRecorder, { responseOnly: false }),
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
+    });
+    this.asyncFailureQueue.grantSendMessages(failureRecorder);
+    // Should the recorder itself keep failing, its record is queued as it is rather than lost.
+    failureRecorder.configureAsyncInvoke({
+      onFailure: new SqsDestination(this.asyncFailureQueue),
+      retryAttempts: 2,
     });
     this.rule = new events.Rule(this, "TraceEventsRule", {
       description: "Trace events (canonical detail types) to the emitter",
@@ -578,6 +597,14 @@ export class TraceStreamApi extends Construct {
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stageName}/*/@connections/*]`,
       );
     }
+    const recorderLogicalId = Stack.of(this).getLogicalId(
+      this.functions["failure-recorder"].node.defaultChild as CfnElement,
+    );
+    acknowledge(
+      this.functions.emitter.role!,
+      "The on-failure destination grant names the failure recorder and its versions only (lambda:InvokeFunction on <recorder ARN>:*), as Lambda destinations require.",
+      `AwsSolutions-IAM5[Resource::<${recorderLogicalId}.Arn>:*]`,
+    );
     for (const route of this.webSocketApi.node.children) {
       if (route instanceof apigwv2.WebSocketRoute && route.routeKey !== "$connect") {
         acknowledge(

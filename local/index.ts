@@ -201,6 +201,7 @@ const HANDLER_MODULES: Record<LambdaFunctionName, () => Promise<HandlerModule>> 
   resume: () => import("../lambdas/resume/handler.js"),
   default: () => import("../lambdas/default/handler.js"),
   emitter: () => import("../lambdas/emitter/handler.js"),
+  "failure-recorder": () => import("../lambdas/failure-recorder/handler.js"),
 };
 
 /**
@@ -308,6 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               sqs: awsUrl,
               connections: gateway.managementEndpoint,
               deadLetterQueueUrl: queueUrl(),
+              failureQueueUrl: urlOf(failureQueue),
             };
           },
         }),
@@ -318,7 +320,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionArn: emitterArn,
       invoke: (event, requestId) => runner.invoke("emitter", event, { requestId }),
       retry: asyncRetry,
-      onFailure: (record) => failureQueue.send(JSON.stringify(record)),
+      // As in the CDK stack, the destination is the failure recorder, which redacts the record
+      // (Lambda puts the raw request payload in it) before queueing it. Should the recorder fail,
+      // the record is queued as it is rather than lost, as its own on-failure destination does.
+      onFailure: async (record) => {
+        try {
+          await runner.invoke("failure-recorder", record);
+        } catch (error) {
+          log.child("lambda").error(`failure recorder: ${describeError(error)}`);
+          failureQueue.send(JSON.stringify(record));
+        }
+      },
       now,
       log: log.child("lambda"),
     });

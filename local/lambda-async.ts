@@ -31,7 +31,7 @@ export interface AsyncInvokerOptions {
   /** The function's asynchronous invocation config: retries on function errors and maximum event age. */
   readonly retry: RetryPolicy;
   /** The on-failure destination. */
-  readonly onFailure: (record: LambdaFailureRecord) => void;
+  readonly onFailure: (record: LambdaFailureRecord) => void | Promise<void>;
   readonly now: () => number;
   readonly log: LocalLogger;
 }
@@ -78,11 +78,11 @@ export class AsyncInvoker {
       this.options.log.warn(`stopped with ${dropped} asynchronous retries pending; they are dropped`);
   }
 
-  private failed({ item, error, condition, retries }: Exhausted<AsyncRequest>): void {
+  private failed({ item, error, condition, retries }: Exhausted<AsyncRequest>): void | Promise<void> {
     this.options.log.warn(
       `async invocation ${item.requestId} sent to the on-failure destination after ${retries + 1} attempts: ${describeError(error)}`,
     );
-    this.options.onFailure({
+    return this.options.onFailure({
       version: "1.0",
       timestamp: new Date(this.options.now()).toISOString(),
       requestContext: {

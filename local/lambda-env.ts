@@ -19,6 +19,7 @@ export interface LambdaEnvironmentInput {
     readonly sqs: string;
     readonly connections: string;
     readonly deadLetterQueueUrl: string;
+    readonly failureQueueUrl: string;
   };
 }
 
@@ -38,6 +39,7 @@ const TIMEOUT_SECONDS: Record<LambdaFunctionName, number> = {
   resume: 30,
   default: 10,
   emitter: 30,
+  "failure-recorder": 10,
 };
 
 /**
@@ -85,6 +87,9 @@ export function lambdaFunctionConfig(
       own[ENV.eventSource] = input.eventSource;
       own[ENV.eventRetentionDays] = String(input.eventRetentionDays);
       own[ENV.emitterConcurrency] = String(input.emitterConcurrency);
+      break;
+    case "failure-recorder":
+      own[ENV.failureQueueUrl] = endpoints.failureQueueUrl;
       break;
     case "ping":
     case "default":

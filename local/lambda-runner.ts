@@ -11,6 +11,7 @@ export const LAMBDA_FUNCTIONS = [
   "resume",
   "default",
   "emitter",
+  "failure-recorder",
 ] as const;
 export type LambdaFunctionName = (typeof LAMBDA_FUNCTIONS)[number];
 

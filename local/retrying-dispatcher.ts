@@ -28,7 +28,7 @@ export interface RetryingDispatcherOptions<T> {
   /** Epoch milliseconds; item age is measured on this clock. */
   readonly now: () => number;
   /** Called once the policy gives up on an item. */
-  readonly exhausted: (outcome: Exhausted<T>) => void;
+  readonly exhausted: (outcome: Exhausted<T>) => void | Promise<void>;
   readonly describe: (item: T) => string;
   readonly log: LocalLogger;
   readonly random?: () => number;
@@ -109,7 +109,8 @@ export class RetryingDispatcher<T> {
             ? "MaximumEventAgeInSeconds"
             : undefined;
       if (condition) {
-        this.options.exhausted({ item: pending.item, error, condition, retries: pending.retries });
+        // Awaited, so idle() also waits for the give-up path (e.g. an on-failure destination).
+        await this.options.exhausted({ item: pending.item, error, condition, retries: pending.retries });
         return;
       }
       pending.retries++;

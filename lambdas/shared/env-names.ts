@@ -9,6 +9,8 @@ export const ENV = {
   connectionsEndpoint: "CONNECTIONS_ENDPOINT",
   /** Emitter: queue that receives rejected events with their reason. */
   deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+  /** Failure recorder: queue that keeps the emitter's exhausted invocations, redacted. */
+  failureQueueUrl: "FAILURE_QUEUE_URL",
   /** Emitter: the only event source it accepts. */
   eventSource: "EVENT_SOURCE",
   /** Emitter: days a stored event is kept. */

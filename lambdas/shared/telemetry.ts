@@ -24,7 +24,8 @@ export type MetricName =
   | "DeliveryThrottled"
   | "StaleConnectionsPruned"
   | "ReplayFramesSent"
-  | "ReplayEventsSent";
+  | "ReplayEventsSent"
+  | "EmitterFailuresRecorded";
 
 export interface MetricsPort {
   count(name: MetricName, value?: number): void;

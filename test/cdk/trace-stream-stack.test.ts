@@ -222,14 +222,30 @@ describe("event delivery", () => {
     });
   });
 
-  it("sends emitter invocations that fail after Lambda's retries to a separate failure queue", () => {
+  it("sends emitter invocations that fail after Lambda's retries, redacted by the failure recorder, to a separate failure queue", () => {
     template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
       FunctionName: { Ref: fnId("emitter") },
       MaximumRetryAttempts: 2,
       DestinationConfig: {
-        OnFailure: { Destination: { "Fn::GetAtt": [logicalId(stack.api.asyncFailureQueue), "Arn"] } },
+        OnFailure: { Destination: { "Fn::GetAtt": [fnId("failure-recorder"), "Arn"] } },
       },
     });
+    const failureQueueArn = { "Fn::GetAtt": [logicalId(stack.api.asyncFailureQueue), "Arn"] };
+    // The recorder's own failures land in the queue unredacted rather than being lost.
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: fnId("failure-recorder") },
+      DestinationConfig: { OnFailure: { Destination: failureQueueArn } },
+    });
+    expect(environmentOf(template, fnId("failure-recorder"))[ENV.failureQueueUrl]).toEqual({
+      Ref: logicalId(stack.api.asyncFailureQueue),
+    });
+    const sends = statementsOf("failure-recorder").filter((statement) =>
+      actionsOf([statement]).includes("sqs:SendMessage"),
+    );
+    expect(sends.flatMap((statement) => [statement.Resource].flat())).toEqual([failureQueueArn]);
+    expect(actionsOf(statementsOf("failure-recorder")).some((action) => action.startsWith("dynamodb:"))).toBe(
+      false,
+    );
     expect(logicalId(stack.api.asyncFailureQueue)).not.toBe(logicalId(stack.api.deadLetterQueue));
   });
 
@@ -296,9 +312,15 @@ describe("functions", () => {
     "resume",
     "default",
     "emitter",
+    "failure-recorder",
   ];
+  const pascal = (name: string) =>
+    name
+      .split("-")
+      .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+      .join("");
 
-  it("runs all seven functions on Node.js 22, arm64, ESM bundles, X-Ray tracing and Powertools settings", () => {
+  it("runs all eight functions on Node.js 22, arm64, ESM bundles, X-Ray tracing and Powertools settings", () => {
     template.resourceCountIs("AWS::Lambda::Function", names.length);
     for (const name of names) {
       template.hasResourceProperties("AWS::Lambda::Function", {
@@ -308,7 +330,7 @@ describe("functions", () => {
         Handler: "index.handler",
         TracingConfig: { Mode: "Active" },
         LoggingConfig: {
-          LogGroup: { Ref: Match.stringLikeRegexp(`${name.charAt(0).toUpperCase()}${name.slice(1)}Logs`) },
+          LogGroup: { Ref: Match.stringLikeRegexp(`${pascal(name)}Logs`) },
         },
         Environment: {
           Variables: Match.objectLike({

@@ -53,10 +53,9 @@ describe("429 storms from @connections", () => {
     await expectEveryClientShowedExactly(watchers, produced);
   });
 
-  // Fails today: see the note on this test in the issue report. The trace's last events are
-  // stored, but their live copies went to the on-failure queue, and a live client with no gap
-  // never asks for history again. A quick heartbeat gives any fix (e.g. a `resume` after a quiet
-  // heartbeat) the chance to show them within the bound.
+  // The trace's last events are stored, but their live copies went to the on-failure queue and no
+  // later event opens a gap: only the client's quiet-heartbeat resume brings them (a short
+  // heartbeat keeps the bound small).
   it("when a storm swallows the live copies of a trace's last events, clients still show them and end", async () => {
     const traceId = newTraceId("429-tail");
     const watchers = await liveWatchers(stack, traceId, 2, { heartbeatIntervalMs: 500 });

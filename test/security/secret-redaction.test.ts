@@ -161,9 +161,8 @@ describe("secrets put in event metadata", () => {
     expect(leaks(secrets, output.text())).toEqual([]);
   });
 
-  // Fails today: see the note on this test in the issue report. When an invocation keeps failing,
-  // Lambda sends the request payload (the raw EventBridge event, before the emitter's redaction) to
-  // the on-failure destination.
+  // When an invocation keeps failing, Lambda's failure record carries the request payload: the raw
+  // EventBridge event, before the emitter's redaction. It must be redacted before it is queued.
   it("are not in the emitter's on-failure queue when its invocations keep failing", async () => {
     stack.faults.gateway.throttleUntil = Date.now() + 10 * 60_000;
     try {

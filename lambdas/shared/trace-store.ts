@@ -66,6 +66,21 @@ interface ConnectionItem {
 }
 
 export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: string): TraceStore {
+  /** A connection's reverse-lookup items (one per connection: one trace per connection), consistently. */
+  async function reverseItems(connectionId: string, limit?: number): Promise<ConnectionItem[]> {
+    const result = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+        ExpressionAttributeValues: { ":pk": keys.connection(connectionId) },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []) as ConnectionItem[];
+  }
+
   /** Non-empty pages of a paginated Query, each item mapped. */
   async function* queryPages<T>(input: QueryCommandInput, map: (item: Record<string, unknown>) => T) {
     for await (const page of paginateQuery({ client }, input)) {
@@ -119,30 +134,11 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
     },
 
     async traceOfConnection(connectionId) {
-      const result = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
-          ExpressionAttributeValues: { ":pk": keys.connection(connectionId) },
-          ConsistentRead: true,
-          Limit: 1,
-        }),
-      );
-      return (result.Items?.[0] as ConnectionItem | undefined)?.trace_id;
+      return (await reverseItems(connectionId, 1))[0]?.trace_id;
     },
 
     async deleteConnection(connectionId) {
-      const result = await client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
-          ExpressionAttributeValues: { ":pk": keys.connection(connectionId) },
-          ConsistentRead: true,
-        }),
-      );
-      const reverse = (result.Items ?? []) as ConnectionItem[];
+      const reverse = await reverseItems(connectionId);
       await deleteItems(
         reverse.flatMap((item) => [
           { pk: keys.trace(item.trace_id), sk: keys.connection(connectionId) },

@@ -19,13 +19,13 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
 import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
+import { FUNCTION_NAMES, type FunctionName } from "./function-names.js";
 import { REGISTRY_SCHEMA_TYPE, readTraceEventRegistrySchema } from "./registry-schema.js";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
   type RouteDefinition,
-  type RouteFunction,
 } from "./routes.js";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "./table-design.js";
 
@@ -159,7 +159,7 @@ export interface TraceStreamApiProps {
 }
 
 /** The Lambda functions, by folder name under `lambdas/`. */
-export type TraceStreamFunctionName = "authorizer" | "emitter" | "failure-recorder" | RouteFunction;
+export type TraceStreamFunctionName = FunctionName;
 
 interface FunctionSpec {
   readonly description: string;
@@ -403,8 +403,7 @@ export class TraceStreamApi extends Construct {
         },
       });
     };
-    const names = Object.keys(FUNCTION_SPECS) as TraceStreamFunctionName[];
-    this.functions = Object.fromEntries(names.map((name) => [name, makeFunction(name)])) as Record<
+    this.functions = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, makeFunction(name)])) as Record<
       TraceStreamFunctionName,
       nodejs.NodejsFunction
     >;

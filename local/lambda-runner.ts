@@ -1,25 +1,16 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
+import type { HandlerRuntime } from "../lambdas/shared/runtime.js";
+import { FUNCTION_NAMES, type FunctionName } from "../lib/function-names.js";
 import { describeError, type LocalLogger } from "./log.js";
 
-/** The Lambda functions of trace-stream (folder names under `lambdas/`). */
-export const LAMBDA_FUNCTIONS = [
-  "authorizer",
-  "connect",
-  "disconnect",
-  "ping",
-  "resume",
-  "default",
-  "emitter",
-  "failure-recorder",
-] as const;
-export type LambdaFunctionName = (typeof LAMBDA_FUNCTIONS)[number];
+/** The Lambda functions of trace-stream: the list the CDK construct deploys. */
+export const LAMBDA_FUNCTIONS = FUNCTION_NAMES;
+export type LambdaFunctionName = FunctionName;
 
 export function isLambdaFunctionName(name: string): name is LambdaFunctionName {
   return (LAMBDA_FUNCTIONS as readonly string[]).includes(name);
 }
-
-import type { HandlerRuntime } from "../lambdas/shared/runtime.js";
 
 // Method syntax keeps parameters bivariant, so handlers with precise event types fit.
 interface HandlerShape {

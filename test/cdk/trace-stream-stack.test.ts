@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../lambdas/authorizer/token.js";
 import { ENV } from "../../lambdas/shared/env-names.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "../../lib/event-rule.js";
+import { FUNCTION_NAMES } from "../../lib/function-names.js";
 import { readTraceEventRegistrySchema } from "../../lib/registry-schema.js";
 import { AUTHORIZER_IDENTITY_SOURCES, ROUTE_SELECTION_EXPRESSION, ROUTES } from "../../lib/routes.js";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../lib/table-design.js";
@@ -304,16 +305,7 @@ describe("alarms", () => {
 });
 
 describe("functions", () => {
-  const names: TraceStreamFunctionName[] = [
-    "authorizer",
-    "connect",
-    "disconnect",
-    "ping",
-    "resume",
-    "default",
-    "emitter",
-    "failure-recorder",
-  ];
+  const names = FUNCTION_NAMES;
   const pascal = (name: string) =>
     name
       .split("-")

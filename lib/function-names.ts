@@ -1,0 +1,18 @@
+import type { RouteFunction } from "./routes.js";
+
+/**
+ * The Lambda functions of trace-stream (folder names under `lambdas/`), read by the CDK construct
+ * and by the local stack's Lambda runner, so neither can forget one.
+ */
+export const FUNCTION_NAMES = [
+  "authorizer",
+  "connect",
+  "disconnect",
+  "ping",
+  "resume",
+  "default",
+  "emitter",
+  "failure-recorder",
+] as const satisfies readonly (RouteFunction | "authorizer" | "emitter" | "failure-recorder")[];
+
+export type FunctionName = (typeof FUNCTION_NAMES)[number];

@@ -1,5 +1,6 @@
 export * from "./frames.js";
 export * from "./json-schema.js";
+export * from "./json-shape.js";
 export * from "./limits.js";
 export * from "./redact.js";
 export * from "./trace-event.js";

@@ -3,6 +3,26 @@
 /** A serialized TraceEvent may not exceed this: it must fit one WebSocket message with room to spare. */
 export const MAX_EVENT_BYTES = 96 * 1024;
 
+/**
+ * Metadata may nest at most this many objects and arrays, metadata itself counting as the first
+ * level. Deeper metadata is refused (`invalid_event`) before anything walks it, so no recursive
+ * code ever meets it.
+ */
+export const MAX_METADATA_DEPTH = 32;
+
+/**
+ * No serialized event within MAX_EVENT_BYTES can hold more JSON values than this (each takes at
+ * least two bytes: the value and a comma), so metadata with more is refused as too large before it
+ * is walked further.
+ */
+export const MAX_METADATA_VALUES = MAX_EVENT_BYTES / 2;
+
+/**
+ * The redactor copies at most this many levels; a deeper subtree (only in dead-letter and failure
+ * records of refused events) becomes `"[Truncated]"`, so its output is always safe to serialize.
+ */
+export const MAX_REDACT_DEPTH = 64;
+
 /** API Gateway's hard limit for one WebSocket message (frame) in either direction. */
 export const MAX_FRAME_BYTES = 128 * 1024;
 

@@ -3,6 +3,8 @@
  * runs it again before an event is stored or sent, so a producer that skips the SDK cannot leak.
  */
 
+import { MAX_REDACT_DEPTH } from "./limits.js";
+
 export const REDACTED = "[REDACTED]";
 
 /** Nouns that name a secret wherever they stand in a key (`db_password`, `clientSecret`). */
@@ -94,30 +96,74 @@ export function redactString(value: string): string {
   return result;
 }
 
+export const CIRCULAR = "[Circular]";
+export const TRUNCATED = "[Truncated]";
+
 /**
  * Returns a redacted deep copy of plain JSON-like data: values under secret keys become
- * `"[REDACTED]"`, secret-shaped substrings are masked, cycles become `"[Circular]"`, and values
- * JSON cannot carry (functions, symbols) are dropped as JSON.stringify would.
+ * `"[REDACTED]"`, secret-shaped substrings are masked, cycles become `"[Circular]"`, containers
+ * deeper than MAX_REDACT_DEPTH become `"[Truncated]"`, and values JSON cannot carry (functions,
+ * symbols, undefined) are dropped from objects and become null in arrays, as JSON.stringify does.
+ * The walk uses an explicit stack, so input of any depth is safe, and its output is never deeper
+ * than MAX_REDACT_DEPTH, so JSON.stringify of it is safe too.
  */
 export function redact<T>(value: T): T {
-  return redactValue(value, new WeakSet()) as T;
+  let result: unknown;
+  const path = new Set<object>();
+  const tasks: Task[] = [{ value, depth: 1, put: (copy) => (result = copy) }];
+  for (let task = tasks.pop(); task !== undefined; task = tasks.pop()) {
+    if ("leave" in task) {
+      path.delete(task.leave);
+      continue;
+    }
+    const { value: item, depth, put } = task;
+    if (typeof item === "string") put(redactString(item));
+    else if (item === null || typeof item !== "object") put(item);
+    else if (item instanceof Date) put(Number.isNaN(item.getTime()) ? null : item.toISOString());
+    else if (path.has(item)) put(CIRCULAR);
+    else if (depth > MAX_REDACT_DEPTH) put(TRUNCATED);
+    else {
+      path.add(item);
+      tasks.push({ leave: item });
+      if (Array.isArray(item)) {
+        const copy: unknown[] = new Array(item.length).fill(null);
+        put(copy);
+        for (let index = item.length - 1; index >= 0; index--) {
+          const child: unknown = item[index];
+          if (droppedByJson(child)) continue;
+          tasks.push({ value: child, depth: depth + 1, put: (redacted) => (copy[index] = redacted) });
+        }
+      } else {
+        const copy: Record<string, unknown> = {};
+        put(copy);
+        const children: Task[] = [];
+        for (const [key, child] of Object.entries(item)) {
+          if (droppedByJson(child)) continue;
+          const name = redactString(key);
+          if (isSecretKey(key)) {
+            setOwn(copy, name, REDACTED);
+            continue;
+          }
+          // The key is created now, in input order; its value is filled in when the child is done.
+          setOwn(copy, name, null);
+          children.push({ value: child, depth: depth + 1, put: (redacted) => setOwn(copy, name, redacted) });
+        }
+        for (let index = children.length - 1; index >= 0; index--) tasks.push(children[index] as Task);
+      }
+    }
+  }
+  return result as T;
 }
 
-function redactValue(value: unknown, seen: WeakSet<object>): unknown {
-  if (typeof value === "string") return redactString(value);
-  if (value === null || typeof value !== "object") return value;
-  if (seen.has(value)) return "[Circular]";
-  seen.add(value);
-  try {
-    if (Array.isArray(value)) return value.map((item) => redactValue(item, seen));
-    if (value instanceof Date) return value.toISOString();
-    const copy: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      if (typeof item === "function" || typeof item === "symbol" || item === undefined) continue;
-      copy[key] = isSecretKey(key) ? REDACTED : redactValue(item, seen);
-    }
-    return copy;
-  } finally {
-    seen.delete(value);
-  }
+type Task = { value: unknown; depth: number; put: (copy: unknown) => void } | { leave: object };
+
+function droppedByJson(value: unknown): boolean {
+  return value === undefined || typeof value === "function" || typeof value === "symbol";
+}
+
+/** Sets an own data property, so a `__proto__` key from JSON stays data and never a prototype. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else target[key] = value;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { metadataShapeIssue } from "./json-shape.js";
 import { MAX_SEQ } from "./limits.js";
 
 /** Trace ids: 1–128 characters of `A-Za-z0-9._:/-`. */
@@ -20,9 +21,18 @@ const isoTime = z.iso.datetime({ offset: true });
 
 /**
  * Known metadata per event. Every known key is optional (producers in other languages may send
- * less) but typed when present; unknown keys pass through (after redaction).
+ * less) but typed when present; unknown keys pass through (after redaction). Nesting is bounded
+ * (MAX_METADATA_DEPTH); `acceptTraceEvent` checks that before parsing, this check keeps direct
+ * users of the schema to the same rule.
  */
-const metadata = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => z.looseObject(shape).partial();
+const metadata = <Shape extends z.core.$ZodLooseShape>(shape: Shape) =>
+  z
+    .looseObject(shape)
+    .partial()
+    .superRefine((value, context) => {
+      const issue = metadataShapeIssue(value);
+      if (issue) context.addIssue({ code: "custom", message: issue.message });
+    });
 
 export const EVENT_METADATA = {
   plan_created: metadata({

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { metadataShapeIssue } from "./json-shape.js";
 import { MAX_EVENT_BYTES, utf8Bytes } from "./limits.js";
 import { redact } from "./redact.js";
 import { TraceEvent } from "./trace-event.js";
@@ -29,6 +30,12 @@ export function describeIssues(error: z.ZodError): string {
  * TraceEvent whose serialized form is at most 96 KiB. Throws `TraceEventError` otherwise.
  */
 export function acceptTraceEvent(input: unknown): TraceEvent {
+  // Bounded before anything recursive (zod, the redactor, JSON.stringify) walks the metadata.
+  const shape =
+    input !== null && typeof input === "object" && "metadata" in input
+      ? metadataShapeIssue(input.metadata)
+      : undefined;
+  if (shape) throw new TraceEventError(shape.code, `metadata: ${shape.message}`);
   const parsed = TraceEvent.safeParse(input);
   if (!parsed.success) {
     throw new TraceEventError("invalid_event", describeIssues(parsed.error), { cause: parsed.error });

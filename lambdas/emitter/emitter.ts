@@ -2,6 +2,7 @@ import {
   acceptTraceEvent,
   EVENT_NAMES,
   eventFrame,
+  redactString,
   type TraceEvent,
   TraceEventError,
 } from "../../protocol/index.js";
@@ -58,7 +59,9 @@ const DETAIL_TYPES: ReadonlySet<string> = new Set(EVENT_NAMES);
  * moment get each event live or in its `resume` history.
  */
 export function makeEmitter(deps: EmitterDeps) {
-  async function reject(rejection: Rejection): Promise<EmitOutcome> {
+  async function reject(found: Rejection): Promise<EmitOutcome> {
+    // A reason can quote the envelope (detail-type, source), which the sender controls.
+    const rejection = { ...found, reason: redactString(found.reason) };
     await deps.deadLetters.send(rejection);
     deps.metrics.count("EventsRejected");
     deps.log.warn("event rejected", { code: rejection.code, reason: rejection.reason });

@@ -230,6 +230,32 @@ describe("emitter", () => {
     expect(deadLetterBody(deadLetters.rejections[0] as Rejection)).not.toContain(secret);
   });
 
+  it("dead-letters metadata nested 5,000 levels as invalid_event, redacted and serializable", async () => {
+    const { emit, deadLetters, log } = emitterWith();
+    let metadata: Record<string, unknown> = { password: "deep-hunter2" };
+    for (let level = 0; level < 5_000; level++) metadata = { child: metadata, api_key: "deep-key" };
+    const outcome = await emit(envelope(traceEvent(0, { trace_id: "t-deep", metadata })));
+    expect(outcome).toEqual({ kind: "rejected", code: "invalid_event" });
+    const rejection = deadLetters.rejections[0] as Rejection;
+    expect(rejection.reason).toBe("metadata: nests deeper than 32 levels (MAX_METADATA_DEPTH)");
+    const body = deadLetterBody(rejection);
+    expect(body).not.toContain("deep-hunter2");
+    expect(body).not.toContain("deep-key");
+    expect(body).toContain("[Truncated]");
+    expect(JSON.stringify(log.lines)).not.toContain("deep-");
+    expect(await storedSeqs("t-deep")).toEqual([]);
+  });
+
+  it("masks secrets that reach a rejection reason through the envelope", async () => {
+    const { emit, deadLetters, log } = emitterWith();
+    const token = "ghp_0123456789abcdefEXAMPLEtoken0123456";
+    const outcome = await emit(envelope(traceEvent(0), { "detail-type": `Bearer ${token}` }));
+    expect(outcome).toEqual({ kind: "rejected", code: "invalid_event" });
+    expect(deadLetters.rejections[0]?.reason).not.toContain(token);
+    expect(deadLetterBody(deadLetters.rejections[0] as Rejection)).not.toContain(token);
+    expect(JSON.stringify(log.lines)).not.toContain(token);
+  });
+
   it("fails fast at cold start, naming each missing setting", () => {
     expect(() => createHandler({})).toThrow(/Set TABLE_NAME/);
     expect(() => createHandler({ TABLE_NAME: "t", CONNECTIONS_ENDPOINT: "http://x" })).toThrow(

@@ -44,6 +44,22 @@ describe("failure recorder", () => {
     expect(body.requestContext.requestId).toBe("req-1");
   });
 
+  it("redacts a record whose payload nests 10,000 levels, cutting what lies past 64", async () => {
+    const sent: string[] = [];
+    const record = makeFailureRecorder({
+      queue: { send: async (body) => void sent.push(body) },
+      log: recordingLog(),
+      metrics: recordingMetrics(),
+    });
+    let metadata: Record<string, unknown> = { password: secret };
+    for (let level = 0; level < 10_000; level++) metadata = { child: metadata, api_key: secret };
+    await record(failureRecord(traceEvent(3, { metadata })));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).not.toContain(secret);
+    expect(sent[0]).toContain("[Truncated]");
+    expect(JSON.parse(sent[0] ?? "{}").requestContext.requestId).toBe("req-1");
+  });
+
   it("fails fast at cold start without FAILURE_QUEUE_URL", () => {
     expect(() => createHandler({})).toThrow(/Set FAILURE_QUEUE_URL/);
   });

@@ -3,6 +3,7 @@ import { type EventPattern, matchesEventPattern } from "./event-pattern.js";
 import { describeError, type LocalLogger } from "./log.js";
 import type { EventBridgeEnvelope } from "./put-events.js";
 import { type Exhausted, RetryingDispatcher, type RetryPolicy } from "./retrying-dispatcher.js";
+import { stringifyJson } from "./safe-json.js";
 
 export type { RetryPolicy } from "./retrying-dispatcher.js";
 
@@ -145,7 +146,7 @@ export class LocalEventBus {
       `event ${envelope.id} dead-lettered after ${retries} retries (${condition}): ${describeError(error)}`,
     );
     this.options.deadLetter({
-      body: JSON.stringify(envelope),
+      body: stringifyJson(envelope) ?? "null",
       attributes: {
         ERROR_CODE: "SDK_CLIENT_ERROR",
         ERROR_MESSAGE: describeError(error),

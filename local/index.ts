@@ -26,6 +26,7 @@ import {
 } from "./lambda-runner.js";
 import { createLogger, describeError, type LocalLogger, type LogLevel, type LogSink } from "./log.js";
 import type { RetryPolicy } from "./retrying-dispatcher.js";
+import { fallbackFailureBody } from "./safe-json.js";
 import { SqsApi } from "./sqs-api.js";
 import { LocalQueue, type QueuedMessage } from "./sqs-queue.js";
 import { startTtlSweeper } from "./ttl-sweeper.js";
@@ -322,13 +323,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       retry: asyncRetry,
       // As in the CDK stack, the destination is the failure recorder, which redacts the record
       // (Lambda puts the raw request payload in it) before queueing it. Should the recorder fail,
-      // the record is queued as it is rather than lost, as its own on-failure destination does.
+      // the record is still queued rather than lost, redacted here, never raw.
       onFailure: async (record) => {
         try {
           await runner.invoke("failure-recorder", record);
         } catch (error) {
           log.child("lambda").error(`failure recorder: ${describeError(error)}`);
-          failureQueue.send(JSON.stringify(record));
+          failureQueue.send(fallbackFailureBody(record));
         }
       },
       now,

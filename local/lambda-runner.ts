@@ -3,6 +3,7 @@ import type { Context } from "aws-lambda";
 import type { HandlerRuntime } from "../lambdas/shared/runtime.js";
 import { FUNCTION_NAMES, type FunctionName } from "../lib/function-names.js";
 import { describeError, type LocalLogger } from "./log.js";
+import { copyThroughJson } from "./safe-json.js";
 
 /** The Lambda functions of trace-stream: the list the CDK construct deploys. */
 export const LAMBDA_FUNCTIONS = FUNCTION_NAMES;
@@ -112,7 +113,7 @@ export function createLambdaRunner(options: LambdaRunnerOptions): LambdaRunner {
         log.error(`${functionName(name)} failed to initialise: ${describeError(error)}`);
         throw error;
       }
-      const payload: unknown = JSON.parse(JSON.stringify(event ?? null));
+      const payload = copyThroughJson(event ?? null);
       const deadline = Date.now() + instance.config.timeoutSeconds * 1000;
       const context = lambdaContext(functionName(name), options, instance, requestId, deadline);
       let timer: NodeJS.Timeout | undefined;

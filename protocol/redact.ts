@@ -7,27 +7,75 @@ import { MAX_REDACT_DEPTH } from "./limits.js";
 
 export const REDACTED = "[REDACTED]";
 
-/** Nouns that name a secret wherever they stand in a key (`db_password`, `clientSecret`). */
+/**
+ * The rules below are specified by `protocol/test-vectors/redaction.json`, which the TypeScript
+ * tests and other languages' ports (the Python producer) read alike. To keep them portable:
+ * - Regexes use only what JavaScript (without the `u`/`v`/`s`/`y` flags) and Python's `re` (with
+ *   `re.ASCII`) read the same way: ASCII classes, `\b`, lookahead, lazy and bounded quantifiers.
+ *   No lookbehind, named groups, inline flags, `\s`/`.`/`$` (they differ between the two), or
+ *   Unicode property escapes. Case-insensitive patterns carry the `i` flag (`re.IGNORECASE`).
+ * - Every value pattern has exactly one capture group, first: the text it matched outside that
+ *   group becomes `[REDACTED]`, the group is kept (`m.group(1) or ""` + marker in Python).
+ * - Key names are split into lower-case ASCII words by `keyWords`, then judged by `isSecretKey`.
+ */
+
+/** Nouns that name a secret wherever they stand in a key (`db_password`, `clientSecrets`). */
 const SECRET_WORDS = new Set([
   "password",
   "passwd",
   "passphrase",
+  "passcode",
   "secret",
   "authorization",
   "credential",
-  "credentials",
   "cookie",
-  "cookies",
   "apikey",
   "privatekey",
   "accesskey",
+  "secretkey",
   "bearer",
 ]);
 
-/** Nouns that name a secret only as the last word of a key (`access_token`, not `token_count`). */
-const SECRET_HEAD_WORDS = new Set(["token", "session", "sessionid", "jwt", "auth"]);
+/** Nouns that name a secret only as the last word of a key (`db_pass`, not `pass_rate`). */
+const SECRET_LAST_WORDS = new Set([
+  "token",
+  "session",
+  "sessionid",
+  "jwt",
+  "auth",
+  "pass",
+  "pwd",
+  "pin",
+  "otp",
+  "dsn",
+]);
 
-/** Words that make the key about a secret's size or number rather than the secret itself. */
+/** Keys that are a secret on their own (`sig` of an Azure SAS URL, `Signature` of a signed URL). */
+const SECRET_KEYS = new Set(["sig", "signature"]);
+
+/** Trailing words that still name the secret itself: `token_value`, `auth_header`, `pin_code`. */
+const VALUE_WORDS = new Set([
+  "value",
+  "val",
+  "header",
+  "headers",
+  "hdr",
+  "string",
+  "str",
+  "raw",
+  "text",
+  "data",
+  "hash",
+  "hex",
+  "b64",
+  "base64",
+  "encoded",
+  "plain",
+  "plaintext",
+  "code",
+]);
+
+/** Last words that make the key about a secret (its size, time, rule) rather than the secret. */
 const MEASURE_WORDS = new Set([
   "count",
   "counts",
@@ -44,17 +92,56 @@ const MEASURE_WORDS = new Set([
   "expires",
   "expiry",
   "ttl",
+  "at",
+  "age",
+  "strength",
+  "policy",
+  "enabled",
+  "required",
+  "min",
+  "max",
+  "arn",
+  "name",
 ]);
 
-/** Two-word pairs that name a secret (`api_key`, `private key`, `AccessKey`, `session id`). */
+/** Adjacent words (singular) that name a secret: `api_keys`, `AccountKey`, `refresh_tokens`. */
 const SECRET_PAIRS = new Set([
   "api key",
   "private key",
   "access key",
   "secret key",
   "session id",
+  "session key",
   "signing key",
+  "encryption key",
+  "account key",
+  "master key",
+  "client key",
+  "app key",
+  "auth key",
+  "ssh key",
+  "deploy key",
+  "license key",
+  "access token",
+  "refresh token",
+  "id token",
+  "auth token",
+  "api token",
+  "bot token",
+  "oauth token",
+  "session token",
+  "csrf token",
+  "amz signature",
+  "goog signature",
+  "connection string",
 ]);
+
+/** Plurals read as their singular for SECRET_WORDS and SECRET_PAIRS (`passwords`, `api_keys`). */
+const PLURALS = new Set([...SECRET_WORDS, "key", "token", "string"]);
+
+function singular(word: string): string {
+  return word.endsWith("s") && PLURALS.has(word.slice(0, -1)) ? word.slice(0, -1) : word;
+}
 
 /** Splits `clientSecret`, `api-key`, `X_API_KEY`, `privateKey2` into lower-case words. */
 export function keyWords(key: string): string[] {
@@ -68,32 +155,119 @@ export function keyWords(key: string): string[] {
 
 /** True when a metadata key names a secret; harmless neighbours (`max_tokens`, `author`) are kept. */
 export function isSecretKey(key: string): boolean {
-  const words = keyWords(key);
-  const last = words.at(-1);
+  const raw = keyWords(key);
+  const last = raw.at(-1);
   if (last === undefined || MEASURE_WORDS.has(last)) return false;
+  if (raw.length === 1 && SECRET_KEYS.has(last)) return true;
+  const words = raw.map(singular);
   if (words.some((word) => SECRET_WORDS.has(word))) return true;
-  if (SECRET_HEAD_WORDS.has(last)) return true;
   for (let i = 0; i + 1 < words.length; i++) {
     if (SECRET_PAIRS.has(`${words[i]} ${words[i + 1]}`)) return true;
   }
-  return false;
+  let end = raw.length;
+  while (end > 1 && VALUE_WORDS.has(raw[end - 1] as string)) end--;
+  return SECRET_LAST_WORDS.has(raw[end - 1] as string);
 }
 
-/** Secret-shaped values, redacted wherever they appear inside a string. */
-const SECRET_VALUE_PATTERNS: readonly RegExp[] = [
-  // Authorization header values.
-  /\bBearer\s+[A-Za-z0-9\-._~+/]+=*/gi,
-  /\bBasic\s+[A-Za-z0-9+/]{8,}=*/g,
-  // JWTs (header.payload.signature; the signature is empty for alg "none").
-  /\beyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g,
-  // AWS access key ids.
-  /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g,
+/**
+ * Secret-shaped values, masked wherever they appear inside a string, in this order. Group 1 is
+ * kept (a header name, a URL's user, the character before a token); the rest of the match goes.
+ */
+export const SECRET_VALUE_PATTERNS: readonly { readonly name: string; readonly pattern: RegExp }[] = [
+  {
+    // PEM private keys (RSA, EC, OpenSSH, PKCS#8, encrypted, PGP): the body up to its END line,
+    // or up to 8 KiB of base64 when the END line is missing.
+    name: "pem-private-key",
+    pattern:
+      /(-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)(?:[\s\S]{0,8192}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/= \t\r\n\\]{1,8192})/g,
+  },
+  // Authorization header values, whatever the scheme (Bearer, Basic, Token, Digest, AWS4-HMAC).
+  {
+    name: "authorization-header",
+    // The value runs to the end of the line or to an unescaped quote.
+    pattern: /(\b(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?)(?:\\["']|[^"'\r\n])+/gi,
+  },
+  { name: "bearer", pattern: /()\bbearer[ \t\r\n]+[A-Za-z0-9._~+/-]+=*/gi },
+  // `basic` + base64 that is not an English word: an upper-case letter, digit, + or / after its first character.
+  {
+    name: "basic",
+    pattern:
+      /()\b[Bb][Aa][Ss][Ii][Cc][ \t]+(?=[A-Za-z0-9+/]{8})[A-Za-z0-9+/][a-z]*[A-Z0-9+/][A-Za-z0-9+/]*=*/g,
+  },
+  // The password of a URL's user info: postgres://user:[REDACTED]@host.
+  {
+    name: "url-password",
+    pattern: /(\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^:/?#@ \t\r\n"']{0,256}:)[^@/?# \t\r\n"']{1,256}(?=@)/g,
+  },
+  // JWTs: base64url JSON header and payload ("ey" for `{"`, "ew" for `{` and white space).
+  {
+    name: "jwt",
+    pattern: /(^|[^A-Za-z0-9_-])e[yw][A-Za-z0-9_-]{8,}\.e[yw][A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g,
+  },
+  {
+    name: "aws-access-key-id",
+    pattern:
+      /(^|[^A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])/g,
+  },
+  {
+    name: "aws-session-token",
+    pattern: /(^|[^A-Za-z0-9/+=%])(?:FwoGZXIvYXdzE|IQoJb3JpZ2luX)[A-Za-z0-9/+=%]{20,}/g,
+  },
+  {
+    name: "github",
+    pattern: /(^|[^A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255})/g,
+  },
+  { name: "gitlab", pattern: /(^|[^A-Za-z0-9_-])gl(?:pat|ptt|rt)-[A-Za-z0-9_-]{20,}/g },
+  {
+    name: "slack-token",
+    pattern: /(^|[^A-Za-z0-9_-])(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-[0-9]-[A-Za-z0-9-]{10,})/g,
+  },
+  {
+    name: "slack-webhook",
+    pattern: /(hooks\.slack\.com\/(?:services|workflows|triggers)\/)[A-Za-z0-9/_+-]{10,}/g,
+  },
+  // OpenAI (sk-, sk-proj-, sk-svcacct-) and Anthropic (sk-ant-) keys.
+  { name: "sk-dash-key", pattern: /(^|[^A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,}/g },
+  {
+    name: "stripe",
+    pattern: /(^|[^A-Za-z0-9_])(?:(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}|whsec_[A-Za-z0-9+/=]{20,})/g,
+  },
+  { name: "google-api-key", pattern: /(^|[^A-Za-z0-9_-])AIza[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])/g },
+  { name: "npm", pattern: /(^|[^A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/g },
+  { name: "hugging-face", pattern: /(^|[^A-Za-z0-9_])hf_[A-Za-z0-9]{30,}/g },
+  { name: "sendgrid", pattern: /(^|[^A-Za-z0-9_-])SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}/g },
+  { name: "pypi", pattern: /(^|[^A-Za-z0-9_-])pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{16,}/g },
+  { name: "age-secret-key", pattern: /(^|[^A-Za-z0-9-])AGE-SECRET-KEY-1[0-9A-Z]{58}/g },
+  // AWS secret access keys: 40 base64 characters with upper case, lower case and a digit. Last,
+  // so a vendor token that happens to hold such a run is masked whole first.
+  {
+    name: "aws-secret-access-key",
+    pattern:
+      /(^|[^A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g,
+  },
 ];
+
+/**
+ * `name=value`, `name: value`, `"name": "value"` inside a string (query strings, connection
+ * strings, headers, JSON or YAML quoted in text): the value goes when `isSecretKey(name)`, unless
+ * it already starts with `[REDACTED]` (after an optional quote), which keeps redaction idempotent.
+ * Groups: 1 the character before the name, 2 the name, 3 the separator, 4 the value.
+ */
+export const SECRET_ASSIGNMENT =
+  /(^|[^A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]{0,63})([\\"']{0,2}[ \t]*(?::=|=>|[:=])[ \t]*)(\\?"[^"\r\n]*"?|\\?'[^'\r\n]*'?|[^ \t\r\n"'&;,]+)/g;
 
 export function redactString(value: string): string {
   let result = value;
-  for (const pattern of SECRET_VALUE_PATTERNS) result = result.replace(pattern, REDACTED);
-  return result;
+  for (const { pattern } of SECRET_VALUE_PATTERNS) {
+    result = result.replace(pattern, (_match, keep: string | undefined) => `${keep ?? ""}${REDACTED}`);
+  }
+  return result.replace(
+    SECRET_ASSIGNMENT,
+    (match, before: string, name: string, separator: string, secret: string) =>
+      isSecretKey(name) && !secret.replace(/^\\?["']/, "").startsWith(REDACTED)
+        ? `${before}${name}${separator}${REDACTED}`
+        : match,
+  );
 }
 
 export const CIRCULAR = "[Circular]";

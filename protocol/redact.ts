@@ -176,16 +176,28 @@ export function isSecretKey(key: string): boolean {
 export const SECRET_VALUE_PATTERNS: readonly { readonly name: string; readonly pattern: RegExp }[] = [
   {
     // PEM private keys (RSA, EC, OpenSSH, PKCS#8, encrypted, PGP): the body up to its END line,
-    // or up to 8 KiB of base64 when the END line is missing.
+    // or, when the END line is missing, the next 8 KiB whatever they hold.
     name: "pem-private-key",
     pattern:
-      /(-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)(?:[\s\S]{0,8192}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/= \t\r\n\\]{1,8192})/g,
+      /(-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)(?:[\s\S]{0,8192}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|(?!\[REDACTED\])[\s\S]{1,8192})/g,
   },
-  // Authorization header values, whatever the scheme (Bearer, Basic, Token, Digest, AWS4-HMAC).
+  // The password of a URL's user info: postgres://user:[REDACTED]@host. Before the header
+  // schemes, whose token classes would take the URL's scheme.
+  {
+    name: "url-password",
+    pattern: /(\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^:/?#@ \t\r\n"']{0,256}:)[^@/?# \t\r\n"']{1,256}(?=@)/g,
+  },
+  // Authorization header values, whatever the scheme (Bearer, Basic, Token, Digest, AWS4-HMAC):
+  // a quoted value up to its closing quote (escaped quotes inside), a bare one to the end of the
+  // line or an unbalanced quote, taking quoted parts along (`Token x, api_key: 'y'`).
+  {
+    name: "authorization-header-quoted",
+    pattern: /(\b(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*\\?["'])(?:\\["']|[^"'\r\n])+/gi,
+  },
   {
     name: "authorization-header",
-    // The value runs to the end of the line or to an unescaped quote.
-    pattern: /(\b(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?)(?:\\["']|[^"'\r\n])+/gi,
+    pattern:
+      /(\b(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*)(?!\\?["'])(?:\\["']|[^"'\r\n]|"[^"\r\n]*"|'[^'\r\n]*')+/gi,
   },
   { name: "bearer", pattern: /()\bbearer[ \t\r\n]+[A-Za-z0-9._~+/-]+=*/gi },
   // `basic` + base64 that is not an English word: an upper-case letter, digit, + or / after its first character.
@@ -193,11 +205,6 @@ export const SECRET_VALUE_PATTERNS: readonly { readonly name: string; readonly p
     name: "basic",
     pattern:
       /()\b[Bb][Aa][Ss][Ii][Cc][ \t]+(?=[A-Za-z0-9+/]{8})[A-Za-z0-9+/][a-z]*[A-Z0-9+/][A-Za-z0-9+/]*=*/g,
-  },
-  // The password of a URL's user info: postgres://user:[REDACTED]@host.
-  {
-    name: "url-password",
-    pattern: /(\b[A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/[^:/?#@ \t\r\n"']{0,256}:)[^@/?# \t\r\n"']{1,256}(?=@)/g,
   },
   // JWTs: base64url JSON header and payload ("ey" for `{"`, "ew" for `{` and white space).
   {
@@ -256,7 +263,24 @@ export const SECRET_VALUE_PATTERNS: readonly { readonly name: string; readonly p
 export const SECRET_ASSIGNMENT =
   /(^|[^A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]{0,63})([\\"']{0,2}[ \t]*(?::=|=>|[:=])[ \t]*)(\\?"[^"\r\n]*"?|\\?'[^'\r\n]*'?|[^ \t\r\n"'&;,]+)/g;
 
+/**
+ * Masks every secret-shaped part of `value`: the value patterns in order, then assignments, and
+ * again while that changes the text (at most MAX_REDACT_PASSES passes), since masking one secret
+ * can expose the boundary of another glued to it.
+ */
 export function redactString(value: string): string {
+  let result = value;
+  for (let pass = 0; pass < MAX_REDACT_PASSES; pass++) {
+    const next = redactPass(result);
+    if (next === result) break;
+    result = next;
+  }
+  return result;
+}
+
+const MAX_REDACT_PASSES = 4;
+
+function redactPass(value: string): string {
   let result = value;
   for (const { pattern } of SECRET_VALUE_PATTERNS) {
     result = result.replace(pattern, (_match, keep: string | undefined) => `${keep ?? ""}${REDACTED}`);

@@ -3,6 +3,7 @@
  * (ports in other languages read the same file), plus the portability rules its regexes keep.
  */
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   isSecretKey,
@@ -67,6 +68,41 @@ describe("redaction vectors", () => {
 
   it("is idempotent: redacting redacted text changes nothing", () => {
     for (const vector of vectors.strings) expect(redactString(vector.output)).toBe(vector.output);
+  });
+});
+
+describe("redaction of corpus pieces glued together (property)", () => {
+  const pieces = [
+    ...vectors.strings.map((vector) => vector.input),
+    ...vectors.harmless_strings,
+    ...[" ", "=", ":", '"', "'", "\\", "&", "\n", "password", "token", REDACTED, "Bearer ", "basic "],
+  ];
+  // Whole texts only: a bare scheme word ("Bearer ") glued before another text takes its first token.
+  const whole = [...vectors.strings.map((vector) => vector.input), ...vectors.harmless_strings, REDACTED];
+  const secretsOf = new Map(vectors.strings.map((vector) => [vector.input, vector.secrets]));
+
+  it("is idempotent, however the pieces are glued", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 6 }), (parts) => {
+        const once = redactString(parts.join(""));
+        expect(redactString(once)).toBe(once);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  // Glued without a separator, one token can swallow the next one's name (`...abcdclient_secret=`);
+  // text puts at least a space, a newline or punctuation between secrets.
+  it("masks every secret of every piece in text that separates them", () => {
+    const separator = fc.constantFrom(" ", "\n", "; ", ", ", "&", "\t");
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...whole), { maxLength: 6 }), separator, (parts, between) => {
+        const output = redactString(parts.join(between));
+        for (const part of parts)
+          for (const secret of secretsOf.get(part) ?? []) expect(output).not.toContain(secret);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -20,7 +20,7 @@ export const REDACTED = "[REDACTED]";
  */
 
 /** Nouns that name a secret wherever they stand in a key (`db_password`, `clientSecrets`). */
-const SECRET_WORDS = new Set([
+export const SECRET_WORDS = new Set([
   "password",
   "passwd",
   "passphrase",
@@ -37,7 +37,7 @@ const SECRET_WORDS = new Set([
 ]);
 
 /** Nouns that name a secret only as the last word of a key (`db_pass`, not `pass_rate`). */
-const SECRET_LAST_WORDS = new Set([
+export const SECRET_LAST_WORDS = new Set([
   "token",
   "session",
   "sessionid",
@@ -51,10 +51,10 @@ const SECRET_LAST_WORDS = new Set([
 ]);
 
 /** Keys that are a secret on their own (`sig` of an Azure SAS URL, `Signature` of a signed URL). */
-const SECRET_KEYS = new Set(["sig", "signature"]);
+export const SECRET_KEYS = new Set(["sig", "signature"]);
 
 /** Trailing words that still name the secret itself: `token_value`, `auth_header`, `pin_code`. */
-const VALUE_WORDS = new Set([
+export const VALUE_WORDS = new Set([
   "value",
   "val",
   "header",
@@ -76,7 +76,7 @@ const VALUE_WORDS = new Set([
 ]);
 
 /** Last words that make the key about a secret (its size, time, rule) rather than the secret. */
-const MEASURE_WORDS = new Set([
+export const MEASURE_WORDS = new Set([
   "count",
   "counts",
   "length",
@@ -105,7 +105,7 @@ const MEASURE_WORDS = new Set([
 ]);
 
 /** Adjacent words (singular) that name a secret: `api_keys`, `AccountKey`, `refresh_tokens`. */
-const SECRET_PAIRS = new Set([
+export const SECRET_PAIRS = new Set([
   "api key",
   "private key",
   "access key",
@@ -137,7 +137,7 @@ const SECRET_PAIRS = new Set([
 ]);
 
 /** Plurals read as their singular for SECRET_WORDS and SECRET_PAIRS (`passwords`, `api_keys`). */
-const PLURALS = new Set([...SECRET_WORDS, "key", "token", "string"]);
+export const PLURALS = new Set([...SECRET_WORDS, "key", "token", "string"]);
 
 function singular(word: string): string {
   return word.endsWith("s") && PLURALS.has(word.slice(0, -1)) ? word.slice(0, -1) : word;
@@ -278,7 +278,7 @@ export function redactString(value: string): string {
   return result;
 }
 
-const MAX_REDACT_PASSES = 4;
+export const MAX_REDACT_PASSES = 4;
 
 function redactPass(value: string): string {
   let result = value;

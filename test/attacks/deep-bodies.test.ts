@@ -86,6 +86,33 @@ describe("deeply nested event bodies", () => {
   });
 });
 
+describe("deeply nested WebSocket messages", () => {
+  let attack: AttackStack;
+
+  beforeAll(async () => {
+    attack = await startAttackStack();
+  });
+  afterAll(() => attack?.stop());
+
+  it("are answered or ignored without a crash, and the connection keeps working", async () => {
+    const traceId = `attack-deep-ws-${process.pid}`;
+    const viewer = await attack.watch(traceId);
+    const deep = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    const bodies = [
+      `{"action":"resume","afterSeq":${deep(15_000)}}`,
+      `{"action":${deep(15_000)}}`,
+      `{"action":"ping","x":${deep(15_000)}}`,
+      deep(15_000),
+    ];
+    for (const body of bodies) viewer.send(body);
+    viewer.send({ action: "resume", afterSeq: -1 });
+    // The resume after the attack is answered: the connection and the stack still serve.
+    await viewer.waitFor(() => viewer.frames().filter((frame) => frame.type === "synced").length >= 2);
+    expect(viewer.frames().filter((frame) => frame.type === "synced").length).toBe(2);
+    expect(attack.stack.connections()).toHaveLength(1);
+  });
+});
+
 describe("the local stack's on-failure path", () => {
   let attack: AttackStack;
   const secrets = { password: unique("pw"), bearer: unique("tok") };

@@ -221,6 +221,13 @@ const BAD_INPUTS: readonly BadInput[] = [
     message: /invalid event \(event_too_large\): serialized event is \d+ bytes; the limit is 98304/,
   },
   {
+    name: "emit with metadata nested 5,000 levels",
+    args: ["emit", "--file", "-"],
+    input: `{"trace_id":"a","seq":0,"event":"route_decision","metadata":${'{"a":'.repeat(5_000)}1${"}".repeat(5_000)}}`,
+    code: 2,
+    message: /invalid event \(invalid_event\): metadata: nests deeper than 32 levels \(MAX_METADATA_DEPTH\)/,
+  },
+  {
     name: "demo with a bad --speed",
     args: ["demo", "--speed", "fast"],
     code: 2,

@@ -1,3 +1,4 @@
+import { redactString } from "../protocol/redact.js";
 import type { DeliveryFaults } from "./delivery-faults.js";
 import { type EventPattern, matchesEventPattern } from "./event-pattern.js";
 import { describeError, type LocalLogger } from "./log.js";
@@ -83,7 +84,12 @@ export class LocalEventBus {
     const { rule, faults, log } = this.options;
     if (this.closed) return false;
     if (!matchesEventPattern(rule.pattern, envelope)) {
-      log.debug(`event ${envelope.id} (${envelope.source} / ${envelope["detail-type"]}) matched no rule`);
+      // Source and detail-type are the sender's text: masked like everything else that is logged.
+      log.debug(
+        redactString(
+          `event ${envelope.id} (${envelope.source} / ${envelope["detail-type"]}) matched no rule`,
+        ),
+      );
       return false;
     }
     const copies = faults.copies();

@@ -1,3 +1,4 @@
+import { redactString } from "../protocol/redact.js";
 import type { LocalEventBus } from "./event-bus.js";
 import type { LocalLogger } from "./log.js";
 import {
@@ -23,7 +24,8 @@ export function createPutEvents(context: BusContext, bus: LocalEventBus, log: Lo
     const results = entries.map((entry): PutEventsResultEntry => {
       const outcome = acceptPutEventsEntry(entry, context);
       if (!("envelope" in outcome)) {
-        log.info(`PutEvents entry refused: ${outcome.ErrorCode}: ${outcome.ErrorMessage}`);
+        // The message can quote the entry (its bus name), which is the sender's text.
+        log.info(redactString(`PutEvents entry refused: ${outcome.ErrorCode}: ${outcome.ErrorMessage}`));
         return outcome;
       }
       if (outcome.busName === bus.name) bus.publish(outcome.envelope);

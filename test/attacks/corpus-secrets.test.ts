@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrace } from "../../client/producer.js";
 import { MAX_EVENT_BYTES } from "../../protocol/limits.js";
@@ -76,6 +77,19 @@ describe("the redaction corpus against the local stack", () => {
     let deep: unknown = corpusMetadata();
     for (let level = 0; level < 40; level++) deep = { level: deep };
     await attack.put(rawEvent(traceId, 4, deep));
+    // Secrets in the envelope itself: a detail-type no rule matches, an unknown bus.
+    const short = vectors.strings.filter((vector) => vector.input.length <= 128);
+    for (const vector of short) await attack.put(rawEvent(traceId, 9, { tool: "envelope" }), vector.input);
+    await attack.stack.clients.eventBridge.send(
+      new PutEventsCommand({
+        Entries: short.slice(0, 10).map((vector) => ({
+          EventBusName: `bus ${vector.input}`,
+          Source: attack.stack.source,
+          DetailType: "tool_call_start",
+          Detail: "{}",
+        })),
+      }),
+    );
     await attack.stack.deliveriesIdle();
     await eventually(() => attack.stack.deadLetters().length >= 4, "four dead letters", 30_000);
 

@@ -11,6 +11,7 @@ import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrace } from "../../client/producer.js";
 import { MAX_EVENT_BYTES } from "../../protocol/limits.js";
+import { openSubscriber } from "../helpers/local-stack.js";
 import { eventually } from "../soak/trace-watchers.js";
 import { type AttackStack, leaks, rawEvent, startAttackStack } from "./attack-stack.js";
 
@@ -90,6 +91,18 @@ describe("the redaction corpus against the local stack", () => {
         })),
       }),
     );
+    // Secrets in WebSocket messages (an answer goes only to the sender, which is not watched here).
+    const sender = await openSubscriber(
+      attack.stack.connectUrl(traceId, await attack.stack.mintToken(traceId)),
+    );
+    for (const vector of vectors.strings) {
+      sender.send(vector.input);
+      sender.send({ action: vector.input });
+      sender.send({ action: "resume", afterSeq: vector.input });
+    }
+    sender.send({ action: "ping" });
+    await sender.waitFor((frame) => frame.type === "pong");
+    await sender.close();
     await attack.stack.deliveriesIdle();
     await eventually(() => attack.stack.deadLetters().length >= 4, "four dead letters", 30_000);
 

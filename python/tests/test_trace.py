@@ -10,6 +10,7 @@ import pytest
 
 from trace_stream import (
     MAX_METADATA_DEPTH,
+    MAX_METADATA_VALUES,
     REDACTED,
     Trace,
     TraceEventError,
@@ -84,7 +85,7 @@ def test_metadata_nested_deeper_than_the_limit_is_refused_without_recursion() ->
     for _ in range(100_000):
         node["child"] = {}
         node = node["child"]
-    with pytest.raises(TraceEventError, match=f"nested more than {MAX_METADATA_DEPTH} levels"):
+    with pytest.raises(TraceEventError, match=f"metadata: nests deeper than {MAX_METADATA_DEPTH} levels"):
         trace.emit("route_decision", deep)
     fits: Dict[str, Any] = {}
     node = fits
@@ -92,6 +93,19 @@ def test_metadata_nested_deeper_than_the_limit_is_refused_without_recursion() ->
         node["child"] = {}
         node = node["child"]
     assert trace.emit("route_decision", fits)["seq"] == 0
+    trace.close()
+
+
+def test_cyclic_metadata_counts_as_too_deep_and_huge_metadata_as_too_large() -> None:
+    trace, _ = offline_trace()
+    cyclic: Dict[str, Any] = {"name": "loop"}
+    cyclic["self"] = cyclic
+    with pytest.raises(TraceEventError, match="nests deeper than"):
+        trace.emit("route_decision", cyclic)
+    with pytest.raises(TraceEventError) as raised:
+        trace.emit("route_decision", {"ids": list(range(MAX_METADATA_VALUES))})
+    assert raised.value.code == "event_too_large"
+    assert trace.next_seq == 0
     trace.close()
 
 

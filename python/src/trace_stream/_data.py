@@ -6,32 +6,24 @@ import datetime as _dt
 import math
 from typing import Any, Dict, List, Tuple
 
+from .batching import MAX_EVENT_BYTES
 from .errors import TraceEventError
-from .redact import CIRCULAR, MAX_METADATA_DEPTH
-
-_EXIT = object()
+from .redact import MAX_METADATA_DEPTH, MAX_METADATA_VALUES, iso_time
 
 
-def iso_time(value: _dt.datetime) -> str:
-    """As JavaScript's Date.toISOString: UTC with milliseconds and `Z` (naive times are local)."""
-    utc = value.astimezone(_dt.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def to_json_data(value: Any, where: str = "metadata", max_depth: int = MAX_METADATA_DEPTH) -> Any:
-    """A copy made of dict/list/str/int/float/bool/None only. Tuples become lists, datetimes ISO
+def to_json_data(value: Any, where: str = "metadata") -> Any:
+    """A copy made of dict/list/str/int/float/bool/None only: tuples become lists, datetimes ISO
     strings, dates `YYYY-MM-DD`; callables inside dicts are dropped (as JSON.stringify drops
-    functions); cycles become "[Circular]". Raises TraceEventError for a non-string key, a
-    non-finite float, any other type, or containers nested more than `max_depth` deep."""
+    functions). Bounded as protocol/json-shape.ts bounds metadata, before anything else walks it:
+    nesting deeper than MAX_METADATA_DEPTH (a cycle counts as too deep) is `invalid_event`, more than
+    MAX_METADATA_VALUES values is `event_too_large`. A non-string key, a non-finite float or any other
+    type is `invalid_event`, named by its path."""
     holder: Dict[str, Any] = {}
-    stack: List[Any] = [(value, holder, "root", 1, (where,))]
-    ancestors: set = set()
+    stack: List[Tuple[Any, Any, Any, int, Tuple[Any, ...]]] = [(value, holder, "root", 1, (where,))]
+    seen = 0
     while stack:
-        item = stack.pop()
-        if item[0] is _EXIT:
-            ancestors.discard(item[1])
-            continue
-        source, parent, key, depth, path = item
+        source, parent, key, depth, path = stack.pop()
+        seen += 1
         if source is None or isinstance(source, (str, bool, int)):
             parent[key] = source
         elif isinstance(source, float):
@@ -43,25 +35,22 @@ def to_json_data(value: Any, where: str = "metadata", max_depth: int = MAX_METAD
         elif isinstance(source, _dt.date):
             parent[key] = source.isoformat()
         elif isinstance(source, (dict, list, tuple)):
-            if id(source) in ancestors:
-                parent[key] = CIRCULAR
-                continue
-            if depth > max_depth:
+            if depth > MAX_METADATA_DEPTH:
                 raise TraceEventError(
-                    "invalid_event",
-                    f"{_path(path)}: nested more than {max_depth} levels deep (MAX_METADATA_DEPTH)",
+                    "invalid_event", f"{where}: nests deeper than {MAX_METADATA_DEPTH} levels (MAX_METADATA_DEPTH)"
                 )
-            ancestors.add(id(source))
-            stack.append((_EXIT, id(source)))
+            if seen + len(stack) + len(source) > MAX_METADATA_VALUES:
+                raise TraceEventError(
+                    "event_too_large",
+                    f"{where}: holds more than {MAX_METADATA_VALUES} values; no event within {MAX_EVENT_BYTES} bytes can",
+                )
             children: List[Tuple[Any, Any, Any, int, Tuple[Any, ...]]] = []
             if isinstance(source, dict):
                 copy: Dict[str, Any] = {}
                 parent[key] = copy
                 for name, child in source.items():
                     if not isinstance(name, str):
-                        raise TraceEventError(
-                            "invalid_event", f"{_path(path)}: keys must be strings, got {name!r}"
-                        )
+                        raise TraceEventError("invalid_event", f"{_path(path)}: keys must be strings, got {name!r}")
                     if callable(child) and not isinstance(child, type):
                         continue
                     copy[name] = None  # keeps key order; filled below

@@ -1,21 +1,27 @@
 """The redactor of protocol/redact.ts, ported rule for rule.
 
 The package runs it before an event leaves the process; the emitter runs the TypeScript one again
-before an event is stored or sent. Both read protocol/test-vectors/redaction.json in their tests, so
-they agree on every vector. The walk is iterative and refuses nesting deeper than
-MAX_METADATA_DEPTH, so no input can exhaust the stack.
+before an event is stored or sent. Both suites read protocol/test-vectors/redaction.json, so they
+agree on every vector. The walk is iterative, so no input can exhaust the stack.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from typing import Any, Dict, List, Tuple
 
 REDACTED = "[REDACTED]"
 CIRCULAR = "[Circular]"
+TRUNCATED = "[Truncated]"
 
-#: Metadata nested deeper than this is refused (protocol/limits.ts).
+#: Metadata may nest at most this many dicts and lists, metadata itself counting as the first level
+#: (protocol/limits.ts); deeper metadata is refused before anything walks it.
 MAX_METADATA_DEPTH = 32
+#: No event within 96 KiB can hold more JSON values than this (each takes two bytes at least).
+MAX_METADATA_VALUES = 96 * 1024 // 2
+#: The redactor copies at most this many levels; deeper subtrees become "[Truncated]".
+MAX_REDACT_DEPTH = 64
 
 #: Nouns that name a secret wherever they stand in a key (`db_password`, `clientSecret`).
 SECRET_WORDS = frozenset(
@@ -83,35 +89,35 @@ def redact_string(value: str) -> str:
     return result
 
 
-class MetadataTooDeepError(ValueError):
-    """Nesting deeper than MAX_METADATA_DEPTH."""
-
-
 _EXIT = object()
 
 
-def redact(value: Any, max_depth: int = MAX_METADATA_DEPTH) -> Any:
+def redact(value: Any) -> Any:
     """A redacted copy of JSON-like data: values under secret keys become "[REDACTED]", secret-shaped
-    substrings are masked, cycles become "[Circular]". Containers nested more than `max_depth` deep
-    (the outermost counts as 1) raise MetadataTooDeepError."""
+    substrings (in values and keys) are masked, cycles become "[Circular]", containers deeper than
+    MAX_REDACT_DEPTH become "[Truncated]", and values JSON cannot carry (callables) are dropped from
+    dicts and become None in lists. The walk uses an explicit stack, so input of any depth is safe."""
     holder: Dict[str, Any] = {}
     stack: List[Any] = [(value, holder, "root", 1)]
-    ancestors: set = set()
+    path: set = set()
     while stack:
         item = stack.pop()
         if item[0] is _EXIT:
-            ancestors.discard(item[1])
+            path.discard(item[1])
             continue
         source, parent, key, depth = item
         if isinstance(source, str):
             parent[key] = redact_string(source)
-        elif isinstance(source, (dict, list, tuple)):
-            if id(source) in ancestors:
-                parent[key] = CIRCULAR
-                continue
-            if depth > max_depth:
-                raise MetadataTooDeepError(f"metadata is nested more than {max_depth} levels deep")
-            ancestors.add(id(source))
+        elif isinstance(source, _dt.datetime):
+            parent[key] = iso_time(source)
+        elif not isinstance(source, (dict, list, tuple)):
+            parent[key] = None if callable(source) else source
+        elif id(source) in path:
+            parent[key] = CIRCULAR
+        elif depth > MAX_REDACT_DEPTH:
+            parent[key] = TRUNCATED
+        else:
+            path.add(id(source))
             stack.append((_EXIT, id(source)))
             if isinstance(source, dict):
                 copy: Dict[str, Any] = {}
@@ -120,16 +126,26 @@ def redact(value: Any, max_depth: int = MAX_METADATA_DEPTH) -> Any:
                 for name, child in source.items():
                     if callable(child):
                         continue
+                    redacted_name = redact_string(str(name))
                     if is_secret_key(str(name)):
-                        copy[name] = REDACTED
-                    else:
-                        copy[name] = None  # keeps key order; filled below
-                        children.append((child, copy, name, depth + 1))
+                        copy[redacted_name] = REDACTED
+                        continue
+                    # The key is created now, in input order; its value is filled in when the child is done.
+                    copy[redacted_name] = None
+                    children.append((child, copy, redacted_name, depth + 1))
                 stack.extend(reversed(children))
             else:
                 items: List[Any] = [None] * len(source)
                 parent[key] = items
-                stack.extend((child, items, index, depth + 1) for index, child in reversed(list(enumerate(source))))
-        else:
-            parent[key] = source
+                stack.extend(
+                    (child, items, index, depth + 1)
+                    for index, child in reversed(list(enumerate(source)))
+                    if not callable(child)
+                )
     return holder["root"]
+
+
+def iso_time(value: _dt.datetime) -> str:
+    """As JavaScript's Date.toISOString: UTC with milliseconds and `Z` (naive times are local)."""
+    utc = value.astimezone(_dt.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

@@ -99,8 +99,8 @@ def _make_client(endpoint_url: Optional[str], region_name: Optional[str], connec
     if region_name is not None or local:
         kwargs["region_name"] = region_name or "us-east-1"
     session = boto3.session.Session()
-    if local and session.get_credentials() is None:
-        # The local stack accepts any credentials; a machine without AWS config still works.
+    if local:
+        # The local stack accepts any credentials; fixed ones spare the chain's slow metadata lookups.
         kwargs["aws_access_key_id"] = "local"
         kwargs["aws_secret_access_key"] = "local"
     # The delivery queue owns retries (per entry, with its own limits); botocore's would multiply them.
@@ -116,8 +116,8 @@ class Trace:
     that could not be delivered.
 
     Connection: `endpoint_url` (e.g. `http://127.0.0.1:4010` for `npm start`; default AWS),
-    `region_name` and credentials from boto3's usual chain (a loopback endpoint needs none), or a
-    ready `client` (a boto3 EventBridge client).
+    `region_name` and credentials from boto3's usual chain (a loopback endpoint gets `us-east-1`
+    and fixed dummy credentials), or a ready `client` (a boto3 EventBridge client).
     """
 
     def __init__(

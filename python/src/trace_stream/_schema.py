@@ -282,7 +282,7 @@ class Validator:
             if not trial:
                 return
             attempts.append(trial)
-        out.extend(min(attempts, key=len) if attempts else [Issue(path, "no option matches")])
+        out.extend(_fewest(attempts) if attempts else [Issue(path, "no option matches")])
 
     def _one_of(self, options: List[Any], value: Any, path: Path, out: List[Issue], refs: int) -> None:
         key = id(options)
@@ -313,7 +313,16 @@ class Validator:
         if matches > 1:
             out.append(Issue(path, "matches more than one alternative"))
         else:
-            out.extend(min(attempts, key=len) if attempts else [Issue(path, "no alternative matches")])
+            out.extend(_fewest(attempts) if attempts else [Issue(path, "no alternative matches")])
+
+
+def _fewest(attempts: List[List[Issue]]) -> List[Issue]:
+    """The issues of the alternative that came closest, the likeliest intended one."""
+    best = attempts[0]
+    for issues in attempts[1:]:
+        if len(issues) < len(best):
+            best = issues
+    return best
 
 
 def _discriminator(options: List[Any]) -> Optional[Tuple[str, Dict[str, Any]]]:

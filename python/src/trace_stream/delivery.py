@@ -179,7 +179,8 @@ class DeliveryQueue:
                 self._abandon.wait(self._backoff(max(item.attempts for item in retry)))
 
     def _backoff(self, attempt: int) -> float:
-        return random.random() * min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
+        ceiling: float = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
+        return random.random() * ceiling
 
     def _may_retry(self, item: _Outgoing) -> bool:
         if item.attempts >= self._max_attempts or item.first_attempt_at is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 REDACTED = "[REDACTED]"
 CIRCULAR = "[Circular]"
@@ -99,7 +99,7 @@ def redact(value: Any) -> Any:
     dicts and become None in lists. The walk uses an explicit stack, so input of any depth is safe."""
     holder: Dict[str, Any] = {}
     stack: List[Any] = [(value, holder, "root", 1)]
-    path: set = set()
+    path: Set[int] = set()
     while stack:
         item = stack.pop()
         if item[0] is _EXIT:

@@ -14,12 +14,12 @@ import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union, cast
 from urllib.parse import urlparse
 
-from ._data import iso_time, to_json_data
+from ._data import to_json_data
 from ._schema import describe_issues, trace_event_validator
 from .batching import MAX_EVENT_BYTES, event_json, utf8_bytes
 from .delivery import DeliveryQueue
 from .errors import DeliveryFailure, TraceDeliveryError, TraceEventError, TraceStateError
-from .redact import redact
+from .redact import iso_time, redact
 
 DEFAULT_BUS_NAME = "trace-stream"
 DEFAULT_SOURCE = "trace-stream"

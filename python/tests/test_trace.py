@@ -342,3 +342,14 @@ def test_custom_events_carry_their_name() -> None:
     with pytest.raises(TraceEventError):
         trace.emit("custom", {"key": "faq"})  # metadata.name is required
     trace.close()
+
+
+def test_a_failing_block_keeps_its_exception_when_delivery_fails_too(capsys: pytest.CaptureFixture[str]) -> None:
+    def refuse(call: int, entries: List[Dict[str, Any]]) -> Dict[str, Any]:
+        return {"FailedEntryCount": len(entries), "Entries": [{"ErrorCode": "AccessDeniedException"} for _ in entries]}
+
+    with pytest.raises(RuntimeError, match="crashed"):
+        with Trace("t-both", client=FakeEventBridge(respond=refuse)) as trace:
+            trace.plan(goal="answer")
+            raise RuntimeError("crashed")
+    assert "not delivered (seq 0, 1)" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import datetime as _dt
 import functools
 import inspect
 import re
+import sys
 import threading
 import time
 import uuid
@@ -356,24 +357,35 @@ class Trace:
         return self
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
-        """Fails the trace with the exception that left the block (if it had not ended), then closes."""
+        """Fails the trace with the exception that left the block (if it had not ended), then closes.
+        A delivery failure is raised, unless the block's own exception is already on its way: then
+        it is reported on stderr and the block's exception propagates."""
+        self._fail_with(exc)
+        try:
+            self.close()
+        except TraceDeliveryError as error:
+            if exc is None:
+                raise
+            print(f"trace-stream: {error}", file=sys.stderr)
+
+    def _fail_with(self, exc: Optional[BaseException]) -> None:
         if exc is not None and not self._ended and not self._closed:
             try:
                 self.fail(exc)
             except (TraceEventError, TraceStateError):
-                pass
-        self.close()
+                pass  # the block's own exception is the one to see
 
     async def __aenter__(self) -> "Trace":
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
-        if exc is not None and not self._ended and not self._closed:
-            try:
-                self.fail(exc)
-            except (TraceEventError, TraceStateError):
-                pass
-        await self.aclose()
+        self._fail_with(exc)
+        try:
+            await self.aclose()
+        except TraceDeliveryError as error:
+            if exc is None:
+                raise
+            print(f"trace-stream: {error}", file=sys.stderr)
 
 
 class _Call:

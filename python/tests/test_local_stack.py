@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any, Dict, List
 
 import boto3
@@ -20,6 +24,8 @@ from trace_stream import (
 )
 
 from conftest import FakeEventBridge, LocalStack
+
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def new_trace(stack: LocalStack, **options: Any) -> Trace:
@@ -115,3 +121,22 @@ def test_many_and_large_events_go_in_requests_within_the_putevents_limits(stack:
         assert len(request) <= MAX_PUT_EVENTS_ENTRIES
         assert sum(put_events_entry_size(entry) for entry in request) <= MAX_BATCH_BYTES
     assert sum(len(request) for request in client.requests) == 37  # each event sent once
+
+
+def test_a_script_that_exits_without_close_still_delivers(stack: LocalStack) -> None:
+    trace_id = f"py-exit-{uuid.uuid4()}"
+    watcher = stack.watch(trace_id)
+    script = (
+        "import sys\n"
+        "from trace_stream import Trace\n"
+        "trace = Trace(sys.argv[1], endpoint_url=sys.argv[2])\n"
+        "trace.plan(goal='forgot close()')\n"
+        "trace.complete()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    finished = subprocess.run(
+        [sys.executable, "-c", script, trace_id, stack.event_bridge], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stderr == ""
+    assert [event["event"] for event in watcher.events_until_end()] == ["plan_created", "plan_completed"]

@@ -65,6 +65,8 @@ def test_a_run_arrives_at_a_subscriber_in_order_and_redacted(stack: LocalStack) 
     if "llm_call_start" in event_names():
         with trace.llm_call("small-model", provider="fake") as model:
             model.update(input_tokens=12, output_tokens=4, cost_usd=0.0001, finish_reason="stop")
+    if "custom" in event_names():
+        trace.custom("cache_hit", key="policy/refunds", cookie="c=1")
     approval = trace.approval(tool="refund", risk_level="high")
     approval.received("approved", reason="small amount")
     trace.budget_warning(used=80, limit=100, budget_type="tokens")
@@ -80,6 +82,13 @@ def test_a_run_arrives_at_a_subscriber_in_order_and_redacted(stack: LocalStack) 
     assert tool_complete["metadata"]["hits"] == 3
     tool_error = next(event for event in received if event["event"] == "tool_call_error")
     assert tool_error["metadata"]["error_type"] == "LookupError"
+    if "custom" in event_names():
+        custom = next(event for event in received if event["event"] == "custom")
+        assert custom["metadata"] == {"key": "policy/refunds", "cookie": REDACTED, "name": "cache_hit"}
+    if "llm_call_start" in event_names():
+        start, complete = (event for event in received if event["event"].startswith("llm_call_"))
+        assert complete["metadata"]["input_tokens"] == 12 and complete["metadata"]["provider"] == "fake"
+        assert start["span_id"] == complete["span_id"] == start["metadata"]["call_id"]
     assert received[-1]["event"] == "plan_completed"
     assert received[0]["event_id"] == emitted[0]["event_id"]
     assert trace.trace_id not in json.dumps(stack.dead_letters())

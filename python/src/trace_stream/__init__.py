@@ -15,11 +15,12 @@ from ._schema import event_names
 from .batching import MAX_BATCH_BYTES, MAX_EVENT_BYTES, MAX_PUT_EVENTS_ENTRIES, put_events_entry_size, take_batch
 from .errors import DeliveryFailure, TraceDeliveryError, TraceEventError, TraceStateError
 from .redact import MAX_METADATA_DEPTH, MAX_METADATA_VALUES, REDACTED, is_secret_key, redact, redact_string
-from .trace import TERMINAL_EVENTS, TYPICAL_STATUS, Approval, LlmCall, ToolCall, Trace
+from .trace import TERMINAL_EVENTS, EventStatus, TYPICAL_STATUS, Approval, LlmCall, ToolCall, Trace
 
 __all__ = [
     "Approval",
     "DeliveryFailure",
+    "EventStatus",
     "LlmCall",
     "MAX_BATCH_BYTES",
     "MAX_EVENT_BYTES",

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union, cast
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, TypeVar, Union, cast
 from urllib.parse import urlparse
 
 from ._data import to_json_data
@@ -64,6 +64,8 @@ _current_span: "contextvars.ContextVar[Optional[Tuple[Trace, str]]]" = contextva
 )
 
 Event = Dict[str, Any]
+#: pending | success | error | warning (the schema refuses anything else at runtime too).
+EventStatus = Literal["pending", "success", "error", "warning"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -212,7 +214,7 @@ class Trace:
         self,
         event: str,
         metadata: Optional[Dict[str, Any]] = None,
-        status: Optional[str] = None,
+        status: Optional[EventStatus] = None,
         *,
         span_id: Optional[str] = None,
         parent_id: Optional[str] = None,
@@ -315,7 +317,7 @@ class Trace:
         )
         return Approval(self, approval_id, request)
 
-    def custom(self, name: str, status: Optional[str] = None, **metadata: Any) -> Event:
+    def custom(self, name: str, status: Optional[EventStatus] = None, **metadata: Any) -> Event:
         """`custom`: anything the canonical events do not cover; `name` says what it is."""
         return self.emit("custom", {**metadata, "name": name}, status)
 
@@ -602,7 +604,7 @@ class Approval:
         """`approval_timeout`."""
         return self._settle("approval_timeout", dict(metadata), "error")
 
-    def _settle(self, event: str, metadata: Dict[str, Any], status: str) -> Event:
+    def _settle(self, event: str, metadata: Dict[str, Any], status: EventStatus) -> Event:
         if self._settled:
             raise TraceStateError("approval_settled", f"approval {self.approval_id} already settled")
         emitted = self._trace.emit(event, {"approval_id": self.approval_id, **metadata}, status)

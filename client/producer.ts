@@ -26,6 +26,14 @@ import { Approval, type CallEmitter, describeError, ToolCall } from "./producer-
 import { type DeliveryFailure, TraceStateError } from "./producer-errors.js";
 import { type PublisherOptions, TraceEventPublisher } from "./producer-publisher.js";
 
+export {
+  mappingRow,
+  OTEL_SPAN_MAPPING,
+  type SpanMappingRow,
+  type SpanRole,
+  TraceStreamSpanProcessor,
+  type TraceStreamSpanProcessorOptions,
+} from "./otel.js";
 export { putEventsEntrySize, toPutEventsEntry } from "./producer-batching.js";
 export { Approval, type ApprovalDecision, ToolCall } from "./producer-calls.js";
 export {

@@ -1,6 +1,12 @@
 /** `trace-stream/client`: subscribe to a trace from a browser or Node (no framework needed). */
-export type { EventName, EventStatus, TraceEvent } from "../protocol/trace-event.js";
-export { isTerminal, TERMINAL_EVENTS } from "../protocol/trace-event.js";
+export type {
+  EventName,
+  EventStatus,
+  ReceivedTraceEvent,
+  TraceEvent,
+  UnknownTraceEvent,
+} from "../protocol/trace-event.js";
+export { isKnownEvent, isTerminal, TERMINAL_EVENTS } from "../protocol/trace-event.js";
 export type { SeqRange } from "./subscriber-reorder-buffer.js";
 export type { PageSignals, Timers, WebSocketConstructor, WebSocketLike } from "./subscriber-socket.js";
 export { browserPageSignals } from "./subscriber-socket.js";

@@ -1,12 +1,33 @@
 import type { TraceEvent } from "../protocol/trace-event.js";
 import { TraceStateError } from "./producer-errors.js";
 
+/** A node of the span tree (top-level `span_id` / `parent_id` of an event). */
+export interface SpanIds {
+  readonly span_id?: string;
+  readonly parent_id?: string;
+}
+
+/** The span ids an event carries, so a call's end lands on the same node as its start. */
+export function spanIdsOf(event: TraceEvent): SpanIds {
+  return {
+    ...(event.span_id === undefined ? {} : { span_id: event.span_id }),
+    ...(event.parent_id === undefined ? {} : { parent_id: event.parent_id }),
+  };
+}
+
 /** What the handles need from their trace: emit an event with known metadata keys. */
 export interface CallEmitter {
   emitFor(
-    event: "tool_call_complete" | "tool_call_error" | "approval_received" | "approval_timeout",
+    event:
+      | "tool_call_complete"
+      | "tool_call_error"
+      | "llm_call_complete"
+      | "llm_call_error"
+      | "approval_received"
+      | "approval_timeout",
     metadata: Record<string, unknown>,
     status?: "success" | "error",
+    span?: SpanIds,
   ): TraceEvent;
 }
 
@@ -57,12 +78,86 @@ export class ToolCall {
     if (this.#finished) {
       throw new TraceStateError("call_finished", `tool call ${this.callId} (${this.tool}) already finished`);
     }
-    const emitted = this.#trace.emitFor(event, {
-      tool: this.tool,
-      call_id: this.callId,
-      duration_ms: this.elapsedMs(),
-      ...metadata,
-    });
+    const emitted = this.#trace.emitFor(
+      event,
+      { tool: this.tool, call_id: this.callId, duration_ms: this.elapsedMs(), ...metadata },
+      undefined,
+      spanIdsOf(this.startEvent),
+    );
+    this.#finished = true;
+    return emitted;
+  }
+}
+
+/** Usage a model call reports when it completes (GenAI conventions); extra keys are allowed. */
+export interface LlmUsage {
+  readonly input_tokens?: number;
+  readonly output_tokens?: number;
+  readonly cache_read_tokens?: number;
+  readonly cost_usd?: number;
+  readonly finish_reason?: string;
+  /** The model that answered, when it differs from the one requested. */
+  readonly model?: string;
+  readonly [key: string]: unknown;
+}
+
+/** A started model call: finish it once with `complete` (usage) or `fail`; both carry call_id, model and duration. */
+export class LlmCall {
+  readonly #trace: CallEmitter;
+  readonly #startedAt: number;
+  #finished = false;
+
+  constructor(
+    trace: CallEmitter,
+    readonly model: string,
+    readonly callId: string,
+    /** The `llm_call_start` event. */
+    readonly startEvent: TraceEvent,
+  ) {
+    this.#trace = trace;
+    this.#startedAt = performance.now();
+  }
+
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Milliseconds since the call started. */
+  elapsedMs(): number {
+    return Math.round((performance.now() - this.#startedAt) * 1000) / 1000;
+  }
+
+  /** Emits `llm_call_complete` with token usage and cost. */
+  complete(usage: LlmUsage = {}): TraceEvent {
+    return this.#finish("llm_call_complete", { ...usage });
+  }
+
+  /** Emits `llm_call_error` with the error's message and type. */
+  fail(error: unknown, extra: Record<string, unknown> = {}): TraceEvent {
+    return this.#finish("llm_call_error", { ...describeError(error), ...extra });
+  }
+
+  #finish(event: "llm_call_complete" | "llm_call_error", metadata: Record<string, unknown>): TraceEvent {
+    if (this.#finished) {
+      throw new TraceStateError(
+        "call_finished",
+        `model call ${this.callId} (${this.model}) already finished`,
+      );
+    }
+    const { provider, parent_call_id: parentCallId } = this.startEvent.metadata as Record<string, unknown>;
+    const emitted = this.#trace.emitFor(
+      event,
+      {
+        call_id: this.callId,
+        model: this.model,
+        ...(provider === undefined ? {} : { provider }),
+        ...(parentCallId === undefined ? {} : { parent_call_id: parentCallId }),
+        duration_ms: this.elapsedMs(),
+        ...metadata,
+      },
+      undefined,
+      spanIdsOf(this.startEvent),
+    );
     this.#finished = true;
     return emitted;
   }

@@ -16,18 +16,41 @@ import {
   type EventName,
   type EventStatus,
   Seq,
+  SPAN_ID_PATTERN,
   TERMINAL_EVENTS,
   type TraceEvent,
   TraceId,
   TYPICAL_STATUS,
 } from "../protocol/trace-event.js";
 import { describeIssues, TraceEventError } from "../protocol/validate.js";
-import { Approval, type CallEmitter, describeError, ToolCall } from "./producer-calls.js";
+import {
+  Approval,
+  type CallEmitter,
+  describeError,
+  LlmCall,
+  type SpanIds,
+  ToolCall,
+} from "./producer-calls.js";
 import { type DeliveryFailure, TraceStateError } from "./producer-errors.js";
 import { type PublisherOptions, TraceEventPublisher } from "./producer-publisher.js";
 
+export {
+  mappingRow,
+  OTEL_SPAN_MAPPING,
+  type SpanMappingRow,
+  type SpanRole,
+  TraceStreamSpanProcessor,
+  type TraceStreamSpanProcessorOptions,
+} from "./otel.js";
 export { putEventsEntrySize, toPutEventsEntry } from "./producer-batching.js";
-export { Approval, type ApprovalDecision, ToolCall } from "./producer-calls.js";
+export {
+  Approval,
+  type ApprovalDecision,
+  LlmCall,
+  type LlmUsage,
+  type SpanIds,
+  ToolCall,
+} from "./producer-calls.js";
 export {
   type DeliveryFailure,
   TraceDeliveryError,
@@ -57,6 +80,23 @@ export interface ToolCallOptions {
   readonly side_effect_class?: string;
   /** Default: a new UUID. */
   readonly call_id?: string;
+  /** The call's node in the span tree (top-level, not metadata). Default: the call_id when it fits. */
+  readonly span_id?: string;
+  /** The span it is nested in, e.g. another call's id. */
+  readonly parent_id?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface LlmCallOptions {
+  /** `gen_ai.provider.name`: openai, anthropic, aws.bedrock, ... */
+  readonly provider?: string;
+  /** Default: a new UUID. */
+  readonly call_id?: string;
+  /** The model call this one was made for (an agent's planner call, say). */
+  readonly parent_call_id?: string;
+  /** As for tool calls. Default: the call_id when it fits. */
+  readonly span_id?: string;
+  readonly parent_id?: string;
   readonly [key: string]: unknown;
 }
 
@@ -107,7 +147,9 @@ export class Trace {
     this.traceId = traceId;
     this.#nextSeq = nextSeq;
     this.#publisher = new TraceEventPublisher(options);
-    this.#emitter = { emitFor: (event, metadata, status) => this.emit(event, metadata, status) };
+    this.#emitter = {
+      emitFor: (event, metadata, status, span) => this.emit(event, metadata, status, span),
+    };
   }
 
   /** The seq the next emitted event gets. */
@@ -143,6 +185,7 @@ export class Trace {
     event: Name,
     metadata?: EventMetadata<Name>,
     status?: EventStatus,
+    span: SpanIds = {},
   ): TraceEvent {
     if (this.#ended && !this.#publisher.closed) {
       throw new TraceStateError(
@@ -159,6 +202,7 @@ export class Trace {
       status: status ?? (Object.hasOwn(TYPICAL_STATUS, event) ? TYPICAL_STATUS[event] : undefined),
       metadata: metadata ?? {},
       schema_version: 1,
+      ...span,
     });
     this.#nextSeq++;
     if (TERMINAL_EVENTS.has(accepted.event)) this.#ended = true;
@@ -179,9 +223,49 @@ export class Trace {
 
   /** Emits `tool_call_start` and returns the call, to finish with `complete()` or `fail()`. */
   toolCall(tool: string, options: ToolCallOptions = {}): ToolCall {
-    const { call_id: callId = randomUUID(), ...rest } = options;
-    const start = this.emit("tool_call_start", { ...rest, tool, call_id: callId });
+    const { call_id: callId = randomUUID(), span_id: spanId, parent_id: parentId, ...rest } = options;
+    const span = callSpan(callId, spanId, parentId);
+    const start = this.emit("tool_call_start", { ...rest, tool, call_id: callId }, undefined, span);
     return new ToolCall(this.#emitter, tool, callId, start);
+  }
+
+  /** Emits `llm_call_start` and returns the call, to finish with `complete(usage)` or `fail()`. */
+  llmCall(model: string, options: LlmCallOptions = {}): LlmCall {
+    const { call_id: callId = randomUUID(), span_id: spanId, parent_id: parentId, ...rest } = options;
+    const span = callSpan(callId, spanId, parentId);
+    const start = this.emit("llm_call_start", { ...rest, model, call_id: callId }, undefined, span);
+    return new LlmCall(this.#emitter, model, callId, start);
+  }
+
+  /**
+   * Runs `work` as a model call: `llm_call_complete` with the usage `work` reports through
+   * `call.complete(usage)` (or none) when it resolves, `llm_call_error` (and rethrow) when it throws.
+   */
+  async withLlmCall<Result>(
+    model: string,
+    options: LlmCallOptions,
+    work: (call: LlmCall) => Promise<Result> | Result,
+  ): Promise<Result> {
+    const call = this.llmCall(model, options);
+    let result: Result;
+    try {
+      result = await work(call);
+    } catch (error) {
+      if (!call.finished) call.fail(error);
+      throw error;
+    }
+    if (!call.finished) call.complete();
+    return result;
+  }
+
+  /** `custom`: anything the canonical events do not cover; `name` says what it is. */
+  custom(
+    name: string,
+    metadata: Record<string, unknown> = {},
+    status?: EventStatus,
+    span?: SpanIds,
+  ): TraceEvent {
+    return this.emit("custom", { ...metadata, name }, status, span);
   }
 
   /** Runs `work` as a tool call: `tool_call_complete` when it resolves, `tool_call_error` (and rethrow) when it throws. */
@@ -247,6 +331,15 @@ export class Trace {
   close(): Promise<void> {
     return this.#publisher.close();
   }
+}
+
+/** A call's span ids: the given span_id, else its call_id when that is a valid span id. */
+function callSpan(callId: string, spanId: string | undefined, parentId: string | undefined): SpanIds {
+  const id = spanId ?? (SPAN_ID_PATTERN.test(callId) ? callId : undefined);
+  return {
+    ...(id === undefined ? {} : { span_id: id }),
+    ...(parentId === undefined ? {} : { parent_id: parentId }),
+  };
 }
 
 /** Starts a trace handle; nothing is sent until the first `emit`. */

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
-import type { TraceEvent } from "../protocol/trace-event.js";
+import type { ReceivedTraceEvent } from "../protocol/trace-event.js";
 import type { SeqRange } from "./subscriber-reorder-buffer.js";
 import type { TraceStreamError, TraceStreamState, TraceStreamStatus } from "./subscriber-state.js";
 import {
@@ -15,7 +15,7 @@ export interface UseTraceStreamOptions extends Omit<TraceStreamClientOptions, "t
 
 export interface UseTraceStreamResult {
   /** Retained events in seq order, each once. */
-  readonly events: readonly TraceEvent[];
+  readonly events: readonly ReceivedTraceEvent[];
   readonly status: TraceStreamStatus;
   /** The full state, with `code` and `reason` after a problem. */
   readonly state: TraceStreamState;

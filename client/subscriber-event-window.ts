@@ -1,4 +1,4 @@
-import type { TraceEvent } from "../protocol/index.js";
+import type { ReceivedTraceEvent } from "../protocol/index.js";
 
 /**
  * The most recent `capacity` events, oldest first. Older events are released for garbage
@@ -7,10 +7,10 @@ import type { TraceEvent } from "../protocol/index.js";
  */
 export class EventWindow {
   readonly capacity: number;
-  #items: (TraceEvent | undefined)[] = [];
+  #items: (ReceivedTraceEvent | undefined)[] = [];
   #start = 0;
   #dropped = 0;
-  #view: readonly TraceEvent[] | null = null;
+  #view: readonly ReceivedTraceEvent[] | null = null;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
@@ -28,7 +28,7 @@ export class EventWindow {
     return this.#dropped;
   }
 
-  push(event: TraceEvent): void {
+  push(event: ReceivedTraceEvent): void {
     this.#items.push(event);
     this.#view = null;
     if (this.size <= this.capacity) return;
@@ -45,7 +45,7 @@ export class EventWindow {
    * Puts a late event (one whose seq was given up as missing) in its seq position. An event older
    * than everything retained in a full window is counted as dropped at once.
    */
-  insertInOrder(event: TraceEvent): void {
+  insertInOrder(event: ReceivedTraceEvent): void {
     let low = this.#start;
     let high = this.#items.length;
     while (low < high) {
@@ -67,7 +67,7 @@ export class EventWindow {
   }
 
   /** The retained events, oldest first, as an array that stays the same until the next push. */
-  toArray(): readonly TraceEvent[] {
+  toArray(): readonly ReceivedTraceEvent[] {
     if (this.#view === null) {
       const live = this.#items.slice(this.#start).filter((event) => event !== undefined);
       this.#view = Object.freeze(live);

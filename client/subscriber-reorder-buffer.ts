@@ -1,4 +1,4 @@
-import type { TraceEvent } from "../protocol/index.js";
+import type { ReceivedTraceEvent } from "../protocol/index.js";
 
 /** An inclusive range of seqs, `from <= to`. */
 export interface SeqRange {
@@ -14,7 +14,7 @@ export interface SeqRange {
  */
 export class ReorderBuffer {
   #cursor: number;
-  readonly #pending = new Map<number, TraceEvent>();
+  readonly #pending = new Map<number, ReceivedTraceEvent>();
 
   constructor(cursor = -1) {
     this.#cursor = cursor;
@@ -35,14 +35,14 @@ export class ReorderBuffer {
   }
 
   /** Buffers an event; false when it is a duplicate (already handed out or already buffered). */
-  insert(event: TraceEvent): boolean {
+  insert(event: ReceivedTraceEvent): boolean {
     if (event.seq <= this.#cursor || this.#pending.has(event.seq)) return false;
     this.#pending.set(event.seq, event);
     return true;
   }
 
   /** Hands out the next event in seq order, advancing the cursor to it; undefined at a gap. */
-  shift(): TraceEvent | undefined {
+  shift(): ReceivedTraceEvent | undefined {
     const next = this.#pending.get(this.#cursor + 1);
     if (next === undefined) return undefined;
     this.#pending.delete(next.seq);

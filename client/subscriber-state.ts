@@ -1,4 +1,4 @@
-import type { TraceEvent } from "../protocol/index.js";
+import type { ReceivedTraceEvent } from "../protocol/index.js";
 
 /** Why the connection went away; the client reconnects after each of these. */
 export type DisconnectCode =
@@ -94,7 +94,7 @@ export type TraceStreamState =
       readonly status: "ended";
       readonly code: "terminal_event";
       readonly reason: string;
-      readonly event: TraceEvent;
+      readonly event: ReceivedTraceEvent;
     }
   /** Closed by the user; stays closed until `connect()`. */
   | { readonly status: "closed"; readonly code: "client_closed"; readonly reason: string }

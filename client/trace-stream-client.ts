@@ -5,7 +5,7 @@ import {
   parseServerFrame,
   RAW_PONG,
 } from "../protocol/frames.js";
-import { isTerminal, TRACE_ID_PATTERN, type TraceEvent } from "../protocol/trace-event.js";
+import { isTerminal, type ReceivedTraceEvent, TRACE_ID_PATTERN } from "../protocol/trace-event.js";
 import { fullJitterDelay } from "./subscriber-backoff.js";
 import { EventWindow } from "./subscriber-event-window.js";
 import {
@@ -98,7 +98,7 @@ export interface TraceStreamSnapshot {
   readonly state: TraceStreamState;
   readonly status: TraceStreamStatus;
   /** Retained events in seq order, each exactly once (at most `maxEvents`, the most recent). */
-  readonly events: readonly TraceEvent[];
+  readonly events: readonly ReceivedTraceEvent[];
   /** The cursor: the last contiguous seq shown (or skipped as missing); -1 before the first. */
   readonly lastSeq: number;
   /**
@@ -120,7 +120,7 @@ export interface TraceStreamEventMap {
    * Each event once, in seq order; `client.lastSeq` already equals its seq. The one exception: a seq
    * reported `missing` that turns up later is delivered then (its seq is below `lastSeq`).
    */
-  event: TraceEvent;
+  event: ReceivedTraceEvent;
   state: TraceStreamState;
   error: TraceStreamError;
   /** A seq range given up as missing after `synced`. */
@@ -539,7 +539,7 @@ export class TraceStreamClient {
     );
   }
 
-  #end(event: TraceEvent): void {
+  #end(event: ReceivedTraceEvent): void {
     this.#setState({
       status: "ended",
       code: "terminal_event",
@@ -750,7 +750,7 @@ export class TraceStreamClient {
     return true;
   }
 
-  #acceptEvents(events: readonly TraceEvent[]): void {
+  #acceptEvents(events: readonly ReceivedTraceEvent[]): void {
     for (const event of events) {
       if (this.#isOtherTrace(event.trace_id)) continue;
       if (event.seq <= this.#buffer.cursor && rangesInclude(this.#missing, event.seq)) {
@@ -820,7 +820,7 @@ export class TraceStreamClient {
    * A seq given up as missing turned up after all (an EventBridge retry can store an event long
    * after later ones): it is shown in its seq position and leaves `missing`. The cursor stays.
    */
-  #fillMissing(event: TraceEvent): void {
+  #fillMissing(event: ReceivedTraceEvent): void {
     this.#missing = Object.freeze(removeFromRanges(this.#missing, event.seq));
     this.#recoverable = removeFromRanges(this.#recoverable, event.seq);
     this.#window.insertInOrder(event);
@@ -901,7 +901,7 @@ export class TraceStreamClient {
   }
 }
 
-function eventOf(frame: EventFrame): TraceEvent {
+function eventOf(frame: EventFrame): ReceivedTraceEvent {
   const { type: _type, ...event } = frame;
   return event;
 }

@@ -217,10 +217,9 @@ const ESM_REQUIRE_BANNER =
 
 const repoPath = (relative: string) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
 
-/** An EventBridge `detail-type` list in CDK's camelCase pattern shape. */
+/** The rule pattern in CDK's camelCase shape (source only; see `traceEventPattern`). */
 function ruleEventPattern(source: string): events.EventPattern {
-  const pattern = traceEventPattern(source);
-  return { source: pattern.source, detailType: pattern["detail-type"] };
+  return { source: traceEventPattern(source).source };
 }
 
 /** Acknowledges cdk-nag findings (exact ids) on `scope` and everything below it. */
@@ -470,7 +469,7 @@ export class TraceStreamApi extends Construct {
       retryAttempts: 2,
     });
     this.rule = new events.Rule(this, "TraceEventsRule", {
-      description: "Trace events (canonical detail types) to the emitter",
+      description: "Trace events (everything from the source) to the emitter",
       eventBus: this.eventBus,
       eventPattern: ruleEventPattern(this.eventSource),
     });

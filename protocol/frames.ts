@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MAX_SEQ, TARGET_BATCH_BYTES, utf8Bytes } from "./limits.js";
-import { TraceEvent, TraceId } from "./trace-event.js";
+import { ReceivedTraceEvent, type TraceEvent, TraceId } from "./trace-event.js";
 
 /** Codes carried by `{"type":"error"}` frames. */
 export const ErrorCode = z.enum([
@@ -32,12 +32,15 @@ export type ResumeMessage = z.infer<typeof ResumeMessage>;
 export const RAW_PING = "ping";
 export const RAW_PONG = "pong";
 
-/** Server to client: JSON with `type`. */
-export const EventFrame = z.intersection(TraceEvent, z.object({ type: z.literal("event") }));
+/**
+ * Server to client: JSON with `type`. Events in frames may carry names this version does not know
+ * (a newer server); subscribers accept them (ReceivedTraceEvent) rather than drop the frame.
+ */
+export const EventFrame = z.intersection(ReceivedTraceEvent, z.object({ type: z.literal("event") }));
 export const EventsFrame = z.object({
   type: z.literal("events"),
   trace_id: TraceId,
-  events: z.array(TraceEvent),
+  events: z.array(ReceivedTraceEvent),
 });
 export const SyncedFrame = z.object({
   type: z.literal("synced"),

@@ -11,6 +11,17 @@ export type TraceId = z.infer<typeof TraceId>;
 
 export const Seq = z.number().int().min(0).max(MAX_SEQ);
 
+/** Span ids (`span_id`, `parent_id`): 1–64 characters of the trace-id charset. */
+export const SPAN_ID_PATTERN = /^[A-Za-z0-9._:/-]{1,64}$/;
+export const SpanId = z.string().regex(SPAN_ID_PATTERN, "span ids must be 1-64 characters of A-Za-z0-9._:/-");
+
+/**
+ * What any event name looks like. Producers and the emitter accept only the names below; subscribers
+ * (client, CLI, viewer) accept every name of this shape and show the ones they do not know
+ * generically, so adding an event never breaks a deployed viewer.
+ */
+export const EVENT_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
 export const EventStatus = z.enum(["pending", "success", "error", "warning"]);
 export type EventStatus = z.infer<typeof EventStatus>;
 
@@ -67,6 +78,43 @@ export const EVENT_METADATA = {
   approval_timeout: metadata({ approval_id: text }),
   plan_completed: metadata({ duration_ms: millis, steps_completed: count }),
   plan_failed: metadata({ error: text, error_type: text }),
+  // Model calls, named after the OpenTelemetry GenAI conventions: provider is gen_ai.provider.name,
+  // model the response (or request) model, tokens gen_ai.usage.*, finish_reason the first of
+  // gen_ai.response.finish_reasons.
+  llm_call_start: metadata({ call_id: text, provider: text, model: text, parent_call_id: text }),
+  llm_call_complete: metadata({
+    call_id: text,
+    provider: text,
+    model: text,
+    input_tokens: count,
+    output_tokens: count,
+    cache_read_tokens: count,
+    cost_usd: z.number().min(0),
+    duration_ms: millis,
+    finish_reason: text,
+    parent_call_id: text,
+  }),
+  llm_call_error: metadata({
+    call_id: text,
+    provider: text,
+    model: text,
+    error: text,
+    error_type: text,
+    input_tokens: count,
+    output_tokens: count,
+    duration_ms: millis,
+    parent_call_id: text,
+  }),
+  /** Anything the list above does not cover; `name` (required) says what it is. */
+  custom: z.intersection(
+    metadata({}),
+    z.looseObject({
+      name: z
+        .string({ error: "custom events need metadata.name, a string naming what happened" })
+        .min(1)
+        .max(128),
+    }),
+  ),
 } as const;
 
 export type EventName = keyof typeof EVENT_METADATA;
@@ -90,6 +138,10 @@ export const TYPICAL_STATUS: Readonly<Record<EventName, EventStatus>> = {
   approval_timeout: "error",
   plan_completed: "success",
   plan_failed: "error",
+  llm_call_start: "pending",
+  llm_call_complete: "success",
+  llm_call_error: "error",
+  custom: "success",
 };
 
 const common = {
@@ -99,6 +151,10 @@ const common = {
   timestamp: z.iso.datetime(),
   status: EventStatus,
   schema_version: z.literal(1),
+  /** This event's node in a span tree (an OTel span id, a call id...). */
+  span_id: SpanId.optional(),
+  /** The span this one is nested in: nested agents, tools and model calls form a tree. */
+  parent_id: SpanId.optional(),
 };
 
 function variant<Name extends EventName>(name: Name) {
@@ -120,6 +176,10 @@ export const TraceEvent = z
     variant("approval_timeout"),
     variant("plan_completed"),
     variant("plan_failed"),
+    variant("llm_call_start"),
+    variant("llm_call_complete"),
+    variant("llm_call_error"),
+    variant("custom"),
   ])
   .meta({
     id: "TraceEvent",
@@ -128,6 +188,35 @@ export const TraceEvent = z
   });
 export type TraceEvent = z.infer<typeof TraceEvent>;
 
-export function isTerminal(event: Pick<TraceEvent, "event">): boolean {
-  return TERMINAL_EVENTS.has(event.event);
+const KNOWN_NAMES: ReadonlySet<string> = new Set(EVENT_NAMES);
+
+export function isEventName(name: string): name is EventName {
+  return KNOWN_NAMES.has(name);
+}
+
+/**
+ * An event whose name this version does not know (one added after it was built). Subscribers get
+ * it with its common fields checked and its metadata as an opaque object.
+ */
+export const UnknownTraceEvent = z.looseObject({
+  ...common,
+  event: z
+    .string()
+    .regex(EVENT_NAME_PATTERN, "event names are 1-64 characters of a-z0-9_, starting with a letter")
+    .refine((name) => !isEventName(name), "a known event name must carry that event's metadata"),
+  metadata: z.record(z.string(), z.unknown()),
+});
+export type UnknownTraceEvent = z.infer<typeof UnknownTraceEvent>;
+
+/** What subscribers receive: a TraceEvent, or an event named after something newer. */
+export const ReceivedTraceEvent = z.union([TraceEvent, UnknownTraceEvent]);
+export type ReceivedTraceEvent = TraceEvent | UnknownTraceEvent;
+
+/** Narrows a received event to the events this version knows (and types). */
+export function isKnownEvent(event: ReceivedTraceEvent): event is TraceEvent {
+  return isEventName(event.event);
+}
+
+export function isTerminal(event: { readonly event: string }): boolean {
+  return isEventName(event.event) && TERMINAL_EVENTS.has(event.event);
 }

@@ -1,8 +1,9 @@
 /** One line per event for the event list (pure). */
-import type { EventStatus, TraceEvent } from "../protocol/trace-event.js";
+import { type EventStatus, isKnownEvent, type ReceivedTraceEvent } from "../protocol/trace-event.js";
 import { formatDuration, formatNumber, formatPercent } from "./format.js";
 
-export function summarizeEvent(event: TraceEvent): string {
+export function summarizeEvent(event: ReceivedTraceEvent): string {
+  if (!isKnownEvent(event)) return genericSummary(event.metadata);
   switch (event.event) {
     case "plan_created": {
       const { goal, steps, profile } = event.metadata;
@@ -71,7 +72,39 @@ export function summarizeEvent(event: TraceEvent): string {
     }
     case "plan_failed":
       return [event.metadata.error_type, event.metadata.error].filter(Boolean).join(": ");
+    case "llm_call_start":
+      return join([event.metadata.model, event.metadata.provider]);
+    case "llm_call_complete": {
+      const { model, input_tokens: input, output_tokens: output, duration_ms: duration } = event.metadata;
+      return join([
+        model,
+        input === undefined && output === undefined
+          ? undefined
+          : `${formatNumber(input ?? 0)} in / ${formatNumber(output ?? 0)} out tokens`,
+        duration === undefined ? undefined : `in ${formatDuration(duration)}`,
+      ]);
+    }
+    case "llm_call_error": {
+      const { model, error, error_type: type } = event.metadata;
+      return join([model, [type, error].filter(Boolean).join(": ") || undefined]);
+    }
+    case "custom": {
+      const { name, ...rest } = event.metadata;
+      return join([name, genericSummary(rest)]);
+    }
   }
+}
+
+/** Events without a summary of their own: the first few scalar metadata values, `key=value`. */
+function genericSummary(metadata: Readonly<Record<string, unknown>>): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(metadata)) {
+    if (parts.length === 4) break;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+      parts.push(`${key}=${String(value).slice(0, 60)}`);
+    }
+  }
+  return join(parts);
 }
 
 /** Icon and word for an event status: the colour is never the only signal. */

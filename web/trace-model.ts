@@ -6,7 +6,12 @@
  * same events again), and only the parts an event touches are copied, once per call, so a run of
  * 10,000 events streamed in small batches costs about as much as one pass over them.
  */
-import type { EventStatus, TraceEvent } from "../protocol/trace-event.js";
+import {
+  type EventStatus,
+  isKnownEvent,
+  type ReceivedTraceEvent,
+  type TraceEvent,
+} from "../protocol/trace-event.js";
 
 export type CallState = "pending" | "success" | "error";
 
@@ -157,12 +162,12 @@ export const DEFAULT_BUDGET_TYPE = "total";
  * Folds `events` (ascending seq; gaps allowed) into `model`. Returns `model` itself when no event
  * is new, so React can skip work by identity.
  */
-export function applyEvents(model: TraceModel, events: readonly TraceEvent[]): TraceModel {
+export function applyEvents(model: TraceModel, events: readonly ReceivedTraceEvent[]): TraceModel {
   const start = firstNewIndex(events, model.lastSeq);
   if (start >= events.length) return model;
   const draft = new Draft(model);
   for (let i = start; i < events.length; i++) {
-    const event = events[i] as TraceEvent;
+    const event = events[i] as ReceivedTraceEvent;
     if (event.seq <= draft.lastSeq) continue;
     draft.apply(event);
   }
@@ -170,17 +175,17 @@ export function applyEvents(model: TraceModel, events: readonly TraceEvent[]): T
 }
 
 /** Builds a model from scratch. */
-export function buildTraceModel(events: readonly TraceEvent[]): TraceModel {
+export function buildTraceModel(events: readonly ReceivedTraceEvent[]): TraceModel {
   return applyEvents(EMPTY_TRACE_MODEL, events);
 }
 
 /** Index of the first event with seq > lastSeq, by binary search (events ascend by seq). */
-function firstNewIndex(events: readonly TraceEvent[], lastSeq: number): number {
+function firstNewIndex(events: readonly ReceivedTraceEvent[], lastSeq: number): number {
   let low = 0;
   let high = events.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if ((events[middle] as TraceEvent).seq <= lastSeq) low = middle + 1;
+    if ((events[middle] as ReceivedTraceEvent).seq <= lastSeq) low = middle + 1;
     else high = middle;
   }
   return low;
@@ -221,7 +226,7 @@ class Draft {
     this.#budgetIndex = new AppendOnlyIndex(base.index.budgets, base.budgets.length);
   }
 
-  apply(event: TraceEvent): void {
+  apply(event: ReceivedTraceEvent): void {
     const at = parseTime(event.timestamp) ?? this.#lastEventAt ?? 0;
     this.lastSeq = event.seq;
     this.#eventCount++;
@@ -229,6 +234,8 @@ class Draft {
     this.#firstEventAt ??= at;
     this.#lastEventAt = this.#lastEventAt === undefined ? at : Math.max(this.#lastEventAt, at);
     if (this.#plan.startedAt === undefined) this.#plan = { ...this.#plan, startedAt: at };
+    // An event newer than this viewer counts (and is listed) but has no panel.
+    if (!isKnownEvent(event)) return;
 
     switch (event.event) {
       case "plan_created":

@@ -1,4 +1,9 @@
-import type { EventStatus, TraceEvent } from "../../protocol/trace-event.js";
+import {
+  type EventName,
+  type EventStatus,
+  isKnownEvent,
+  type ReceivedTraceEvent,
+} from "../../protocol/trace-event.js";
 import type { Environment, Output } from "./command.js";
 
 /** Colour when writing to a terminal, unless NO_COLOR is set (https://no-color.org); FORCE_COLOR forces it. */
@@ -54,7 +59,7 @@ const shortId = (value: unknown): string | undefined => {
 };
 
 /** The few metadata values worth a glance, per event; the rest is one `--json` away. */
-const SUMMARY: Readonly<Record<TraceEvent["event"], (m: Metadata) => (string | undefined)[]>> = {
+const SUMMARY: Readonly<Record<EventName, (m: Metadata) => (string | undefined)[]>> = {
   plan_created: (m) => [
     text(m.goal),
     m.steps === undefined ? undefined : `${text(m.steps)} steps`,
@@ -91,7 +96,40 @@ const SUMMARY: Readonly<Record<TraceEvent["event"], (m: Metadata) => (string | u
     ms(m.duration_ms),
   ],
   plan_failed: (m) => [[text(m.error_type), text(m.error)].filter(Boolean).join(": ") || undefined],
+  llm_call_start: (m) => [text(m.model), text(m.provider), tag("call", shortId(m.call_id))],
+  llm_call_complete: (m) => [
+    text(m.model),
+    m.input_tokens === undefined && m.output_tokens === undefined
+      ? undefined
+      : `${text(m.input_tokens) ?? 0}→${text(m.output_tokens) ?? 0} tokens`,
+    typeof m.cost_usd === "number" ? `$${m.cost_usd.toFixed(4)}` : undefined,
+    ms(m.duration_ms),
+    tag("call", shortId(m.call_id)),
+  ],
+  llm_call_error: (m) => [
+    text(m.model),
+    ms(m.duration_ms),
+    [text(m.error_type), text(m.error)].filter(Boolean).join(": ") || undefined,
+    tag("call", shortId(m.call_id)),
+  ],
+  custom: (m) => [text(m.name), ...generic(m, 3, "name")],
 };
+
+/**
+ * Events without a summary of their own (names newer than this CLI): the first few scalar
+ * metadata values as `key=value`.
+ */
+function generic(m: Metadata, limit: number, skip?: string): string[] {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(m)) {
+    if (parts.length === limit) break;
+    if (key === skip) continue;
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+      parts.push(`${key}=${String(value).slice(0, 60)}`);
+    }
+  }
+  return parts;
+}
 
 function tag(name: string, value: string | undefined): string | undefined {
   return value === undefined ? undefined : `${name}=${value}`;
@@ -105,11 +143,12 @@ function bracket(...parts: (string | undefined)[]): string | undefined {
 const EVENT_WIDTH = Math.max(...Object.keys(SUMMARY).map((name) => name.length));
 
 /** One human-readable line: local time, seq, status, event name, a short summary. */
-export function formatEvent(event: TraceEvent, paint: Paint): string {
+export function formatEvent(event: ReceivedTraceEvent, paint: Paint): string {
   const time = new Date(event.timestamp).toTimeString().slice(0, 8);
   const millis = event.timestamp.slice(19, 23);
   const status = STATUS[event.status];
-  const summary = SUMMARY[event.event](event.metadata as Metadata)
+  const metadata = event.metadata as Metadata;
+  const summary = (isKnownEvent(event) ? SUMMARY[event.event](metadata) : generic(metadata, 4))
     .filter((part): part is string => part !== undefined && part !== "")
     .join("  ");
   return [

@@ -84,7 +84,7 @@ export function makeEmitter(deps: EmitterDeps) {
     if (!DETAIL_TYPES.has(detailType)) {
       return {
         code: "invalid_event",
-        reason: `detail-type "${detailType}" is not a trace event`,
+        reason: `detail-type ${JSON.stringify(detailType.slice(0, 100))} is not a known trace event name`,
         envelope: input,
       };
     }

@@ -31,7 +31,14 @@ function importGraph(entry: string): Map<string, string[]> {
 describe("package entry points", () => {
   it("trace-stream/client exports the client, its error class and helpers", () => {
     expect(Object.keys(client).sort()).toEqual(
-      ["TERMINAL_EVENTS", "TraceStreamClient", "TraceStreamError", "browserPageSignals", "isTerminal"].sort(),
+      [
+        "TERMINAL_EVENTS",
+        "TraceStreamClient",
+        "TraceStreamError",
+        "browserPageSignals",
+        "isKnownEvent",
+        "isTerminal",
+      ].sort(),
     );
   });
 

@@ -10,7 +10,7 @@ import { recordStates, ScriptedServer, until, untilStatus } from "./scripted-ser
 const TRACE = "trace-1";
 const events = (from: number, to: number): TraceEvent[] =>
   Array.from({ length: to - from + 1 }, (_, i) => traceEvent(from + i));
-const seqs = (list: readonly TraceEvent[]) => list.map((event) => event.seq);
+const seqs = (list: readonly { readonly seq: number }[]) => list.map((event) => event.seq);
 
 let server: ScriptedServer;
 let clients: TraceStreamClient[];

@@ -10,7 +10,7 @@ import { type ScriptedConnection, ScriptedServer } from "./scripted-server.js";
 
 const history = (traceId: string, count: number): TraceEvent[] =>
   Array.from({ length: count }, (_, seq) => traceEvent(seq, { trace_id: traceId }));
-const seqs = (list: readonly TraceEvent[]) => list.map((event) => event.seq);
+const seqs = (list: readonly { readonly seq: number }[]) => list.map((event) => event.seq);
 const eventually = { timeout: 10_000 };
 
 let server: ScriptedServer;

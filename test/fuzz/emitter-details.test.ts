@@ -36,6 +36,7 @@ const validEvent = fc
     const metadata: Record<string, Record<string, unknown>> = {
       budget_warning: { budget_type: "tokens", used: 8, limit: 10, utilization: 0.8 },
       approval_received: { approval_id: "a1", decision: "approved" },
+      custom: { name: "checkpoint" },
     };
     return traceEvent(`fuzz-emitter-${process.pid}`, seq, {
       event: name,

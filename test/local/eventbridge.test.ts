@@ -146,11 +146,18 @@ describe("PutEvents validation", () => {
     expect(received.map((envelope) => envelope.id)).toEqual([output.Entries?.[0]?.EventId]);
   });
 
-  it("accepts events the rule does not match without delivering them", async () => {
-    const output = await put([entry({ Source: "another-app" }), entry({ DetailType: "not_a_trace_event" })]);
+  it("accepts events the rule does not match (another source) without delivering them", async () => {
+    const output = await put([entry({ Source: "another-app" })]);
     expect(output.FailedEntryCount).toBe(0);
     await stack.deliveriesIdle();
     expect(received).toEqual([]);
+  });
+
+  it("delivers an unknown detail type from the source, so the emitter can dead-letter it with a reason", async () => {
+    const output = await put([entry({ DetailType: "not_a_trace_event" })]);
+    expect(output.FailedEntryCount).toBe(0);
+    await stack.deliveriesIdle();
+    expect(received.map((event) => event["detail-type"])).toEqual(["not_a_trace_event"]);
   });
 });
 

@@ -16,7 +16,7 @@ import {
 } from "../../client/producer.js";
 import { keys } from "../../lib/table-design.js";
 import { MAX_EVENT_BYTES, MAX_PUT_EVENTS_BYTES } from "../../protocol/limits.js";
-import type { TraceEvent } from "../../protocol/trace-event.js";
+import type { ReceivedTraceEvent } from "../../protocol/trace-event.js";
 import { closedPort } from "../cli/run-cli.js";
 import { startTestStack, type TestStack } from "../helpers/local-stack.js";
 
@@ -79,8 +79,8 @@ function recordingClient(fail?: (call: number, index: number) => string | undefi
 }
 
 /** Every event of a trace as a subscriber sees it, until the terminal event. */
-async function watch(traceId: string, run: () => Promise<void>): Promise<TraceEvent[]> {
-  const events: TraceEvent[] = [];
+async function watch(traceId: string, run: () => Promise<void>): Promise<ReceivedTraceEvent[]> {
+  const events: ReceivedTraceEvent[] = [];
   const client = new TraceStreamClient({
     url: stack.endpoints.webSocketUrl,
     traceId,

@@ -5,14 +5,14 @@
 import { isDeepStrictEqual } from "node:util";
 import WebSocket from "ws";
 import { TraceStreamClient, type TraceStreamClientOptions } from "../../client/trace-stream-client.js";
-import type { TraceEvent } from "../../protocol/trace-event.js";
+import type { ReceivedTraceEvent, TraceEvent } from "../../protocol/trace-event.js";
 import { type TestClock, type TestStack, traceEvent } from "../helpers/local-stack.js";
 
 /** A client and, in the order its `event` listener was told, every event it showed. */
 export interface Watcher {
   readonly client: TraceStreamClient;
   readonly traceId: string;
-  readonly shown: TraceEvent[];
+  readonly shown: ReceivedTraceEvent[];
 }
 
 export function watchTrace(
@@ -29,7 +29,7 @@ export function watchTrace(
     reconnect: { initialDelayMs: 20, maxDelayMs: 250 },
     ...overrides,
   });
-  const shown: TraceEvent[] = [];
+  const shown: ReceivedTraceEvent[] = [];
   client.on("event", (event) => shown.push(event));
   return { client, traceId, shown };
 }

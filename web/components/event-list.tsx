@@ -1,12 +1,12 @@
 import { memo, useCallback, useEffect, useRef, useState } from "react";
 import type { SeqRange } from "../../client/subscriber-reorder-buffer.js";
-import type { TraceEvent } from "../../protocol/trace-event.js";
+import type { ReceivedTraceEvent } from "../../protocol/trace-event.js";
 import { STATUS_LOOK, summarizeEvent } from "../event-summary.js";
 import { formatClock, formatNumber, formatOffset, plural } from "../format.js";
 import { indexOfSortedKey, rowStyle, VirtualList, type VirtualRow } from "./virtual-list.js";
 
 export interface EventListProps {
-  readonly events: readonly TraceEvent[];
+  readonly events: readonly ReceivedTraceEvent[];
   /** Start of the run (epoch ms), for offsets. */
   readonly start: number | undefined;
   /** Opens and scrolls to this seq whenever `nonce` changes. */
@@ -17,7 +17,7 @@ export interface EventListProps {
 
 const ROW_HEIGHT = 36;
 const MAX_HEIGHT = 560;
-const seqOf = (event: TraceEvent) => event.seq;
+const seqOf = (event: ReceivedTraceEvent) => event.seq;
 
 /** Every event once, in seq order; any row opens to its full (redacted) JSON. */
 export function EventList({ events, start, reveal, droppedCount, missing }: EventListProps) {
@@ -29,7 +29,7 @@ export function EventList({ events, start, reveal, droppedCount, missing }: Even
   const shown = onlyProblems
     ? events.filter((event) => event.status === "error" || event.status === "warning")
     : events;
-  const keyOf = useCallback((index: number) => (shown[index] as TraceEvent).seq, [shown]);
+  const keyOf = useCallback((index: number) => (shown[index] as ReceivedTraceEvent).seq, [shown]);
   const indexOf = useCallback((seq: number) => indexOfSortedKey(shown, seq, seqOf), [shown]);
 
   const toggle = useCallback((seq: number) => {
@@ -55,7 +55,7 @@ export function EventList({ events, start, reveal, droppedCount, missing }: Even
   }, [reveal, shown]);
 
   const renderRow = ({ index, top, measureRef }: VirtualRow) => {
-    const event = shown[index] as TraceEvent;
+    const event = shown[index] as ReceivedTraceEvent;
     return (
       <EventRow
         key={event.seq}
@@ -135,7 +135,7 @@ export function EventList({ events, start, reveal, droppedCount, missing }: Even
 }
 
 interface EventRowProps {
-  readonly event: TraceEvent;
+  readonly event: ReceivedTraceEvent;
   readonly top: number;
   readonly measureRef: (element: HTMLElement | null) => void;
   readonly position: number;

@@ -1,5 +1,6 @@
 import {
   acceptTraceEvent,
+  EVENT_NAME_PATTERN,
   EVENT_NAMES,
   eventFrame,
   redactString,
@@ -84,7 +85,11 @@ export function makeEmitter(deps: EmitterDeps) {
     if (!DETAIL_TYPES.has(detailType)) {
       return {
         code: "invalid_event",
-        reason: `detail-type ${JSON.stringify(detailType.slice(0, 100))} is not a known trace event name`,
+        // Quoted only when it has an event name's shape: anything else may be a secret the sender
+        // put there, and a cut or escaped copy of it could slip past the redactor.
+        reason: EVENT_NAME_PATTERN.test(detailType)
+          ? `detail-type "${detailType}" is not a known trace event name`
+          : `the detail-type (${detailType.length} characters) is not a trace event name`,
         envelope: input,
       };
     }

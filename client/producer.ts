@@ -246,16 +246,7 @@ export class Trace {
     options: LlmCallOptions,
     work: (call: LlmCall) => Promise<Result> | Result,
   ): Promise<Result> {
-    const call = this.llmCall(model, options);
-    let result: Result;
-    try {
-      result = await work(call);
-    } catch (error) {
-      if (!call.finished) call.fail(error);
-      throw error;
-    }
-    if (!call.finished) call.complete();
-    return result;
+    return runAsCall(this.llmCall(model, options), work);
   }
 
   /** `custom`: anything the canonical events do not cover; `name` says what it is. */
@@ -274,16 +265,7 @@ export class Trace {
     options: ToolCallOptions,
     work: (call: ToolCall) => Promise<Result> | Result,
   ): Promise<Result> {
-    const call = this.toolCall(tool, options);
-    let result: Result;
-    try {
-      result = await work(call);
-    } catch (error) {
-      if (!call.finished) call.fail(error);
-      throw error;
-    }
-    if (!call.finished) call.complete();
-    return result;
+    return runAsCall(this.toolCall(tool, options), work);
   }
 
   /** `budget_warning`, utilization computed from used/limit unless given. */
@@ -345,4 +327,20 @@ function callSpan(callId: string, spanId: string | undefined, parentId: string |
 /** Starts a trace handle; nothing is sent until the first `emit`. */
 export function createTrace(options?: CreateTraceOptions): Trace {
   return new Trace(options);
+}
+
+/** Runs `work` inside a started call: completes it when `work` resolves, fails it (and rethrows) when it throws, unless `work` finished it itself. */
+async function runAsCall<
+  Call extends { readonly finished: boolean; complete(): unknown; fail(error: unknown): unknown },
+  Result,
+>(call: Call, work: (call: Call) => Promise<Result> | Result): Promise<Result> {
+  let result: Result;
+  try {
+    result = await work(call);
+  } catch (error) {
+    if (!call.finished) call.fail(error);
+    throw error;
+  }
+  if (!call.finished) call.complete();
+  return result;
 }

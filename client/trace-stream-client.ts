@@ -5,6 +5,7 @@ import {
   parseServerFrame,
   RAW_PONG,
 } from "../protocol/frames.js";
+import { GATEWAY_THROTTLED, parseGatewayMessage } from "../protocol/gateway-message.js";
 import { isTerminal, type ReceivedTraceEvent, TRACE_ID_PATTERN } from "../protocol/trace-event.js";
 import { fullJitterDelay } from "./subscriber-backoff.js";
 import { EventWindow } from "./subscriber-event-window.js";
@@ -32,6 +33,11 @@ import {
   type TraceStreamState,
   type TraceStreamStatus,
 } from "./subscriber-state.js";
+
+/** Pause before resuming after API Gateway throttled a message: at least this ... */
+const GATEWAY_RETRY_MIN_MS = 500;
+/** ... plus up to this much, at random. */
+const GATEWAY_RETRY_SPREAD_MS = 1500;
 
 export interface ReconnectOptions {
   /** Upper bound of the first backoff delay (full jitter), in ms. @default 500 */
@@ -209,6 +215,8 @@ export class TraceStreamClient {
   #heartbeatTimer: unknown = null;
   #pongTimer: unknown = null;
   #gapTimer: unknown = null;
+  /** A `resume` put off because the server asked the client to slow down. */
+  #resumeTimer: unknown = null;
   /** After a terminal event with recoverable seqs: when to stop waiting for them. */
   #lingerTimer: unknown = null;
   #stopPageSignals: (() => void) | null = null;
@@ -609,12 +617,13 @@ export class TraceStreamClient {
   }
 
   #clearConnectionTimers(): void {
-    for (const timer of [this.#heartbeatTimer, this.#pongTimer, this.#gapTimer]) {
+    for (const timer of [this.#heartbeatTimer, this.#pongTimer, this.#gapTimer, this.#resumeTimer]) {
       if (timer !== null) this.#timers.clearTimeout(timer);
     }
     this.#heartbeatTimer = null;
     this.#pongTimer = null;
     this.#gapTimer = null;
+    this.#resumeTimer = null;
   }
 
   #onWake(): void {
@@ -647,6 +656,21 @@ export class TraceStreamClient {
     this.#recoverableFor();
     const oldest = Math.min(...this.#recoverable.map((range) => range.from));
     return this.#send({ action: "resume", afterSeq: Math.min(this.#buffer.cursor, oldest - 1) });
+  }
+
+  /**
+   * Sends `resume` after `delayMs` instead of now: the server or API Gateway refused one for its
+   * rate. Asking again at once would only be refused again; a reconnect would lose the cursor's
+   * place in the queue of connects too.
+   */
+  #deferResume(delayMs: number): void {
+    if (this.#resumeTimer !== null) return;
+    this.#resumeTimer = this.#timers.setTimeout(() => {
+      this.#batch(() => {
+        this.#resumeTimer = null;
+        if (this.#isStreaming()) this.#resume();
+      });
+    }, delayMs);
   }
 
   #scheduleHeartbeat(): void {
@@ -713,6 +737,11 @@ export class TraceStreamClient {
     try {
       frame = parseServerFrame(data);
     } catch (cause) {
+      const gatewayMessage = parseGatewayMessage(data);
+      if (gatewayMessage !== undefined) {
+        this.#onGatewayMessage(gatewayMessage.message);
+        return;
+      }
       this.#reportError(
         new TraceStreamError("bad_frame", `ignored a frame that is not a valid server frame: ${clip(data)}`, {
           cause,
@@ -732,7 +761,7 @@ export class TraceStreamClient {
         return;
       case "synced":
         if (this.#isOtherTrace(frame.trace_id)) return;
-        this.#onSynced(frame.last_seq);
+        this.#onSynced(frame.last_seq, frame.more === true);
         return;
       case "pong":
         return;
@@ -784,7 +813,8 @@ export class TraceStreamClient {
     }
   }
 
-  #onSynced(lastSeq: number): void {
+  /** `more`: the replay was one page; ask for the next from the cursor before going live. */
+  #onSynced(lastSeq: number, more: boolean): void {
     this.#drain();
     while (this.#isStreaming() && this.#buffer.cursor < lastSeq) {
       const range = this.#buffer.skipGap(lastSeq);
@@ -793,6 +823,10 @@ export class TraceStreamClient {
       this.#drain();
     }
     if (!this.#isStreaming()) return;
+    if (more) {
+      this.#resume();
+      return;
+    }
     this.#updateGapTimer();
     if (this.#state.status === "backfilling") {
       this.#attempt = 0;
@@ -830,7 +864,29 @@ export class TraceStreamClient {
     if (this.#lingerTimer !== null && this.#recoverableFor() === 0) this.#teardown();
   }
 
+  /**
+   * API Gateway's own answer to a message: a throttle ("Too Many Requests") or a failed
+   * integration. The connection is alive (it answered); the message that was refused may have been
+   * a `resume`, so one is sent again after a pause, spread so that throttled clients do not
+   * return together.
+   */
+  #onGatewayMessage(message: string): void {
+    this.#markAlive();
+    if (message !== GATEWAY_THROTTLED) {
+      this.#reportError(new TraceStreamError("server_error", `API Gateway answered: ${clip(message)}`));
+    }
+    if (this.#isStreaming())
+      this.#deferResume(GATEWAY_RETRY_MIN_MS + this.#random() * GATEWAY_RETRY_SPREAD_MS);
+  }
+
   #onErrorFrame(frame: ErrorFrame): void {
+    if (frame.code === "rate_limited") {
+      // Not worth an error: the client paces its own resumes by what the server says.
+      this.#markAlive();
+      if (this.#isStreaming())
+        this.#deferResume((frame.retry_after_ms ?? GATEWAY_RETRY_MIN_MS) + this.#random() * 250);
+      return;
+    }
     const error = new TraceStreamError("server_error", `the server sent ${frame.code}: ${frame.message}`, {
       serverCode: frame.code,
     });

@@ -14,6 +14,8 @@ export const ErrorCode = z.enum([
   "not_subscribed",
   /** The server failed; the client should resume or reconnect. */
   "internal_error",
+  /** Too many requests from this connection; retry after `retry_after_ms`. */
+  "rate_limited",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -45,11 +47,25 @@ export const EventsFrame = z.object({
 export const SyncedFrame = z.object({
   type: z.literal("synced"),
   trace_id: TraceId,
-  /** Highest stored seq of the trace, -1 when nothing is stored. */
+  /**
+   * Highest seq this replay covered, -1 when nothing is stored. Without `more`, the highest stored
+   * seq when the replay read the table.
+   */
   last_seq: z.number().int().min(-1).max(MAX_SEQ),
+  /**
+   * The replay stopped at its page limit (or the server's time budget) before the end of the
+   * trace: ask again with `resume` from `last_seq` for the next page.
+   */
+  more: z.boolean().optional(),
 });
 export const PongFrame = z.object({ type: z.literal("pong") });
-export const ErrorFrame = z.object({ type: z.literal("error"), code: ErrorCode, message: z.string() });
+export const ErrorFrame = z.object({
+  type: z.literal("error"),
+  code: ErrorCode,
+  message: z.string(),
+  /** With `rate_limited`: how long to wait before asking again. */
+  retry_after_ms: z.number().int().min(0).optional(),
+});
 export const ServerFrame = z.union([EventFrame, EventsFrame, SyncedFrame, PongFrame, ErrorFrame]);
 
 export type EventFrame = z.infer<typeof EventFrame>;
@@ -63,16 +79,21 @@ export function eventFrame(event: TraceEvent): string {
   return JSON.stringify({ type: "event", ...event });
 }
 
-export function syncedFrame(traceId: string, lastSeq: number): string {
-  return JSON.stringify({ type: "synced", trace_id: traceId, last_seq: lastSeq });
+export function syncedFrame(traceId: string, lastSeq: number, more = false): string {
+  return JSON.stringify({ type: "synced", trace_id: traceId, last_seq: lastSeq, ...(more ? { more } : {}) });
 }
 
 export function pongFrame(): string {
   return JSON.stringify({ type: "pong" });
 }
 
-export function errorFrame(code: ErrorCode, message: string): string {
-  return JSON.stringify({ type: "error", code, message });
+export function errorFrame(code: ErrorCode, message: string, retryAfterMs?: number): string {
+  return JSON.stringify({
+    type: "error",
+    code,
+    message,
+    ...(retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }),
+  });
 }
 
 const EVENTS_FRAME_OVERHEAD = utf8Bytes(JSON.stringify({ type: "events", trace_id: "", events: [] }));

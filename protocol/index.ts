@@ -1,4 +1,5 @@
 export * from "./frames.js";
+export * from "./gateway-message.js";
 export * from "./json-schema.js";
 export * from "./json-shape.js";
 export * from "./limits.js";

@@ -29,6 +29,26 @@ export const MAX_FRAME_BYTES = 128 * 1024;
 /** Replay batches aim for this size; API Gateway meters messages in 32 KiB units. */
 export const TARGET_BATCH_BYTES = 32 * 1024;
 
+/**
+ * One `resume` replays at most this many events ... (a page: the client asks again, from where the
+ * page ended, while `synced` says `more`). Bounds what one 33-byte request can make the server
+ * read and send.
+ */
+export const REPLAY_PAGE_EVENTS = 1000;
+/** ... and at most this many bytes of frames. */
+export const REPLAY_PAGE_BYTES = 256 * 1024;
+
+/**
+ * Each connection may send `resume` at most RESUME_REQUESTS_PER_WINDOW times per
+ * RESUME_WINDOW_MS; more are refused with `rate_limited` and the time left in the window. Enough
+ * for a late viewer to page through 20 pages (20,000 events) at once.
+ */
+export const RESUME_WINDOW_MS = 10_000;
+export const RESUME_REQUESTS_PER_WINDOW = 20;
+
+/** Default cap on concurrent subscribers of one trace; `$connect` refuses more with 429. */
+export const DEFAULT_MAX_SUBSCRIBERS_PER_TRACE = 1000;
+
 /** EventBridge PutEvents: at most this many entries per call ... */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
 /** ... and at most this many bytes per call (sum of entry sizes). */

@@ -4,7 +4,9 @@ import type { TraceStore } from "../shared/trace-store.js";
 import type { RouteResult, WebSocketEvent } from "../shared/websocket-event.js";
 
 export interface ConnectDeps {
-  readonly store: Pick<TraceStore, "putSubscription">;
+  readonly store: Pick<TraceStore, "putSubscription" | "countSubscribers">;
+  /** Subscribers one trace may have at once; `$connect` refuses more with 429. */
+  readonly maxSubscribersPerTrace: number;
   readonly log: Log;
   readonly metrics: MetricsPort;
   readonly now: () => number;
@@ -28,6 +30,17 @@ export function makeConnect(deps: ConnectDeps) {
       // Defence in depth: the authorizer's decision was about another trace.
       deps.metrics.count("ConnectionsRefused");
       return { statusCode: 403, body: "the token does not allow this trace" };
+    }
+    // The count is read before the write, so connections racing in at the cap can overshoot it by
+    // the number racing; the cap bounds fan-out work, it is not a quota to the unit.
+    const max = deps.maxSubscribersPerTrace;
+    if ((await deps.store.countSubscribers(traceId, max)) >= max) {
+      deps.metrics.count("ConnectionsRefused");
+      deps.log.info("connection refused", { reason: "too_many_subscribers", connectionId, traceId });
+      return {
+        statusCode: 429,
+        body: `trace ${traceId} already has ${max} subscribers, the most it may have`,
+      };
     }
     const connectedAt = deps.now();
     const expiresAt = Math.floor(connectedAt / 1000) + SUBSCRIPTION_TTL_SECONDS;

@@ -1,5 +1,6 @@
+import { DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../../protocol/index.js";
 import { documentClient } from "../shared/aws-clients.js";
-import { type EnvRecord, requiredString } from "../shared/config.js";
+import { type EnvRecord, positiveInteger, requiredString } from "../shared/config.js";
 import { ENV } from "../shared/env-names.js";
 import type { HandlerRuntime } from "../shared/runtime.js";
 import { createTelemetry } from "../shared/telemetry.js";
@@ -12,6 +13,11 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const { log, metrics } = createTelemetry(env, "connect");
   const connect = makeConnect({
     store: dynamoTraceStore(documentClient(env), tableName),
+    maxSubscribersPerTrace: positiveInteger(
+      env,
+      ENV.maxSubscribersPerTrace,
+      DEFAULT_MAX_SUBSCRIBERS_PER_TRACE,
+    ),
     log,
     metrics,
     now: runtime.now ?? Date.now,

@@ -19,9 +19,13 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
     metrics,
     now: runtime.now ?? Date.now,
   });
-  return async (event: WebSocketEvent) => {
+  return async (event: WebSocketEvent, context?: { getRemainingTimeInMillis?: () => number }) => {
     try {
-      return await resume({ connectionId: event.requestContext.connectionId, body: messageBody(event) });
+      return await resume({
+        connectionId: event.requestContext.connectionId,
+        body: messageBody(event),
+        remainingMs: context?.getRemainingTimeInMillis && (() => context.getRemainingTimeInMillis?.() ?? 0),
+      });
     } finally {
       metrics.flush();
     }

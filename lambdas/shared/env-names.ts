@@ -17,6 +17,8 @@ export const ENV = {
   eventRetentionDays: "EVENT_RETENTION_DAYS",
   /** Emitter: maximum concurrent @connections posts. */
   emitterConcurrency: "EMITTER_CONCURRENCY",
+  /** Connect: most subscribers one trace may have at once. */
+  maxSubscribersPerTrace: "MAX_SUBSCRIBERS_PER_TRACE",
   /** Authorizer: HS256 secret as a value (local stack and tests only). */
   jwtSecret: "JWT_SECRET",
   /** Authorizer: HS256 secret held in Secrets Manager (deployed stacks). */

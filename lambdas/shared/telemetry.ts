@@ -25,6 +25,7 @@ export type MetricName =
   | "StaleConnectionsPruned"
   | "ReplayFramesSent"
   | "ReplayEventsSent"
+  | "ResumeRateLimited"
   | "EmitterFailuresRecorded";
 
 export interface MetricsPort {

@@ -8,6 +8,7 @@ import {
   paginateQuery,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../lib/table-design.js";
 import { MAX_SEQ, type TraceEvent } from "../../protocol/index.js";
@@ -52,8 +53,23 @@ export interface TraceStore {
   putEvent(event: TraceEvent, expiresAt: number): Promise<PutEventResult>;
   /** Pages of subscriber connection ids, from a consistent, paginated query. */
   subscribers(traceId: string): AsyncIterable<string[]>;
-  /** Pages of stored events with seq > afterSeq, ascending, consistent reads. */
-  eventsAfter(traceId: string, afterSeq: number): AsyncIterable<TraceEvent[]>;
+  /**
+   * Pages of stored events with seq > afterSeq, ascending, consistent reads; at most `limit`
+   * events in all when given (the table reads no more than that).
+   */
+  eventsAfter(traceId: string, afterSeq: number, limit?: number): AsyncIterable<TraceEvent[]>;
+  /**
+   * Counts one request of a connection against its fixed-window rate limit (kept on the
+   * connection's reverse-lookup item, so it ends with the connection). Resolves to "allowed", or
+   * to how long until the window that refused it ends.
+   */
+  takeRequest(
+    connectionId: string,
+    traceId: string,
+    rate: { now: number; windowMs: number; perWindow: number },
+  ): Promise<"allowed" | { retryAfterMs: number }>;
+  /** Subscribers of the trace, counted up to `atMost` (the count stops there). */
+  countSubscribers(traceId: string, atMost: number): Promise<number>;
   /** Highest stored seq of the trace, -1 when none. */
   highestSeq(traceId: string): Promise<number>;
 }
@@ -81,11 +97,18 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
     return (result.Items ?? []) as ConnectionItem[];
   }
 
-  /** Non-empty pages of a paginated Query, each item mapped. */
-  async function* queryPages<T>(input: QueryCommandInput, map: (item: Record<string, unknown>) => T) {
+  /** Non-empty pages of a paginated Query, each item mapped; stops after `limit` items when given. */
+  async function* queryPages<T>(
+    input: QueryCommandInput,
+    map: (item: Record<string, unknown>) => T,
+    limit = Number.POSITIVE_INFINITY,
+  ) {
+    let left = limit;
     for await (const page of paginateQuery({ client }, input)) {
-      const items = (page.Items ?? []).map(map);
+      const items = (page.Items ?? []).slice(0, left).map(map);
+      left -= items.length;
       if (items.length > 0) yield items;
+      if (left <= 0) return;
     }
   }
 
@@ -224,7 +247,7 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
       );
     },
 
-    eventsAfter(traceId, afterSeq) {
+    eventsAfter(traceId, afterSeq, limit) {
       return queryPages(
         {
           TableName: tableName,
@@ -237,9 +260,71 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
           },
           ProjectionExpression: "payload",
           ConsistentRead: true,
+          Limit: limit,
         },
         (item) => JSON.parse(String(item.payload)) as TraceEvent,
+        limit,
       );
+    },
+
+    async takeRequest(connectionId, traceId, { now, windowMs, perWindow }) {
+      const windowStart = now - (now % windowMs);
+      const key = { [PARTITION_KEY]: keys.connection(connectionId), [SORT_KEY]: keys.trace(traceId) };
+      const update = (expression: string, condition: string, values: Record<string, number>) =>
+        client
+          .send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key,
+              UpdateExpression: expression,
+              ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
+              ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#w": "rate_window", "#n": "rate_count" },
+              ExpressionAttributeValues: values,
+            }),
+          )
+          .then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof ConditionalCheckFailedException) return false;
+              throw error;
+            },
+          );
+      // One conditional write per request: count it in the current window while room is left ...
+      if (
+        await update("ADD #n :one", "#w = :w AND #n < :max", {
+          ":one": 1,
+          ":w": windowStart,
+          ":max": perWindow,
+        })
+      )
+        return "allowed";
+      // ... or open the window when the stored one is older (or none was ever opened).
+      if (
+        await update("SET #w = :w, #n = :one", "attribute_not_exists(#w) OR #w < :w", {
+          ":one": 1,
+          ":w": windowStart,
+        })
+      )
+        return "allowed";
+      return { retryAfterMs: windowStart + windowMs - now };
+    },
+
+    async countSubscribers(traceId, atMost) {
+      let count = 0;
+      for await (const page of paginateQuery(
+        { client, pageSize: atMost },
+        {
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+          ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.connectionPrefix },
+          Select: "COUNT",
+        },
+      )) {
+        count += page.Count ?? 0;
+        if (count >= atMost) return atMost;
+      }
+      return count;
     },
 
     async highestSeq(traceId) {

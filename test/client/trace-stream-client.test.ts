@@ -413,6 +413,67 @@ describe("TraceStreamClient: bad frames", () => {
   });
 });
 
+describe("TraceStreamClient: paged replays and a server that asks it to slow down", () => {
+  it("follows a replay page by page (synced with more) and goes live after the last", async () => {
+    const client = makeClient();
+    const states = recordStates(client);
+    client.connect();
+    const connection = await server.nextConnection();
+    expect(await connection.nextResume()).toBe(-1);
+    for (const frame of replayFrames(TRACE, events(0, 4))) connection.send(frame);
+    connection.send(syncedFrame(TRACE, 4, true));
+    expect(await connection.nextResume()).toBe(4);
+    expect(client.state.status).toBe("backfilling");
+    connection.replay(TRACE, events(5, 9));
+    const snapshot = await untilStatus(client, "live");
+    expect(seqs(snapshot.events)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(snapshot.missing).toEqual([]);
+    expect(states).toEqual(["connecting", "backfilling", "live"]);
+  });
+
+  it("waits the retry_after_ms of a rate_limited answer, then resumes, without reconnecting", async () => {
+    const timers = new ManualTimers();
+    const client = makeClient({ timers, random: () => 0 });
+    const errors: string[] = [];
+    client.on("error", (error) => errors.push(error.code));
+    client.connect();
+    const connection = await server.nextConnection();
+    expect(await connection.nextResume()).toBe(-1);
+    connection.send(errorFrame("rate_limited", "slow down", 4200));
+    await timers.until(() => timers.pending(4200) === 1);
+    expect(timers.fire(4200)).toBe(1);
+    expect(await connection.nextResume()).toBe(-1);
+    connection.replay(TRACE, events(0, 1));
+    await untilStatus(client, "live");
+    expect(errors).toEqual([]);
+    expect(server.handshakes).toBe(1);
+  });
+
+  it.each([
+    ["a throttle (Too Many Requests)", "Too Many Requests", []],
+    ["a failed integration", "Internal server error", ["server_error"]],
+  ])(
+    "answers API Gateway's own message for %s by resuming later, not by reconnecting",
+    async (_label, message, expected) => {
+      const timers = new ManualTimers();
+      const client = makeClient({ timers, random: () => 0 });
+      const errors: string[] = [];
+      client.on("error", (error) => errors.push(error.code));
+      client.connect();
+      const connection = await server.nextConnection();
+      expect(await connection.nextResume()).toBe(-1);
+      connection.send(`{"message": "${message}", "connectionId":"abc=", "requestId":"req="}`);
+      await timers.until(() => timers.pending(500) === 1);
+      timers.fire(500);
+      expect(await connection.nextResume()).toBe(-1);
+      connection.replay(TRACE, events(0, 0));
+      await untilStatus(client, "live");
+      expect(errors).toEqual(expected);
+      expect(server.handshakes).toBe(1);
+    },
+  );
+});
+
 describe("TraceStreamClient: ending, failing, closing", () => {
   it("ends on a terminal event, closes the socket and does not reconnect", async () => {
     const client = makeClient();

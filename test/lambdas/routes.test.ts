@@ -43,6 +43,29 @@ describe("connect", () => {
     expect(reverse.Item?.trace_id).toBe("run-1");
   });
 
+  it("refuses a trace's subscriber over the cap with 429, and admits again when one leaves", async () => {
+    const env = { ...table.env, MAX_SUBSCRIBERS_PER_TRACE: "3" };
+    const connect = connectHandler(env);
+    const disconnect = disconnectHandler(env);
+    const open = (id: string) =>
+      connect(wsEvent(id, { queryStringParameters: { traceId: "popular", token: "t" } }));
+    for (const id of ["p1=", "p2=", "p3="]) expect(await open(id)).toEqual({ statusCode: 200 });
+    const refused = await open("p4=");
+    expect(refused.statusCode).toBe(429);
+    expect(refused.body).toMatch(/3 subscribers/);
+    expect(await dynamoTraceStore(table.client, table.tableName).traceOfConnection("p4=")).toBeUndefined();
+    // Another trace is not affected.
+    expect(
+      (await connect(wsEvent("q1=", { queryStringParameters: { traceId: "quiet", token: "t" } }))).statusCode,
+    ).toBe(200);
+    await disconnect({ requestContext: { connectionId: "p2=", routeKey: "$disconnect" } });
+    expect(await open("p4=")).toEqual({ statusCode: 200 });
+  });
+
+  it("refuses a malformed cap setting at cold start", () => {
+    expect(() => connectHandler({ ...table.env, MAX_SUBSCRIBERS_PER_TRACE: "0" })).toThrow(ConfigError);
+  });
+
   it.each([
     ["a malformed trace id", "bad id!"],
     ["no trace id", undefined],
@@ -212,6 +235,107 @@ describe("resume", () => {
     await resume({ connectionId: "leaver=", body: '{"action":"resume","afterSeq":-1}' });
     expect(gateway.posts).toEqual([]);
     expect(await store().traceOfConnection("leaver=")).toBeUndefined();
+  });
+
+  describe("bounded work per request", () => {
+    type Frame = { type: string; events?: { seq: number }[]; last_seq?: number; more?: boolean };
+    async function subscribe(connectionId: string) {
+      await store().putSubscription({ traceId, connectionId, connectedAt: 0, expiresAt: 9_999_999_999 });
+    }
+    function limited(limits: Parameters<typeof makeResume>[0]["limits"], now = Date.now) {
+      const gateway = recordingGateway();
+      const resume = makeResume({
+        store: store(),
+        gateway,
+        log: recordingLog(),
+        metrics: recordingMetrics(),
+        now,
+        limits,
+      });
+      return { gateway, resume };
+    }
+
+    it("replays a page, says more, and the pages a client follows cover the trace once", async () => {
+      await subscribe("pager=");
+      const { gateway, resume } = limited({ pageEvents: 120 });
+      let afterSeq = -1;
+      for (let request = 0; request < 10; request++) {
+        const before = gateway.posts.length;
+        await resume({ connectionId: "pager=", body: JSON.stringify({ action: "resume", afterSeq }) });
+        const synced = gateway.framesFor("pager=").slice(before).at(-1) as Frame;
+        expect(synced.type).toBe("synced");
+        afterSeq = synced.last_seq ?? -1;
+        if (!synced.more) break;
+      }
+      const frames = gateway.framesFor("pager=") as Frame[];
+      const seqs = frames.flatMap((frame) => frame.events?.map((event) => event.seq) ?? []);
+      expect(seqs).toEqual(Array.from({ length: 500 }, (_, i) => i));
+      expect(frames.filter((frame) => frame.type === "synced")).toEqual([
+        ...[119, 239, 359, 479].map((last) => ({
+          type: "synced",
+          trace_id: traceId,
+          last_seq: last,
+          more: true,
+        })),
+        { type: "synced", trace_id: traceId, last_seq: 499 },
+      ]);
+    });
+
+    it("does not say more when a page ends exactly at the last stored event", async () => {
+      await subscribe("exact=");
+      const { gateway, resume } = limited({ pageEvents: 100 });
+      await resume({ connectionId: "exact=", body: '{"action":"resume","afterSeq":399}' });
+      expect(gateway.framesFor("exact=").at(-1)).toEqual({
+        type: "synced",
+        trace_id: traceId,
+        last_seq: 499,
+      });
+    });
+
+    it("stops at the page's byte budget", async () => {
+      await subscribe("bytes=");
+      const { gateway, resume } = limited({ pageBytes: 64 * 1024 });
+      await resume({ connectionId: "bytes=", body: '{"action":"resume","afterSeq":-1}' });
+      const sent = gateway.posts.filter((post) => post.connectionId === "bytes=");
+      const bytes = sent.reduce((sum, post) => sum + utf8Bytes(post.data), 0);
+      expect(bytes).toBeLessThanOrEqual(64 * 1024 + TARGET_BATCH_BYTES + 200);
+      expect(gateway.framesFor("bytes=").at(-1)).toMatchObject({ type: "synced", more: true });
+    });
+
+    it("stops posting when the invocation's time runs low, after at least one event", async () => {
+      await subscribe("slow=");
+      const { gateway, resume } = limited({ reserveMs: 3000 });
+      let left = 60;
+      await resume({
+        connectionId: "slow=",
+        body: '{"action":"resume","afterSeq":-1}',
+        remainingMs: () => (left-- > 0 ? 20_000 : 1000),
+      });
+      const frames = gateway.framesFor("slow=") as Frame[];
+      const seqs = frames.flatMap((frame) => frame.events?.map((event) => event.seq) ?? []);
+      expect(seqs.length).toBeGreaterThan(0);
+      expect(seqs.length).toBeLessThan(500);
+      expect(frames.at(-1)).toEqual({ type: "synced", trace_id: traceId, last_seq: seqs.at(-1), more: true });
+    });
+
+    it("refuses requests over the connection's budget with the time left in the window", async () => {
+      await subscribe("flood=");
+      let now = 1_000_000_003_000;
+      const { gateway, resume } = limited({ requestsPerWindow: 3, windowMs: 10_000 }, () => now);
+      for (let i = 0; i < 5; i++) {
+        await resume({ connectionId: "flood=", body: '{"action":"resume","afterSeq":499}' });
+      }
+      expect(gateway.framesFor("flood=")).toEqual([
+        ...Array.from({ length: 3 }, () => ({ type: "synced", trace_id: traceId, last_seq: 499 })),
+        ...Array.from({ length: 2 }, () =>
+          expect.objectContaining({ code: "rate_limited", retry_after_ms: 7000 }),
+        ),
+      ]);
+      // A new window gives the connection its budget back; other connections never shared it.
+      now += 7000;
+      await resume({ connectionId: "flood=", body: '{"action":"resume","afterSeq":499}' });
+      expect(gateway.framesFor("flood=").at(-1)).toMatchObject({ type: "synced" });
+    });
   });
 
   it("keeps event keys zero-padded so seq 10 sorts after seq 9", () => {

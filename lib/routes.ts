@@ -26,6 +26,44 @@ export const ROUTES: readonly RouteDefinition[] = [
   { routeKey: "$default", function: "default", twoWay: true, authorized: false },
 ];
 
+/** A token bucket: `rateLimit` requests per second on average, `burstLimit` at once. */
+export interface RouteThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+export type RouteKey = RouteDefinition["routeKey"];
+
+/**
+ * Throttling of the WebSocket stage, shared by every client: `default` applies to each route
+ * (`$connect` included) on its own, and `routes` overrides it for a route. `resume` is the route
+ * that reads the table and posts replay pages, so it is tighter than the rest; each connection
+ * also has its own resume budget (RESUME_REQUESTS_PER_WINDOW), so no single client can take the
+ * whole stage's.
+ */
+export interface StageThrottle {
+  readonly default: RouteThrottle;
+  readonly routes: Readonly<Partial<Record<RouteKey, RouteThrottle>>>;
+}
+
+export const DEFAULT_STAGE_THROTTLE: StageThrottle = {
+  default: { rateLimit: 200, burstLimit: 400 },
+  routes: { resume: { rateLimit: 50, burstLimit: 100 } },
+};
+
+/** The throttle of one route under a stage throttle. */
+export function routeThrottle(throttle: StageThrottle, routeKey: RouteKey): RouteThrottle {
+  return throttle.routes[routeKey] ?? throttle.default;
+}
+
+/** Throws with the setting's name unless both numbers are positive (burst a whole number). */
+export function checkRouteThrottle(throttle: RouteThrottle, name: string): void {
+  if (!(throttle.rateLimit > 0))
+    throw new Error(`${name}.rateLimit must be positive, got ${throttle.rateLimit}`);
+  if (!Number.isInteger(throttle.burstLimit) || throttle.burstLimit <= 0)
+    throw new Error(`${name}.burstLimit must be a positive integer, got ${throttle.burstLimit}`);
+}
+
 /** Identity sources of the `$connect` authorizer: both query-string values must be present. */
 export const AUTHORIZER_IDENTITY_SOURCES = [
   "route.request.querystring.traceId",

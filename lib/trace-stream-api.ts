@@ -18,14 +18,18 @@ import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
 import { ENV } from "../lambdas/shared/env-names.js";
+import { DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
 import { FUNCTION_NAMES, type FunctionName } from "./function-names.js";
 import { REGISTRY_SCHEMA_TYPE, readTraceEventRegistrySchema } from "./registry-schema.js";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
+  checkRouteThrottle,
+  DEFAULT_STAGE_THROTTLE,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
   type RouteDefinition,
+  type RouteKey,
 } from "./routes.js";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "./table-design.js";
 
@@ -119,10 +123,21 @@ export interface TraceStreamApiProps {
    */
   readonly stageName?: string;
   /**
-   * Stage throttling.
+   * Stage throttling: the default of every route, each route having its own bucket.
    * @default { rateLimit: 200, burstLimit: 400 }
    */
   readonly throttle?: TraceStreamThrottle;
+  /**
+   * Per-route throttles that override `throttle` (the local stack applies the same ones).
+   * @default { resume: { rateLimit: 50, burstLimit: 100 } } - resume reads the table and posts
+   * replay pages, so it is tighter than the rest
+   */
+  readonly routeThrottles?: Partial<Record<RouteKey, TraceStreamThrottle>>;
+  /**
+   * Most subscribers one trace may have at once; `$connect` refuses more with 429.
+   * @default 1000
+   */
+  readonly maxSubscribersPerTrace?: number;
   /**
    * Maximum concurrent `@connections` posts per emitter invocation.
    * @default 32
@@ -288,10 +303,16 @@ export class TraceStreamApi extends Construct {
       "eventRetention in days",
     );
     const emitterConcurrency = positiveInteger(props.emitterConcurrency ?? 32, "emitterConcurrency");
-    const throttle = props.throttle ?? { rateLimit: 200, burstLimit: 400 };
-    positiveInteger(throttle.burstLimit, "throttle.burstLimit");
-    if (!(throttle.rateLimit > 0))
-      throw new Error(`throttle.rateLimit must be positive, got ${throttle.rateLimit}`);
+    const throttle = props.throttle ?? DEFAULT_STAGE_THROTTLE.default;
+    checkRouteThrottle(throttle, "throttle");
+    const routeThrottles = props.routeThrottles ?? DEFAULT_STAGE_THROTTLE.routes;
+    for (const [routeKey, limit] of Object.entries(routeThrottles)) {
+      if (limit) checkRouteThrottle(limit, `routeThrottles.${routeKey}`);
+    }
+    const maxSubscribersPerTrace = positiveInteger(
+      props.maxSubscribersPerTrace ?? DEFAULT_MAX_SUBSCRIBERS_PER_TRACE,
+      "maxSubscribersPerTrace",
+    );
 
     // TableV2 (AWS::DynamoDB::GlobalTable) rather than Table: it is CDK's recommended table for new
     // code, and adding a replica region later is an in-place update, whereas moving a Table to
@@ -345,7 +366,7 @@ export class TraceStreamApi extends Construct {
     const tableEnv = { [ENV.tableName]: this.table.tableName };
     const environments: Record<TraceStreamFunctionName, Record<string, string>> = {
       authorizer: authEnv,
-      connect: tableEnv,
+      connect: { ...tableEnv, [ENV.maxSubscribersPerTrace]: String(maxSubscribersPerTrace) },
       disconnect: tableEnv,
       ping: {},
       resume: tableEnv,
@@ -417,7 +438,7 @@ export class TraceStreamApi extends Construct {
     const connectAuthorizer = new WebSocketLambdaAuthorizer("TokenAuthorizer", authorizer, {
       identitySource: [...AUTHORIZER_IDENTITY_SOURCES],
     });
-    for (const route of ROUTES) this.addRoute(route, connectAuthorizer);
+    const routes = ROUTES.map((route) => this.addRoute(route, connectAuthorizer));
 
     const accessLogs = new logs.LogGroup(this, "AccessLogs", {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -433,6 +454,16 @@ export class TraceStreamApi extends Construct {
         format: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
+    const cfnStage = this.stage.node.defaultChild as apigwv2.CfnStage;
+    cfnStage.routeSettings = Object.fromEntries(
+      Object.entries(routeThrottles).map(([routeKey, limit]) => [
+        routeKey,
+        // A JSON-typed property: CloudFormation's own key names, as they are.
+        { ThrottlingRateLimit: limit.rateLimit, ThrottlingBurstLimit: limit.burstLimit },
+      ]),
+    );
+    // Route settings name routes by key: the routes must exist before the stage refers to them.
+    for (const route of routes) cfnStage.node.addDependency(route);
     if (props.apiGatewayCloudWatchRole ?? true) this.registerApiGatewayLogRole();
     this.webSocketUrl = this.stage.url;
     this.callbackUrl = this.stage.callbackUrl;
@@ -508,9 +539,9 @@ export class TraceStreamApi extends Construct {
     return this.jwtSecret.grantRead(grantee);
   }
 
-  private addRoute(route: RouteDefinition, authorizer: WebSocketLambdaAuthorizer): void {
+  private addRoute(route: RouteDefinition, authorizer: WebSocketLambdaAuthorizer): apigwv2.WebSocketRoute {
     const handler = this.functions[route.function];
-    this.webSocketApi.addRoute(route.routeKey, {
+    return this.webSocketApi.addRoute(route.routeKey, {
       integration: new WebSocketLambdaIntegration(`${pascal(route.function)}Integration`, handler),
       returnResponse: route.twoWay,
       ...(route.authorized ? { authorizer } : {}),

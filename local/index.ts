@@ -1,6 +1,7 @@
 import { mintToken as mintViewerToken } from "../lambdas/authorizer/token.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "../lib/event-rule.js";
+import type { StageThrottle } from "../lib/routes.js";
 import { DEFAULT_EVENT_RETENTION_DAYS } from "../protocol/limits.js";
 import { startAwsApiServer } from "./aws-api-server.js";
 import { type DeliveryFaultSettings, DeliveryFaults } from "./delivery-faults.js";
@@ -105,6 +106,8 @@ export interface LocalStackOptions {
   /** HS256 secret of the authorizer. @default TRACE_STREAM_JWT_SECRET, else LOCAL_DEV_SECRET */
   readonly secret?: string;
   readonly gatewayLimits?: Partial<GatewayLimits>;
+  /** The WebSocket stage's route throttles. @default DEFAULT_STAGE_THROTTLE (the CDK stack's) */
+  readonly throttle?: StageThrottle;
   /** TTL sweep period; 0 sweeps only when `sweepExpired()` is called. @default 60 000 */
   readonly sweepIntervalMs?: number;
   /** Clock of the TTL sweeper, event times and ages, and the queue (epoch ms). @default Date.now */
@@ -395,6 +398,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId,
       invoke: (name, event) => runner.invoke(name, event),
       limits: options.gatewayLimits,
+      ...(options.throttle ? { throttle: options.throttle } : {}),
       faults: options.faults?.gateway,
       log: (level, message, data) => gatewayLog[level](data ? `${message} ${JSON.stringify(data)}` : message),
     }).catch((error: unknown) => {

@@ -17,6 +17,8 @@ export const AWS_ERRORS = {
   /** The SDK models @connections throttling (429) as LimitExceededException and retries it. */
   throttled: { status: 429, type: "LimitExceededException", body: '{"message":"Rate exceeded"}' },
   forbidden: { status: 403, type: "ForbiddenException", body: '{"message":"Forbidden"}' },
+  /** A `$connect` over the stage's route throttle. */
+  tooManyRequests: { status: 429, type: "TooManyRequestsException", body: '{"message":"Too Many Requests"}' },
   missingAuthenticationToken: {
     status: 403,
     type: "MissingAuthenticationTokenException",

@@ -2,7 +2,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { AUTHORIZER_IDENTITY_SOURCES, ROUTE_SELECTION_EXPRESSION, ROUTES } from "../../lib/routes.js";
+import {
+  AUTHORIZER_IDENTITY_SOURCES,
+  DEFAULT_STAGE_THROTTLE,
+  ROUTE_SELECTION_EXPRESSION,
+  ROUTES,
+} from "../../lib/routes.js";
 import { utf8Bytes } from "../../protocol/limits.js";
 import {
   compileIdentitySources,
@@ -40,6 +45,7 @@ import {
   type WebSocketGateway,
 } from "./options.js";
 import { compileRouteSelection, selectRoute } from "./route-selection.js";
+import { StageThrottler } from "./throttle.js";
 
 /** How long `close()` waits for a client's close handshake before cutting the socket. */
 const CLOSE_GRACE_MS = 1_000;
@@ -90,6 +96,7 @@ export async function startWebSocketGateway(options: GatewayOptions): Promise<We
   const selectionKey = compileRouteSelection(ROUTE_SELECTION_EXPRESSION);
   const missingIdentitySources = compileIdentitySources(AUTHORIZER_IDENTITY_SOURCES);
   const connectRoute = ROUTES.find((route) => route.routeKey === "$connect");
+  const throttler = new StageThrottler(options.throttle ?? DEFAULT_STAGE_THROTTLE);
   const disconnectRoute = ROUTES.find((route) => route.routeKey === "$disconnect");
 
   const live = new Map<string, LiveConnection>();
@@ -294,6 +301,11 @@ export async function startWebSocketGateway(options: GatewayOptions): Promise<We
       userAgent: request.headers["user-agent"] ?? null,
     };
     const upgrade = describeUpgradeRequest(request, url, { sourceIp, port, traceId: amznTraceId(now) });
+    if (!throttler.take("$connect")) {
+      logAt("warn", "connection refused", { status: 429, why: "$connect over the stage's throttle" });
+      refuseUpgrade(socket, AWS_ERRORS.tooManyRequests);
+      return;
+    }
 
     let authorizer: AuthorizerContext | undefined;
     if (connectRoute?.authorized) {
@@ -369,6 +381,11 @@ export async function startWebSocketGateway(options: GatewayOptions): Promise<We
     const route = selectRoute(selectionKey(body), ROUTES);
     if (!route) {
       await reply(connection, gatewayErrorMessage("Forbidden", connectionId, requestId));
+      return;
+    }
+    if (!throttler.take(route.routeKey)) {
+      logAt("info", "message throttled", { connectionId, route: route.routeKey });
+      await reply(connection, gatewayErrorMessage("Too Many Requests", connectionId, requestId));
       return;
     }
     const event = messageEvent(api, connection.facts, connection.authorizer, {

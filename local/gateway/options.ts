@@ -1,3 +1,4 @@
+import type { StageThrottle } from "../../lib/routes.js";
 import { IDLE_TIMEOUT_MS, MAX_CONNECTION_MS, MAX_FRAME_BYTES } from "../../protocol/limits.js";
 
 /**
@@ -49,6 +50,8 @@ export interface GatewayOptions {
    */
   readonly invoke: (functionName: string, event: unknown) => Promise<unknown>;
   readonly limits?: Partial<GatewayLimits>;
+  /** The stage's route throttles. @default DEFAULT_STAGE_THROTTLE, as the CDK stack deploys */
+  readonly throttle?: StageThrottle;
   /** Initial fault settings; mutate `gateway.faults` afterwards. */
   readonly faults?: Partial<GatewayFaults>;
   readonly log?: (level: GatewayLogLevel, message: string, data?: Record<string, unknown>) => void;

@@ -110,6 +110,10 @@ describe("construct props", () => {
       /throttle.rateLimit must be positive/,
     );
     expect(construct({ throttle: { rateLimit: 10, burstLimit: 2.5 } })).toThrow(/throttle.burstLimit/);
+    expect(construct({ routeThrottles: { resume: { rateLimit: -1, burstLimit: 10 } } })).toThrow(
+      /routeThrottles.resume.rateLimit must be positive/,
+    );
+    expect(construct({ maxSubscribersPerTrace: 0 })).toThrow(/maxSubscribersPerTrace/);
   });
 
   it("refuses an OIDC JWKS URL that is not https, or a missing issuer", () => {

@@ -34,6 +34,11 @@ beforeAll(() => {
       eventRetention: Duration.days(3),
       stageName: "dev",
       throttle: { rateLimit: 20, burstLimit: 40 },
+      routeThrottles: {
+        resume: { rateLimit: 5, burstLimit: 10 },
+        $connect: { rateLimit: 10, burstLimit: 10 },
+      },
+      maxSubscribersPerTrace: 25,
       emitterConcurrency: 8,
       removalPolicy: RemovalPolicy.DESTROY,
       logLevel: "DEBUG",
@@ -93,6 +98,13 @@ describe("custom options", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       StageName: "dev",
       DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      RouteSettings: {
+        resume: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+        $connect: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 10 },
+      },
+    });
+    expect(environmentOf(template, logicalId(stack.api.functions.connect))).toMatchObject({
+      MAX_SUBSCRIBERS_PER_TRACE: "25",
     });
     const emitterRole = logicalId(stack.api.functions.emitter.role!);
     const manage = statementsOfRole(template, emitterRole).find((s) =>

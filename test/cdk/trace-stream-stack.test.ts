@@ -132,6 +132,18 @@ describe("WebSocket API", () => {
     expect(format).not.toMatch(/querystring|token/i);
   });
 
+  it("throttles resume tighter than the other routes, after the routes exist, and caps subscribers per trace", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      RouteSettings: { resume: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } },
+    });
+    const [stageResource] = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"));
+    const routeIds = Object.keys(template.findResources("AWS::ApiGatewayV2::Route"));
+    expect(stageResource!.DependsOn).toEqual(expect.arrayContaining(routeIds));
+    expect(environmentOf(template, logicalId(stack.api.functions.connect))).toMatchObject({
+      MAX_SUBSCRIBERS_PER_TRACE: "1000",
+    });
+  });
+
   it("registers the account's API Gateway logging role before the stage that logs", () => {
     const [accountId] = Object.keys(template.findResources("AWS::ApiGateway::Account"));
     const [stageResource] = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"));

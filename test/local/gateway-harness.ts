@@ -4,6 +4,7 @@
  */
 import { vi } from "vitest";
 import { WebSocket } from "ws";
+import type { StageThrottle } from "../../lib/routes.js";
 import {
   type GatewayFaults,
   type GatewayLimits,
@@ -99,7 +100,11 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: { limits?: Partial<GatewayLimits>; faults?: Partial<GatewayFaults> } = {},
+  options: {
+    limits?: Partial<GatewayLimits>;
+    faults?: Partial<GatewayFaults>;
+    throttle?: StageThrottle;
+  } = {},
 ): Promise<Harness> {
   const lambdas = new FakeLambdas();
   const gateway = await startWebSocketGateway({ port: 0, invoke: lambdas.invoke, ...options });

@@ -2,7 +2,7 @@ import { mintToken as mintViewerToken } from "../lambdas/authorizer/token.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "../lib/event-rule.js";
 import type { StageThrottle } from "../lib/routes.js";
-import { DEFAULT_EVENT_RETENTION_DAYS } from "../protocol/limits.js";
+import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
 import { startAwsApiServer } from "./aws-api-server.js";
 import { type DeliveryFaultSettings, DeliveryFaults } from "./delivery-faults.js";
 import { LOCAL_CREDENTIALS, startDynamoDb } from "./dynamodb.js";
@@ -124,6 +124,8 @@ export interface LocalStackOptions {
   readonly eventRetentionDays?: number;
   /** EMITTER_CONCURRENCY of the emitter. @default the emitter's default */
   readonly emitterConcurrency?: number;
+  /** MAX_SUBSCRIBERS_PER_TRACE of connect. @default DEFAULT_MAX_SUBSCRIBERS_PER_TRACE (1000) */
+  readonly maxSubscribersPerTrace?: number;
   /** Level of the stack's lines and of the handlers' Powertools logs. @default "info" */
   readonly logLevel?: LogLevel;
   /** Shorthand for `logLevel: "silent"`. */
@@ -302,6 +304,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           eventSource: source,
           eventRetentionDays: options.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS,
           emitterConcurrency: options.emitterConcurrency ?? DEFAULT_EMITTER_CONCURRENCY,
+          maxSubscribersPerTrace: options.maxSubscribersPerTrace ?? DEFAULT_MAX_SUBSCRIBERS_PER_TRACE,
           jwtSecret: secret,
           logLevel,
           functionNamePrefix,

@@ -11,6 +11,7 @@ export interface LambdaEnvironmentInput {
   readonly eventSource: string;
   readonly eventRetentionDays: number;
   readonly emitterConcurrency: number;
+  readonly maxSubscribersPerTrace: number;
   readonly jwtSecret: string;
   readonly logLevel: LogLevel;
   readonly functionNamePrefix: string;
@@ -73,6 +74,9 @@ export function lambdaFunctionConfig(
       own[ENV.jwtSecret] = input.jwtSecret;
       break;
     case "connect":
+      own[ENV.tableName] = input.tableName;
+      own[ENV.maxSubscribersPerTrace] = String(input.maxSubscribersPerTrace);
+      break;
     case "disconnect":
       own[ENV.tableName] = input.tableName;
       break;

@@ -70,7 +70,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
           `The local EventBridge supports PutEvents only; ${operation} is not emulated.`,
         );
       }
-      output = options.putEvents(input);
+      output = await options.putEvents(input);
     } else if (service === "AmazonSQS") {
       output = await options.sqs.handle(operation, input);
     } else {

@@ -34,6 +34,8 @@ export interface LocalEventBusOptions {
   readonly retry: RetryPolicy;
   readonly faults: DeliveryFaults;
   readonly deadLetter: (message: DeadLetterMessage) => void;
+  /** Called with an event's id once it went to the dead-letter queue. */
+  readonly onDeadLettered?: (id: string) => void;
   /** Epoch milliseconds; event age is measured on this clock. */
   readonly now: () => number;
   readonly log: LocalLogger;
@@ -79,11 +81,16 @@ export class LocalEventBus {
     return this.options.name;
   }
 
+  /** Whether the rule takes the event (publishing anything else goes nowhere). */
+  routes(envelope: EventBridgeEnvelope): boolean {
+    return matchesEventPattern(this.options.rule.pattern, envelope);
+  }
+
   /** Routes an accepted event: to the rule's target when it matches, nowhere otherwise. */
   publish(envelope: EventBridgeEnvelope): boolean {
-    const { rule, faults, log } = this.options;
+    const { faults, log } = this.options;
     if (this.closed) return false;
-    if (!matchesEventPattern(rule.pattern, envelope)) {
+    if (!this.routes(envelope)) {
       // Source and detail-type are the sender's text: masked like everything else that is logged.
       log.debug(
         redactString(
@@ -162,5 +169,6 @@ export class LocalEventBus {
         TARGET_ARN: this.options.rule.target.arn,
       },
     });
+    this.options.onDeadLettered?.(envelope.id);
   }
 }

@@ -1,9 +1,11 @@
 import { redactString } from "../protocol/redact.js";
+import type { DeliveryJournal } from "./delivery-journal.js";
 import type { LocalEventBus } from "./event-bus.js";
 import type { LocalLogger } from "./log.js";
 import {
   acceptPutEventsEntry,
   type BusContext,
+  type EventBridgeEnvelope,
   type PutEventsResultEntry,
   readPutEventsRequest,
 } from "./put-events.js";
@@ -15,12 +17,19 @@ export interface PutEventsResponse {
 
 /**
  * PutEvents over the local custom bus. The `default` bus exists as in every account but has no
- * rule here, so events put on it are accepted and go nowhere (a warning says so).
+ * rule here, so events put on it are accepted and go nowhere (a warning says so). With a journal,
+ * the events the rule takes are on disk before the call answers success.
  */
-export function createPutEvents(context: BusContext, bus: LocalEventBus, log: LocalLogger) {
+export function createPutEvents(
+  context: BusContext,
+  bus: LocalEventBus,
+  log: LocalLogger,
+  journal?: DeliveryJournal,
+) {
   let warnedDefaultBus = false;
-  return function putEvents(input: unknown): PutEventsResponse {
+  return async function putEvents(input: unknown): Promise<PutEventsResponse> {
     const entries = readPutEventsRequest(input);
+    const routed: EventBridgeEnvelope[] = [];
     const results = entries.map((entry): PutEventsResultEntry => {
       const outcome = acceptPutEventsEntry(entry, context);
       if (!("envelope" in outcome)) {
@@ -28,8 +37,9 @@ export function createPutEvents(context: BusContext, bus: LocalEventBus, log: Lo
         log.info(redactString(`PutEvents entry refused: ${outcome.ErrorCode}: ${outcome.ErrorMessage}`));
         return outcome;
       }
-      if (outcome.busName === bus.name) bus.publish(outcome.envelope);
-      else if (!warnedDefaultBus) {
+      if (outcome.busName === bus.name) {
+        if (bus.routes(outcome.envelope)) routed.push(outcome.envelope);
+      } else if (!warnedDefaultBus) {
         warnedDefaultBus = true;
         log.warn(
           `an event was put on the default bus, which has no rules; trace-stream listens on bus "${bus.name}" ` +
@@ -38,6 +48,8 @@ export function createPutEvents(context: BusContext, bus: LocalEventBus, log: Lo
       }
       return { EventId: outcome.envelope.id };
     });
+    await journal?.accept(routed);
+    for (const envelope of routed) bus.publish(envelope);
     return { FailedEntryCount: results.filter((result) => "ErrorCode" in result).length, Entries: results };
   };
 }

@@ -5,6 +5,7 @@ import type { StageThrottle } from "../lib/routes.js";
 import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
 import { startAwsApiServer } from "./aws-api-server.js";
 import { type DeliveryFaultSettings, DeliveryFaults } from "./delivery-faults.js";
+import { DeliveryJournal } from "./delivery-journal.js";
 import { LOCAL_CREDENTIALS, startDynamoDb } from "./dynamodb.js";
 import { LocalEventBus } from "./event-bus.js";
 import { validateEventPattern } from "./event-pattern.js";
@@ -26,6 +27,7 @@ import {
   type LambdaRunner,
 } from "./lambda-runner.js";
 import { createLogger, describeError, type LocalLogger, type LogLevel, type LogSink } from "./log.js";
+import type { EventBridgeEnvelope } from "./put-events.js";
 import type { RetryPolicy } from "./retrying-dispatcher.js";
 import { fallbackFailureBody } from "./safe-json.js";
 import { SqsApi } from "./sqs-api.js";
@@ -243,7 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   // Stop order: no new PutEvents, then let deliveries in flight finish, then close connections
   // (their $disconnect still reaches DynamoDB), then the sweeper and DynamoDB itself.
-  const parts = ["aws", "bus", "emitterAsync", "gateway", "sweeper", "dynamo"] as const;
+  const parts = ["aws", "bus", "emitterAsync", "journal", "gateway", "sweeper", "dynamo"] as const;
   const closers: Partial<Record<(typeof parts)[number], () => Promise<void>>> = {};
   const unwind = async () => {
     for (const part of parts) {
@@ -263,6 +265,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log: log.child("dynamodb"),
     });
     closers.dynamo = dynamo.close;
+    // Opened after DynamoDB, which holds the data directory's lock.
+    const journal = options.dataDir ? await DeliveryJournal.open(options.dataDir) : undefined;
+    if (journal) closers.journal = () => journal.close();
 
     const sweeper = startTtlSweeper({
       documentClient: dynamo.documentClient,
@@ -327,6 +332,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionArn: emitterArn,
       invoke: (event, requestId) => runner.invoke("emitter", event, { requestId }),
       retry: asyncRetry,
+      onSettled: (event) => journal?.settle((event as EventBridgeEnvelope).id),
       // As in the CDK stack, the destination is the failure recorder, which redacts the record
       // (Lambda puts the raw request payload in it) before queueing it. Should the recorder fail,
       // the record is still queued rather than lost, redacted here, never raw.
@@ -369,6 +375,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             ]),
           ),
         ),
+      onDeadLettered: (id) => journal?.settle(id),
       now,
       log: log.child("eventbridge"),
     });
@@ -378,7 +385,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const awsServer = await startAwsApiServer({
       host,
       port: options.ports?.eventBridge ?? DEFAULT_LOCAL_PORTS.eventBridge,
-      putEvents: createPutEvents({ busName, region, account: accountId, now }, bus, log.child("eventbridge")),
+      putEvents: createPutEvents(
+        { busName, region, account: accountId, now },
+        bus,
+        log.child("eventbridge"),
+        journal,
+      ),
       sqs: new SqsApi([queue, failureQueue], urlOf, stopping.signal),
       log: log.child("aws"),
     });
@@ -423,6 +435,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       emitterFailureQueueUrl: urlOf(failureQueue),
     };
     log.debug(`local stack up: ${JSON.stringify(endpoints)}`);
+    // Events PutEvents acknowledged before the last stop (or crash) and never delivered.
+    const unsettled = journal?.unsettled() ?? [];
+    if (unsettled.length > 0) {
+      log.info(`delivering ${unsettled.length} events accepted before the last stop`);
+      for (const envelope of unsettled) bus.publish(envelope);
+    }
 
     let stopped: Promise<void> | undefined;
     return {

@@ -32,6 +32,8 @@ export interface AsyncInvokerOptions {
   readonly retry: RetryPolicy;
   /** The on-failure destination. */
   readonly onFailure: (record: LambdaFailureRecord) => void | Promise<void>;
+  /** Called with the event once its invocation ended: it succeeded, or its failure was recorded. */
+  readonly onSettled?: (event: unknown) => void;
   readonly now: () => number;
   readonly log: LocalLogger;
 }
@@ -54,6 +56,7 @@ export class AsyncInvoker {
     this.dispatcher = new RetryingDispatcher<AsyncRequest>({
       attempt: async ({ event, requestId }) => {
         await options.invoke(event, requestId);
+        options.onSettled?.(event);
       },
       retry: options.retry,
       now: options.now,
@@ -78,7 +81,12 @@ export class AsyncInvoker {
       this.options.log.warn(`stopped with ${dropped} asynchronous retries pending; they are dropped`);
   }
 
-  private failed({ item, error, condition, retries }: Exhausted<AsyncRequest>): void | Promise<void> {
+  private async failed(outcome: Exhausted<AsyncRequest>): Promise<void> {
+    await this.recordFailure(outcome);
+    this.options.onSettled?.(outcome.item.event);
+  }
+
+  private recordFailure({ item, error, condition, retries }: Exhausted<AsyncRequest>): void | Promise<void> {
     this.options.log.warn(
       `async invocation ${item.requestId} sent to the on-failure destination after ${retries + 1} attempts: ${describeError(error)}`,
     );

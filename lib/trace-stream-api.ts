@@ -8,7 +8,7 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as eventsTargets from "aws-cdk-lib/aws-events-targets";
-import * as eventschemas from "aws-cdk-lib/aws-eventschemas";
+import type * as eventschemas from "aws-cdk-lib/aws-eventschemas";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { LambdaDestination, SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
@@ -20,7 +20,7 @@ import { Construct, type IConstruct } from "constructs";
 import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
 import { FUNCTION_NAMES, type FunctionName } from "./function-names.js";
-import { REGISTRY_SCHEMA_TYPE, readTraceEventRegistrySchema } from "./registry-schema.js";
+import { addTraceEventSchemaRegistry, wantsSchemaRegistry } from "./registry-schema.js";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
   ROUTE_SELECTION_EXPRESSION,
@@ -149,6 +149,12 @@ export interface TraceStreamApiProps {
    */
   readonly tracing?: boolean;
   /**
+   * Register the TraceEvent schema in an EventBridge Schema Registry. `AWS::EventSchemas::*` does
+   * not exist in some regions (`REGIONS_WITHOUT_SCHEMA_REGISTRY`): set false to deploy there.
+   * @default true, or false when the stack is pinned to a region without the registry
+   */
+  readonly schemaRegistry?: boolean;
+  /**
    * Create the role API Gateway uses to write access logs and register it in the account's API
    * Gateway settings (one per account and region; WebSocket stages cannot log without it). The
    * role is retained when the stack is deleted, since other APIs of the account may rely on it.
@@ -206,6 +212,13 @@ const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName, FunctionSpec>> = 
     timeout: Duration.seconds(10),
   },
 };
+
+/**
+ * The Lambda runtime (nodejs22.x is deprecated on 2027-04-30). The handlers use nothing newer than
+ * Node 20, where the local stack and the tests run them; esbuild targets the runtime's version.
+ */
+const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
+const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "node$1");
 
 const SERVICE_NAME = "trace-stream";
 const METRICS_NAMESPACE = "TraceStream";
@@ -265,7 +278,8 @@ export class TraceStreamApi extends Construct {
   /** The HS256 secret (HS256 mode only). */
   readonly jwtSecret?: secretsmanager.ISecret;
   readonly functions: Readonly<Record<TraceStreamFunctionName, nodejs.NodejsFunction>>;
-  readonly schemaRegistry: eventschemas.CfnRegistry;
+  /** The registry holding the TraceEvent schema; absent when `schemaRegistry` is false. */
+  readonly schemaRegistry?: eventschemas.CfnRegistry;
   readonly alarms: {
     readonly deadLetterQueueDepth: cloudwatch.Alarm;
     readonly asyncFailureQueueDepth: cloudwatch.Alarm;
@@ -287,6 +301,7 @@ export class TraceStreamApi extends Construct {
       (props.eventRetention ?? Duration.days(7)).toDays({ integral: false }),
       "eventRetention in days",
     );
+    const schemaRegistry = wantsSchemaRegistry(this, props.schemaRegistry);
     const emitterConcurrency = positiveInteger(props.emitterConcurrency ?? 32, "emitterConcurrency");
     const throttle = props.throttle ?? { rateLimit: 200, burstLimit: 400 };
     positiveInteger(throttle.burstLimit, "throttle.burstLimit");
@@ -378,7 +393,7 @@ export class TraceStreamApi extends Construct {
         handler: "handler",
         projectRoot: repoPath(""),
         depsLockFilePath: repoPath("package-lock.json"),
-        runtime: lambda.Runtime.NODEJS_22_X,
+        runtime: LAMBDA_RUNTIME,
         architecture: lambda.Architecture.ARM_64,
         description: spec.description,
         memorySize: spec.memorySize,
@@ -392,7 +407,7 @@ export class TraceStreamApi extends Construct {
           format: nodejs.OutputFormat.ESM,
           banner: ESM_REQUIRE_BANNER,
           mainFields: ["module", "main"],
-          target: "node22",
+          target: ESBUILD_TARGET,
           minify: true,
           sourceMap: true,
           sourcesContent: false,
@@ -481,16 +496,7 @@ export class TraceStreamApi extends Construct {
       }),
     );
 
-    this.schemaRegistry = new eventschemas.CfnRegistry(this, "SchemaRegistry", {
-      description: "trace-stream event schemas",
-    });
-    new eventschemas.CfnSchema(this, "TraceEventSchema", {
-      registryName: this.schemaRegistry.attrRegistryName,
-      schemaName: `${this.eventSource}@TraceEvent`.replace(/[^A-Za-z0-9@._-]/g, "-"),
-      type: REGISTRY_SCHEMA_TYPE,
-      description: "TraceEvent v1 (schema/trace-event.schema.json) as an EventBridge event",
-      content: readTraceEventRegistrySchema(this.eventSource),
-    });
+    if (schemaRegistry) this.schemaRegistry = addTraceEventSchemaRegistry(this, this.eventSource);
 
     this.alarms = this.createAlarms(emitter);
     this.acknowledgeNagFindings(stageName, tracing);
@@ -574,11 +580,6 @@ export class TraceStreamApi extends Construct {
   /** cdk-nag (AwsSolutions) findings that are deliberate, each with its reason. */
   private acknowledgeNagFindings(stageName: string, tracing: boolean): void {
     for (const fn of Object.values(this.functions)) {
-      acknowledge(
-        fn,
-        "Node.js 22 is the runtime the handlers are built and tested for (target node22); move to a newer runtime together with the test matrix.",
-        "AwsSolutions-L1",
-      );
       if (tracing) {
         acknowledge(
           fn.role!,

@@ -56,6 +56,7 @@ export const CONTEXT_KEYS = {
   eventRetentionDays: "eventRetentionDays",
   removalPolicy: "removalPolicy",
   apiGatewayCloudWatchRole: "apiGatewayCloudWatchRole",
+  schemaRegistry: "schemaRegistry",
 } as const;
 
 function contextString(node: Node, key: string): string | undefined {
@@ -67,11 +68,20 @@ function contextString(node: Node, key: string): string | undefined {
   return String(value);
 }
 
+function contextBoolean(value: string | undefined, key: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== "true" && value !== "false") {
+    throw new Error(`context ${key} must be true or false, got "${value}"`);
+  }
+  return value === "true";
+}
+
 /**
  * Construct options from CDK context, failing fast with what to set:
  * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer` and optional `jwtAudience`),
  * `eventSource`, `stageName`, `eventRetentionDays`, `removalPolicy` (`retain` default or `destroy`),
- * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one).
+ * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one),
+ * `schemaRegistry` (`false` in regions without the EventBridge Schema Registry).
  */
 export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   const get = (key: keyof typeof CONTEXT_KEYS) => contextString(node, CONTEXT_KEYS[key]);
@@ -117,12 +127,9 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
     }
     props.removalPolicy = removal === "destroy" ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
   }
-  const logRole = get("apiGatewayCloudWatchRole");
-  if (logRole !== undefined) {
-    if (logRole !== "true" && logRole !== "false") {
-      throw new Error(`context apiGatewayCloudWatchRole must be true or false, got "${logRole}"`);
-    }
-    props.apiGatewayCloudWatchRole = logRole === "true";
-  }
+  const logRole = contextBoolean(get("apiGatewayCloudWatchRole"), "apiGatewayCloudWatchRole");
+  if (logRole !== undefined) props.apiGatewayCloudWatchRole = logRole;
+  const schemaRegistry = contextBoolean(get("schemaRegistry"), "schemaRegistry");
+  if (schemaRegistry !== undefined) props.schemaRegistry = schemaRegistry;
   return props;
 }

@@ -310,12 +310,12 @@ describe("functions", () => {
       .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
       .join("");
 
-  it("runs all eight functions on Node.js 22, arm64, ESM bundles, X-Ray tracing and Powertools settings", () => {
+  it("runs all eight functions on Node.js 24, arm64, ESM bundles, X-Ray tracing and Powertools settings", () => {
     template.resourceCountIs("AWS::Lambda::Function", names.length);
     for (const name of names) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         FunctionName: Match.absent(),
-        Runtime: "nodejs22.x",
+        Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
         TracingConfig: { Mode: "Active" },

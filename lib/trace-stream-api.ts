@@ -55,11 +55,16 @@ export interface OidcAuthOptions {
   /** Required `iss` claim. */
   readonly issuer: string;
   /**
-   * Required `aud` claim. Leave unset only when the issuer's tokens carry no `aud` (Cognito access
-   * tokens): then any token of that issuer that lists the trace is accepted.
-   * @default - not checked
+   * Required audience: the `aud` claim must list it (an issuer signs tokens for many audiences).
+   * Cognito access tokens carry no `aud`; for them the app client id in `client_id` must match.
    */
-  readonly audience?: string;
+  readonly audience: string;
+  /**
+   * Required `token_use` of tokens that carry one (Cognito); tokens without the claim (Auth0,
+   * Okta, ...) are judged by their audience alone.
+   * @default "access"
+   */
+  readonly tokenUse?: "access" | "id";
 }
 
 /** How the `$connect` authorizer verifies viewer tokens. */
@@ -75,6 +80,12 @@ export class TraceStreamAuth {
       throw new Error(`jwksUrl must be an https URL, got "${options.jwksUrl}"`);
     if (!options.issuer)
       throw new Error("issuer is required in OIDC mode: the authorizer checks the iss claim");
+    if (!options.audience)
+      throw new Error(
+        "audience is required in OIDC mode: the authorizer checks the aud (or Cognito client_id) claim",
+      );
+    if (options.tokenUse !== undefined && options.tokenUse !== "access" && options.tokenUse !== "id")
+      throw new Error(`tokenUse must be "access" or "id", got "${options.tokenUse}"`);
     return new TraceStreamAuth({ kind: "oidc", ...options });
   }
 
@@ -344,6 +355,7 @@ export class TraceStreamApi extends Construct {
       authEnv[ENV.jwtSecretArn] = secret.secretArn;
     } else {
       authEnv[ENV.jwksUrl] = auth.jwksUrl;
+      authEnv[ENV.jwtTokenUse] = auth.tokenUse ?? "access";
     }
     if (auth.issuer) authEnv[ENV.jwtIssuer] = auth.issuer;
     if (auth.audience) authEnv[ENV.jwtAudience] = auth.audience;

@@ -51,6 +51,7 @@ export const CONTEXT_KEYS = {
   jwksUrl: "jwksUrl",
   jwtIssuer: "jwtIssuer",
   jwtAudience: "jwtAudience",
+  jwtTokenUse: "jwtTokenUse",
   eventSource: "eventSource",
   stageName: "stageName",
   eventRetentionDays: "eventRetentionDays",
@@ -78,7 +79,8 @@ function contextBoolean(value: string | undefined, key: string): boolean | undef
 
 /**
  * Construct options from CDK context, failing fast with what to set:
- * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer` and optional `jwtAudience`),
+ * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer`, `jwtAudience` and optional
+ * `jwtTokenUse`),
  * `eventSource`, `stageName`, `eventRetentionDays`, `removalPolicy` (`retain` default or `destroy`),
  * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one),
  * `schemaRegistry` (`false` in regions without the EventBridge Schema Registry).
@@ -94,13 +96,17 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   } else if (authMode === "oidc") {
     const jwksUrl = get("jwksUrl");
     const issuer = get("jwtIssuer");
-    if (!jwksUrl || !issuer) {
+    const audience = get("jwtAudience");
+    if (!jwksUrl || !issuer || !audience) {
       throw new Error(
-        "authMode=oidc needs -c jwksUrl=https://.../jwks.json -c jwtIssuer=https://... (jwtAudience optional)",
+        "authMode=oidc needs -c jwksUrl=https://.../jwks.json -c jwtIssuer=https://... -c jwtAudience=<client id or API identifier> (jwtTokenUse=access|id optional)",
       );
     }
-    const audience = get("jwtAudience");
-    auth = TraceStreamAuth.oidc({ jwksUrl, issuer, ...(audience ? { audience } : {}) });
+    const tokenUse = get("jwtTokenUse");
+    if (tokenUse !== undefined && tokenUse !== "access" && tokenUse !== "id") {
+      throw new Error(`context jwtTokenUse must be "access" or "id", got "${tokenUse}"`);
+    }
+    auth = TraceStreamAuth.oidc({ jwksUrl, issuer, audience, ...(tokenUse ? { tokenUse } : {}) });
   } else {
     throw new Error(`context authMode must be "hs256" or "oidc", got "${authMode}"`);
   }

@@ -23,6 +23,7 @@ export type MetricName =
   | "DeliveryFailures"
   | "DeliveryThrottled"
   | "StaleConnectionsPruned"
+  | "PruneFailures"
   | "ReplayFramesSent"
   | "ReplayEventsSent"
   | "EmitterFailuresRecorded"

@@ -11,7 +11,7 @@ import * as eventsTargets from "aws-cdk-lib/aws-events-targets";
 import type * as eventschemas from "aws-cdk-lib/aws-eventschemas";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { LambdaDestination, SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import { LambdaDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -20,6 +20,7 @@ import { Construct, type IConstruct } from "constructs";
 import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
 import { FUNCTION_NAMES, type FunctionName } from "./function-names.js";
+import { FUNCTION_PERMISSIONS, grantFunctionPermissions } from "./function-permissions.js";
 import { addTraceEventSchemaRegistry, wantsSchemaRegistry } from "./registry-schema.js";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
@@ -433,7 +434,7 @@ export class TraceStreamApi extends Construct {
       TraceStreamFunctionName,
       nodejs.NodejsFunction
     >;
-    const { authorizer, connect, disconnect, resume, emitter } = this.functions;
+    const { authorizer, emitter } = this.functions;
     const failureRecorder = this.functions["failure-recorder"];
 
     this.webSocketApi = new apigwv2.WebSocketApi(this, "WebSocketApi", {
@@ -464,23 +465,23 @@ export class TraceStreamApi extends Construct {
     this.webSocketUrl = this.stage.url;
     this.callbackUrl = this.stage.callbackUrl;
 
-    // The callback URL is built from the API id, region and the literal stage name, so the
-    // functions depend on the API only, not on the stage that deploys routes to them.
-    for (const fn of [resume, emitter]) {
-      fn.addEnvironment(ENV.connectionsEndpoint, this.callbackUrl);
-      this.stage.grantManagementApiAccess(fn);
+    // Least privilege per function (design §4): exactly the calls its code makes, from one table
+    // (lib/function-permissions.ts). The callback URL is built from the API id, region and the
+    // literal stage name, so the functions depend on the API only, not on the stage.
+    const permissionResources = {
+      table: this.table,
+      stage: this.stage,
+      deadLetterQueue: this.deadLetterQueue,
+      failureQueue: this.asyncFailureQueue,
+      tokenSecret: this.jwtSecret,
+    };
+    for (const name of FUNCTION_NAMES) {
+      const permissions = FUNCTION_PERMISSIONS[name];
+      grantFunctionPermissions(this.functions[name], permissions, permissionResources);
+      if (permissions.postToConnections) {
+        this.functions[name].addEnvironment(ENV.connectionsEndpoint, this.callbackUrl);
+      }
     }
-
-    // Least privilege per function (design §4). The authorizer, ping and default get no table
-    // access at all; connect only writes the subscription pair; disconnect reads the reverse-lookup
-    // item to find the pair it deletes; resume reads history and prunes its own subscription when
-    // the client is gone mid-replay; the emitter stores events, reads subscribers and prunes.
-    this.table.grantWriteData(connect);
-    this.table.grantReadWriteData(disconnect);
-    this.table.grantReadWriteData(resume);
-    this.table.grantReadWriteData(emitter);
-    this.deadLetterQueue.grantSendMessages(emitter);
-    this.jwtSecret?.grantRead(authorizer);
 
     // Lambda's failure record carries the raw request payload (the event as the producer sent
     // it), so it goes through the recorder, which redacts it, instead of straight to the queue.
@@ -489,10 +490,12 @@ export class TraceStreamApi extends Construct {
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
     });
-    this.asyncFailureQueue.grantSendMessages(failureRecorder);
     // Should the recorder itself keep failing, its record is queued as it is rather than lost.
+    // The recorder's role already sends to this queue (sqs:SendMessage, all a destination needs);
+    // SqsDestination would add GetQueueAttributes and GetQueueUrl besides.
+    const failureQueueArn = this.asyncFailureQueue.queueArn;
     failureRecorder.configureAsyncInvoke({
-      onFailure: new SqsDestination(this.asyncFailureQueue),
+      onFailure: { bind: () => ({ destination: failureQueueArn }) },
       retryAttempts: 2,
     });
     this.rule = new events.Rule(this, "TraceEventsRule", {
@@ -601,11 +604,11 @@ export class TraceStreamApi extends Construct {
       }
     }
     const apiLogicalId = Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as CfnElement);
-    for (const fn of [this.functions.resume, this.functions.emitter]) {
+    for (const name of FUNCTION_NAMES.filter((name) => FUNCTION_PERMISSIONS[name].postToConnections)) {
       acknowledge(
-        fn.role!,
-        `Connection ids exist only at run time; the grant is limited to the @connections resource of this API's "${stageName}" stage.`,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stageName}/*/@connections/*]`,
+        this.functions[name].role!,
+        `Connection ids exist only at run time; the grant is limited to POST on the @connections resource of this API's "${stageName}" stage.`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stageName}/POST/@connections/*]`,
       );
     }
     const recorderLogicalId = Stack.of(this).getLogicalId(

@@ -99,7 +99,7 @@ describe("custom options", () => {
     const manage = statementsOfRole(template, emitterRole).find((s) =>
       actionsOf([s]).includes("execute-api:ManageConnections"),
     );
-    expect(JSON.stringify(manage?.Resource)).toMatch(/"\/dev\/\*\/@connections\/\*"\]\]\}$/);
+    expect(JSON.stringify(manage?.Resource)).toMatch(/"\/dev\/POST\/@connections\/\*"\]\]\}$/);
     expect(
       JSON.stringify(
         environmentOf(template, logicalId(stack.api.functions.emitter))[ENV.connectionsEndpoint],

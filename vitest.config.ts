@@ -14,7 +14,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: parallel files share them with the local stacks the tests start.
     maxWorkers: 2,
-    // The AWS SDK announces its Node 22 requirement on every client; Lambda runs Node 22 already.
+    // The AWS SDK announces its Node 22 requirement on every client; Lambda runs Node 24 already.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     projects: [
       {

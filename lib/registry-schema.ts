@@ -1,4 +1,7 @@
 import { readFileSync } from "node:fs";
+import { Stack, Token } from "aws-cdk-lib";
+import * as eventschemas from "aws-cdk-lib/aws-eventschemas";
+import type { Construct } from "constructs";
 import { EVENT_NAMES } from "../protocol/trace-event.js";
 
 /**
@@ -90,4 +93,51 @@ export function traceEventRegistrySchema(committedSchemaText: string, source: st
 /** Reads the committed schema file (at synth time) and returns the registry document as text. */
 export function readTraceEventRegistrySchema(source: string): string {
   return JSON.stringify(traceEventRegistrySchema(readFileSync(TRACE_EVENT_SCHEMA_FILE, "utf8"), source));
+}
+
+/**
+ * Regions whose CloudFormation has no `AWS::EventSchemas::*` types: a template naming one fails
+ * validation there ("Unrecognized resource types") before any condition is read, so the registry
+ * must be left out of the template rather than switched off by a condition.
+ */
+export const REGIONS_WITHOUT_SCHEMA_REGISTRY: readonly string[] = [
+  "ap-east-2",
+  "ap-south-2",
+  "ap-southeast-4",
+  "ap-southeast-5",
+  "ap-southeast-6",
+  "ap-southeast-7",
+  "ca-west-1",
+  "il-central-1",
+  "mx-central-1",
+];
+
+/**
+ * Whether to create the registry: as asked, else unless the stack is pinned to a region known to
+ * lack it (an environment-agnostic stack cannot tell, so it gets one).
+ */
+export function wantsSchemaRegistry(scope: Construct, requested: boolean | undefined): boolean {
+  const region = Stack.of(scope).region;
+  const unavailable = !Token.isUnresolved(region) && REGIONS_WITHOUT_SCHEMA_REGISTRY.includes(region);
+  if (requested === true && unavailable) {
+    throw new Error(
+      `the EventBridge Schema Registry is not available in ${region}: set schemaRegistry to false (-c schemaRegistry=false)`,
+    );
+  }
+  return requested ?? !unavailable;
+}
+
+/** A registry holding the TraceEvent schema for events from `source`. */
+export function addTraceEventSchemaRegistry(scope: Construct, source: string): eventschemas.CfnRegistry {
+  const registry = new eventschemas.CfnRegistry(scope, "SchemaRegistry", {
+    description: "trace-stream event schemas",
+  });
+  new eventschemas.CfnSchema(scope, "TraceEventSchema", {
+    registryName: registry.attrRegistryName,
+    schemaName: `${source}@TraceEvent`.replace(/[^A-Za-z0-9@._-]/g, "-"),
+    type: REGISTRY_SCHEMA_TYPE,
+    description: "TraceEvent v1 (schema/trace-event.schema.json) as an EventBridge event",
+    content: readTraceEventRegistrySchema(source),
+  });
+  return registry;
 }

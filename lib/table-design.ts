@@ -13,7 +13,8 @@ export const keys = {
   trace: (traceId: string) => `TRACE#${traceId}`,
   connection: (connectionId: string) => `CONN#${connectionId}`,
   event: (seq: number) => `EVT#${String(seq).padStart(SEQ_DIGITS, "0")}`,
-  /** Sort-key prefixes for `begins_with` queries. */
+  /** Key prefixes: `begins_with` queries, and IAM's `dynamodb:LeadingKeys` conditions. */
+  tracePrefix: "TRACE#",
   connectionPrefix: "CONN#",
   eventPrefix: "EVT#",
 } as const;

@@ -8,10 +8,10 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as eventsTargets from "aws-cdk-lib/aws-events-targets";
-import * as eventschemas from "aws-cdk-lib/aws-eventschemas";
+import type * as eventschemas from "aws-cdk-lib/aws-eventschemas";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { LambdaDestination, SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import { LambdaDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
@@ -21,7 +21,8 @@ import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
 import { FUNCTION_NAMES, type FunctionName } from "./function-names.js";
-import { REGISTRY_SCHEMA_TYPE, readTraceEventRegistrySchema } from "./registry-schema.js";
+import { FUNCTION_PERMISSIONS, grantFunctionPermissions } from "./function-permissions.js";
+import { addTraceEventSchemaRegistry, wantsSchemaRegistry } from "./registry-schema.js";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
   checkRouteThrottle,
@@ -59,11 +60,16 @@ export interface OidcAuthOptions {
   /** Required `iss` claim. */
   readonly issuer: string;
   /**
-   * Required `aud` claim. Leave unset only when the issuer's tokens carry no `aud` (Cognito access
-   * tokens): then any token of that issuer that lists the trace is accepted.
-   * @default - not checked
+   * Required audience: the `aud` claim must list it (an issuer signs tokens for many audiences).
+   * Cognito access tokens carry no `aud`; for them the app client id in `client_id` must match.
    */
-  readonly audience?: string;
+  readonly audience: string;
+  /**
+   * Required `token_use` of tokens that carry one (Cognito); tokens without the claim (Auth0,
+   * Okta, ...) are judged by their audience alone.
+   * @default "access"
+   */
+  readonly tokenUse?: "access" | "id";
 }
 
 /** How the `$connect` authorizer verifies viewer tokens. */
@@ -79,6 +85,12 @@ export class TraceStreamAuth {
       throw new Error(`jwksUrl must be an https URL, got "${options.jwksUrl}"`);
     if (!options.issuer)
       throw new Error("issuer is required in OIDC mode: the authorizer checks the iss claim");
+    if (!options.audience)
+      throw new Error(
+        "audience is required in OIDC mode: the authorizer checks the aud (or Cognito client_id) claim",
+      );
+    if (options.tokenUse !== undefined && options.tokenUse !== "access" && options.tokenUse !== "id")
+      throw new Error(`tokenUse must be "access" or "id", got "${options.tokenUse}"`);
     return new TraceStreamAuth({ kind: "oidc", ...options });
   }
 
@@ -164,6 +176,12 @@ export interface TraceStreamApiProps {
    */
   readonly tracing?: boolean;
   /**
+   * Register the TraceEvent schema in an EventBridge Schema Registry. `AWS::EventSchemas::*` does
+   * not exist in some regions (`REGIONS_WITHOUT_SCHEMA_REGISTRY`): set false to deploy there.
+   * @default true, or false when the stack is pinned to a region without the registry
+   */
+  readonly schemaRegistry?: boolean;
+  /**
    * Create the role API Gateway uses to write access logs and register it in the account's API
    * Gateway settings (one per account and region; WebSocket stages cannot log without it). The
    * role is retained when the stack is deleted, since other APIs of the account may rely on it.
@@ -221,6 +239,13 @@ const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName, FunctionSpec>> = 
     timeout: Duration.seconds(10),
   },
 };
+
+/**
+ * The Lambda runtime (nodejs22.x is deprecated on 2027-04-30). The handlers use nothing newer than
+ * Node 20, where the local stack and the tests run them; esbuild targets the runtime's version.
+ */
+const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
+const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "node$1");
 
 const SERVICE_NAME = "trace-stream";
 const METRICS_NAMESPACE = "TraceStream";
@@ -280,7 +305,8 @@ export class TraceStreamApi extends Construct {
   /** The HS256 secret (HS256 mode only). */
   readonly jwtSecret?: secretsmanager.ISecret;
   readonly functions: Readonly<Record<TraceStreamFunctionName, nodejs.NodejsFunction>>;
-  readonly schemaRegistry: eventschemas.CfnRegistry;
+  /** The registry holding the TraceEvent schema; absent when `schemaRegistry` is false. */
+  readonly schemaRegistry?: eventschemas.CfnRegistry;
   readonly alarms: {
     readonly deadLetterQueueDepth: cloudwatch.Alarm;
     readonly asyncFailureQueueDepth: cloudwatch.Alarm;
@@ -302,6 +328,7 @@ export class TraceStreamApi extends Construct {
       (props.eventRetention ?? Duration.days(7)).toDays({ integral: false }),
       "eventRetention in days",
     );
+    const schemaRegistry = wantsSchemaRegistry(this, props.schemaRegistry);
     const emitterConcurrency = positiveInteger(props.emitterConcurrency ?? 32, "emitterConcurrency");
     const throttle = props.throttle ?? DEFAULT_STAGE_THROTTLE.default;
     checkRouteThrottle(throttle, "throttle");
@@ -350,6 +377,7 @@ export class TraceStreamApi extends Construct {
       authEnv[ENV.jwtSecretArn] = secret.secretArn;
     } else {
       authEnv[ENV.jwksUrl] = auth.jwksUrl;
+      authEnv[ENV.jwtTokenUse] = auth.tokenUse ?? "access";
     }
     if (auth.issuer) authEnv[ENV.jwtIssuer] = auth.issuer;
     if (auth.audience) authEnv[ENV.jwtAudience] = auth.audience;
@@ -399,7 +427,7 @@ export class TraceStreamApi extends Construct {
         handler: "handler",
         projectRoot: repoPath(""),
         depsLockFilePath: repoPath("package-lock.json"),
-        runtime: lambda.Runtime.NODEJS_22_X,
+        runtime: LAMBDA_RUNTIME,
         architecture: lambda.Architecture.ARM_64,
         description: spec.description,
         memorySize: spec.memorySize,
@@ -413,7 +441,7 @@ export class TraceStreamApi extends Construct {
           format: nodejs.OutputFormat.ESM,
           banner: ESM_REQUIRE_BANNER,
           mainFields: ["module", "main"],
-          target: "node22",
+          target: ESBUILD_TARGET,
           minify: true,
           sourceMap: true,
           sourcesContent: false,
@@ -427,7 +455,7 @@ export class TraceStreamApi extends Construct {
       TraceStreamFunctionName,
       nodejs.NodejsFunction
     >;
-    const { authorizer, connect, disconnect, resume, emitter } = this.functions;
+    const { authorizer, emitter } = this.functions;
     const failureRecorder = this.functions["failure-recorder"];
 
     this.webSocketApi = new apigwv2.WebSocketApi(this, "WebSocketApi", {
@@ -468,23 +496,23 @@ export class TraceStreamApi extends Construct {
     this.webSocketUrl = this.stage.url;
     this.callbackUrl = this.stage.callbackUrl;
 
-    // The callback URL is built from the API id, region and the literal stage name, so the
-    // functions depend on the API only, not on the stage that deploys routes to them.
-    for (const fn of [resume, emitter]) {
-      fn.addEnvironment(ENV.connectionsEndpoint, this.callbackUrl);
-      this.stage.grantManagementApiAccess(fn);
+    // Least privilege per function (design §4): exactly the calls its code makes, from one table
+    // (lib/function-permissions.ts). The callback URL is built from the API id, region and the
+    // literal stage name, so the functions depend on the API only, not on the stage.
+    const permissionResources = {
+      table: this.table,
+      stage: this.stage,
+      deadLetterQueue: this.deadLetterQueue,
+      failureQueue: this.asyncFailureQueue,
+      tokenSecret: this.jwtSecret,
+    };
+    for (const name of FUNCTION_NAMES) {
+      const permissions = FUNCTION_PERMISSIONS[name];
+      grantFunctionPermissions(this.functions[name], permissions, permissionResources);
+      if (permissions.postToConnections) {
+        this.functions[name].addEnvironment(ENV.connectionsEndpoint, this.callbackUrl);
+      }
     }
-
-    // Least privilege per function (design §4). The authorizer, ping and default get no table
-    // access at all; connect only writes the subscription pair; disconnect reads the reverse-lookup
-    // item to find the pair it deletes; resume reads history and prunes its own subscription when
-    // the client is gone mid-replay; the emitter stores events, reads subscribers and prunes.
-    this.table.grantWriteData(connect);
-    this.table.grantReadWriteData(disconnect);
-    this.table.grantReadWriteData(resume);
-    this.table.grantReadWriteData(emitter);
-    this.deadLetterQueue.grantSendMessages(emitter);
-    this.jwtSecret?.grantRead(authorizer);
 
     // Lambda's failure record carries the raw request payload (the event as the producer sent
     // it), so it goes through the recorder, which redacts it, instead of straight to the queue.
@@ -493,10 +521,12 @@ export class TraceStreamApi extends Construct {
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
     });
-    this.asyncFailureQueue.grantSendMessages(failureRecorder);
     // Should the recorder itself keep failing, its record is queued as it is rather than lost.
+    // The recorder's role already sends to this queue (sqs:SendMessage, all a destination needs);
+    // SqsDestination would add GetQueueAttributes and GetQueueUrl besides.
+    const failureQueueArn = this.asyncFailureQueue.queueArn;
     failureRecorder.configureAsyncInvoke({
-      onFailure: new SqsDestination(this.asyncFailureQueue),
+      onFailure: { bind: () => ({ destination: failureQueueArn }) },
       retryAttempts: 2,
     });
     this.rule = new events.Rule(this, "TraceEventsRule", {
@@ -512,16 +542,7 @@ export class TraceStreamApi extends Construct {
       }),
     );
 
-    this.schemaRegistry = new eventschemas.CfnRegistry(this, "SchemaRegistry", {
-      description: "trace-stream event schemas",
-    });
-    new eventschemas.CfnSchema(this, "TraceEventSchema", {
-      registryName: this.schemaRegistry.attrRegistryName,
-      schemaName: `${this.eventSource}@TraceEvent`.replace(/[^A-Za-z0-9@._-]/g, "-"),
-      type: REGISTRY_SCHEMA_TYPE,
-      description: "TraceEvent v1 (schema/trace-event.schema.json) as an EventBridge event",
-      content: readTraceEventRegistrySchema(this.eventSource),
-    });
+    if (schemaRegistry) this.schemaRegistry = addTraceEventSchemaRegistry(this, this.eventSource);
 
     this.alarms = this.createAlarms(emitter);
     this.acknowledgeNagFindings(stageName, tracing);
@@ -605,11 +626,6 @@ export class TraceStreamApi extends Construct {
   /** cdk-nag (AwsSolutions) findings that are deliberate, each with its reason. */
   private acknowledgeNagFindings(stageName: string, tracing: boolean): void {
     for (const fn of Object.values(this.functions)) {
-      acknowledge(
-        fn,
-        "Node.js 22 is the runtime the handlers are built and tested for (target node22); move to a newer runtime together with the test matrix.",
-        "AwsSolutions-L1",
-      );
       if (tracing) {
         acknowledge(
           fn.role!,
@@ -619,11 +635,11 @@ export class TraceStreamApi extends Construct {
       }
     }
     const apiLogicalId = Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as CfnElement);
-    for (const fn of [this.functions.resume, this.functions.emitter]) {
+    for (const name of FUNCTION_NAMES.filter((name) => FUNCTION_PERMISSIONS[name].postToConnections)) {
       acknowledge(
-        fn.role!,
-        `Connection ids exist only at run time; the grant is limited to the @connections resource of this API's "${stageName}" stage.`,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stageName}/*/@connections/*]`,
+        this.functions[name].role!,
+        `Connection ids exist only at run time; the grant is limited to POST on the @connections resource of this API's "${stageName}" stage.`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stageName}/POST/@connections/*]`,
       );
     }
     const recorderLogicalId = Stack.of(this).getLogicalId(

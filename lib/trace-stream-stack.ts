@@ -51,11 +51,13 @@ export const CONTEXT_KEYS = {
   jwksUrl: "jwksUrl",
   jwtIssuer: "jwtIssuer",
   jwtAudience: "jwtAudience",
+  jwtTokenUse: "jwtTokenUse",
   eventSource: "eventSource",
   stageName: "stageName",
   eventRetentionDays: "eventRetentionDays",
   removalPolicy: "removalPolicy",
   apiGatewayCloudWatchRole: "apiGatewayCloudWatchRole",
+  schemaRegistry: "schemaRegistry",
 } as const;
 
 function contextString(node: Node, key: string): string | undefined {
@@ -67,11 +69,21 @@ function contextString(node: Node, key: string): string | undefined {
   return String(value);
 }
 
+function contextBoolean(value: string | undefined, key: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== "true" && value !== "false") {
+    throw new Error(`context ${key} must be true or false, got "${value}"`);
+  }
+  return value === "true";
+}
+
 /**
  * Construct options from CDK context, failing fast with what to set:
- * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer` and optional `jwtAudience`),
+ * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer`, `jwtAudience` and optional
+ * `jwtTokenUse`),
  * `eventSource`, `stageName`, `eventRetentionDays`, `removalPolicy` (`retain` default or `destroy`),
- * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one).
+ * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one),
+ * `schemaRegistry` (`false` in regions without the EventBridge Schema Registry).
  */
 export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   const get = (key: keyof typeof CONTEXT_KEYS) => contextString(node, CONTEXT_KEYS[key]);
@@ -84,13 +96,17 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   } else if (authMode === "oidc") {
     const jwksUrl = get("jwksUrl");
     const issuer = get("jwtIssuer");
-    if (!jwksUrl || !issuer) {
+    const audience = get("jwtAudience");
+    if (!jwksUrl || !issuer || !audience) {
       throw new Error(
-        "authMode=oidc needs -c jwksUrl=https://.../jwks.json -c jwtIssuer=https://... (jwtAudience optional)",
+        "authMode=oidc needs -c jwksUrl=https://.../jwks.json -c jwtIssuer=https://... -c jwtAudience=<client id or API identifier> (jwtTokenUse=access|id optional)",
       );
     }
-    const audience = get("jwtAudience");
-    auth = TraceStreamAuth.oidc({ jwksUrl, issuer, ...(audience ? { audience } : {}) });
+    const tokenUse = get("jwtTokenUse");
+    if (tokenUse !== undefined && tokenUse !== "access" && tokenUse !== "id") {
+      throw new Error(`context jwtTokenUse must be "access" or "id", got "${tokenUse}"`);
+    }
+    auth = TraceStreamAuth.oidc({ jwksUrl, issuer, audience, ...(tokenUse ? { tokenUse } : {}) });
   } else {
     throw new Error(`context authMode must be "hs256" or "oidc", got "${authMode}"`);
   }
@@ -117,12 +133,9 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
     }
     props.removalPolicy = removal === "destroy" ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
   }
-  const logRole = get("apiGatewayCloudWatchRole");
-  if (logRole !== undefined) {
-    if (logRole !== "true" && logRole !== "false") {
-      throw new Error(`context apiGatewayCloudWatchRole must be true or false, got "${logRole}"`);
-    }
-    props.apiGatewayCloudWatchRole = logRole === "true";
-  }
+  const logRole = contextBoolean(get("apiGatewayCloudWatchRole"), "apiGatewayCloudWatchRole");
+  if (logRole !== undefined) props.apiGatewayCloudWatchRole = logRole;
+  const schemaRegistry = contextBoolean(get("schemaRegistry"), "schemaRegistry");
+  if (schemaRegistry !== undefined) props.schemaRegistry = schemaRegistry;
   return props;
 }

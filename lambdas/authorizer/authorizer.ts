@@ -1,9 +1,36 @@
 import { z } from "zod";
 import { TRACE_ID_PATTERN } from "../../protocol/index.js";
-import type { Log } from "../shared/telemetry.js";
+import type { Log, MetricsPort } from "../shared/telemetry.js";
 
-/** Verifies a token's signature and registered claims; resolves to its payload or throws. */
+/**
+ * Verifies a token's signature and registered claims; resolves to its payload. Throws
+ * InvalidTokenError when the token is bad, anything else when it could not be checked.
+ */
 export type TokenVerifier = (token: string) => Promise<Record<string, unknown>>;
+
+/** The token is malformed, badly signed, expired or has the wrong claims: a final 401. */
+export class InvalidTokenError extends Error {
+  override readonly name = "InvalidTokenError";
+  constructor(
+    /** A code safe to log (jose's error code, or ours for the OIDC claim checks); never the token. */
+    readonly code: string,
+    options?: { cause: unknown },
+  ) {
+    super(`invalid token (${code})`, options);
+  }
+}
+
+/**
+ * Tokens could not be checked at all (the JWKS or Secrets Manager unreachable, a key that is not
+ * usable). Thrown with a message other than "Unauthorized", so API Gateway answers 500, which
+ * clients retry, instead of a 401 they must treat as final.
+ */
+export class AuthorizerUnavailableError extends Error {
+  override readonly name = "AuthorizerUnavailableError";
+  constructor(options: { cause: unknown }) {
+    super("token verification is unavailable", options);
+  }
+}
 
 /** The request fields the authorizer reads (API Gateway's WebSocket REQUEST authorizer event). */
 export interface AuthorizerRequest {
@@ -23,7 +50,8 @@ export interface AuthorizerPolicy {
 
 /**
  * API Gateway answers 401 when the authorizer fails with exactly this message, 403 for a Deny
- * policy and 500 for anything else; so a bad token throws this, a wrong trace returns Deny.
+ * policy and 500 for anything else; so a bad token throws this, a wrong trace returns Deny, and a
+ * verifier that cannot work throws AuthorizerUnavailableError.
  */
 export const UNAUTHORIZED = "Unauthorized";
 
@@ -52,7 +80,7 @@ function policy(
   } satisfies AuthorizerPolicy;
 }
 
-export function makeAuthorizer(deps: { verify: TokenVerifier; log: Log }) {
+export function makeAuthorizer(deps: { verify: TokenVerifier; log: Log; metrics: MetricsPort }) {
   return async function authorize(request: AuthorizerRequest): Promise<AuthorizerPolicy> {
     const query = request.queryStringParameters ?? {};
     const token = query.token;
@@ -65,11 +93,14 @@ export function makeAuthorizer(deps: { verify: TokenVerifier; log: Log }) {
     try {
       claims = await deps.verify(token);
     } catch (error) {
-      // The reason is jose's error code (expired, bad signature, ...): never the token itself.
-      deps.log.info("connection refused", {
-        reason: "invalid_token",
-        code: (error as { code?: string }).code,
-      });
+      if (!(error instanceof InvalidTokenError)) {
+        // An outage, not a verdict on the token: fail as a server error, loudly (alarmed metric).
+        deps.metrics.count("AuthorizerFailures");
+        deps.log.error("token verification unavailable", describeFailure(error));
+        throw new AuthorizerUnavailableError({ cause: error });
+      }
+      // The reason is a code (expired, bad signature, ...): never the token itself.
+      deps.log.info("connection refused", { reason: "invalid_token", code: error.code });
       throw new Error(UNAUTHORIZED);
     }
     const subject = typeof claims.sub === "string" ? claims.sub : "anonymous";
@@ -88,4 +119,19 @@ export function makeAuthorizer(deps: { verify: TokenVerifier; log: Log }) {
     }
     return policy("Allow", subject, request.methodArn, { traceId, sub: subject });
   };
+}
+
+/** Name, message and code of an error and its causes: what the SDK and jose put there, no token. */
+function describeFailure(error: unknown): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 3; depth++) {
+    const prefix = depth === 0 ? "error" : `cause${depth}`;
+    fields[prefix] = `${current.name}: ${current.message}`;
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") fields[`${prefix}Code`] = code;
+    current = current.cause;
+  }
+  if (!(error instanceof Error)) fields.error = String(error);
+  return fields;
 }

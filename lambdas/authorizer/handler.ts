@@ -4,7 +4,21 @@ import { ConfigError, type EnvRecord, optionalString } from "../shared/config.js
 import { ENV } from "../shared/env-names.js";
 import { createTelemetry } from "../shared/telemetry.js";
 import { makeAuthorizer, type TokenVerifier } from "./authorizer.js";
-import { hs256Verifier, jwksVerifier, secretsManagerSecret } from "./verifier.js";
+import {
+  hs256Verifier,
+  jwksVerifier,
+  OIDC_TOKEN_USES,
+  type OidcTokenUse,
+  secretsManagerSecret,
+} from "./verifier.js";
+
+function tokenUseFromEnv(env: EnvRecord): OidcTokenUse {
+  const value = optionalString(env, ENV.jwtTokenUse) ?? "access";
+  if (!(OIDC_TOKEN_USES as readonly string[]).includes(value)) {
+    throw new ConfigError(`${ENV.jwtTokenUse} must be "access" or "id", got "${value}".`);
+  }
+  return value as OidcTokenUse;
+}
 
 /** Picks the verifier from the environment: JWKS (OIDC), a Secrets Manager secret, or a plain secret. */
 export function verifierFromEnv(env: EnvRecord): TokenVerifier {
@@ -14,7 +28,12 @@ export function verifierFromEnv(env: EnvRecord): TokenVerifier {
   if (jwksUrl) {
     if (!issuer)
       throw new ConfigError(`Set ${ENV.jwtIssuer}: tokens from ${ENV.jwksUrl} are checked against it.`);
-    return jwksVerifier(jwksUrl, { issuer, audience });
+    if (!audience) {
+      throw new ConfigError(
+        `Set ${ENV.jwtAudience}: tokens from ${ENV.jwksUrl} must name it (an issuer signs tokens for many audiences).`,
+      );
+    }
+    return jwksVerifier(jwksUrl, { issuer, audience, tokenUse: tokenUseFromEnv(env) });
   }
   const secretArn = optionalString(env, ENV.jwtSecretArn);
   if (secretArn)
@@ -27,7 +46,13 @@ export function verifierFromEnv(env: EnvRecord): TokenVerifier {
 }
 
 export function createHandler(env: EnvRecord) {
-  const { log } = createTelemetry(env, "authorizer");
-  const authorize = makeAuthorizer({ verify: verifierFromEnv(env), log });
-  return (event: APIGatewayRequestAuthorizerEvent) => authorize(event);
+  const { log, metrics } = createTelemetry(env, "authorizer");
+  const authorize = makeAuthorizer({ verify: verifierFromEnv(env), log, metrics });
+  return async (event: APIGatewayRequestAuthorizerEvent) => {
+    try {
+      return await authorize(event);
+    } finally {
+      metrics.flush();
+    }
+  };
 }

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { createRemoteJWKSet, jwtVerify } from "jose";
+import { createRemoteJWKSet, type JWTPayload, errors as jose, jwtVerify } from "jose";
 import { ConfigError } from "../shared/config.js";
-import type { TokenVerifier } from "./authorizer.js";
+import { InvalidTokenError, type TokenVerifier } from "./authorizer.js";
 import { MIN_SECRET_LENGTH } from "./token.js";
 
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -9,6 +9,47 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 interface ClaimChecks {
   readonly issuer?: string | undefined;
   readonly audience?: string | undefined;
+}
+
+/** What an OIDC token must carry. */
+export interface OidcClaimChecks {
+  readonly issuer: string;
+  /** Required: in `aud`, or (Cognito access tokens, which carry no `aud`) in `client_id`. */
+  readonly audience: string;
+  /** Required value of `token_use` when a token has one (Cognito: "access" or "id"). */
+  readonly tokenUse: OidcTokenUse;
+}
+
+export type OidcTokenUse = "access" | "id";
+export const OIDC_TOKEN_USES: readonly OidcTokenUse[] = ["access", "id"];
+
+/**
+ * jose errors that say the token itself is bad (malformed, badly signed, expired, wrong claims, a
+ * key id the issuer does not publish). Anything else (the JWKS unreachable, slow or garbled, Secrets
+ * Manager failing) is the authorizer's own trouble and must not read as a refusal.
+ */
+const TOKEN_ERRORS = [
+  jose.JWTExpired,
+  jose.JWTClaimValidationFailed,
+  jose.JWTInvalid,
+  jose.JWSInvalid,
+  jose.JWSSignatureVerificationFailed,
+  jose.JOSEAlgNotAllowed,
+  jose.JOSENotSupported,
+  jose.JWKSNoMatchingKey,
+  jose.JWKSMultipleMatchingKeys,
+] as const;
+
+/** Runs a jose verification, turning its token errors into InvalidTokenError and rethrowing the rest. */
+async function verifying(run: () => Promise<{ payload: JWTPayload }>): Promise<Record<string, unknown>> {
+  try {
+    return (await run()).payload as Record<string, unknown>;
+  } catch (error) {
+    if (TOKEN_ERRORS.some((type) => error instanceof type)) {
+      throw new InvalidTokenError((error as jose.JOSEError).code, { cause: error });
+    }
+    throw error;
+  }
 }
 
 function checks(claims: ClaimChecks) {
@@ -31,20 +72,38 @@ function secretKey(secret: string): Uint8Array {
 export function hs256Verifier(loadSecret: () => Promise<string>, claims: ClaimChecks): TokenVerifier {
   return async (token) => {
     const key = secretKey(await loadSecret());
-    const { payload } = await jwtVerify(token, key, { algorithms: ["HS256"], ...checks(claims) });
-    return payload as Record<string, unknown>;
+    return verifying(() => jwtVerify(token, key, { algorithms: ["HS256"], ...checks(claims) }));
   };
 }
 
-/** An OIDC issuer's keys (e.g. Cognito): asymmetric algorithms only, issuer required. */
-export function jwksVerifier(jwksUrl: string, claims: ClaimChecks & { issuer: string }): TokenVerifier {
+/**
+ * The audience and token use of an OIDC token. Cognito access tokens name their app client in
+ * `client_id` and have no `aud`; every other token must list the audience in `aud`.
+ */
+function checkOidcClaims(payload: Record<string, unknown>, claims: OidcClaimChecks): void {
+  const tokenUse = payload.token_use;
+  if (tokenUse !== undefined && tokenUse !== claims.tokenUse) {
+    throw new InvalidTokenError("ERR_TOKEN_USE");
+  }
+  const aud = payload.aud;
+  const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+  if (audiences.includes(claims.audience)) return;
+  if (aud === undefined && tokenUse === "access" && payload.client_id === claims.audience) return;
+  throw new InvalidTokenError("ERR_AUDIENCE");
+}
+
+/** An OIDC issuer's keys (e.g. Cognito): asymmetric algorithms only; issuer and audience required. */
+export function jwksVerifier(jwksUrl: string, claims: OidcClaimChecks): TokenVerifier {
   const keySet = createRemoteJWKSet(new URL(jwksUrl));
   return async (token) => {
-    const { payload } = await jwtVerify(token, keySet, {
-      algorithms: ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
-      ...checks(claims),
-    });
-    return payload as Record<string, unknown>;
+    const payload = await verifying(() =>
+      jwtVerify(token, keySet, {
+        algorithms: ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
+        ...checks({ issuer: claims.issuer }),
+      }),
+    );
+    checkOidcClaims(payload, claims);
+    return payload;
   };
 }
 

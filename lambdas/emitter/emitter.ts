@@ -28,18 +28,8 @@ export interface EmitterDeps {
   readonly concurrency: number;
 }
 
-/** Some subscribers could not be reached: thrown after trying all, so Lambda retries the event. */
-export class FanOutError extends Error {
-  override readonly name = "FanOutError";
-  constructor(
-    readonly traceId: string,
-    readonly seq: number,
-    readonly failed: number,
-    readonly attempted: number,
-  ) {
-    super(`event ${traceId}#${seq}: ${failed} of ${attempted} deliveries failed; retrying the event`);
-  }
-}
+/** Failed posts named in the fan-out's error line (the rest are only counted). */
+const LOGGED_FAILURES = 5;
 
 /**
  * API Gateway answers 410 for a connection whose `$connect` has not returned yet (up to its 29 s
@@ -50,7 +40,7 @@ export const CONNECT_GRACE_MS = 30_000;
 
 export type EmitOutcome =
   | { kind: "rejected"; code: Rejection["code"] }
-  | { kind: "delivered"; duplicate: boolean; delivered: number; pruned: number };
+  | { kind: "delivered"; duplicate: boolean; delivered: number; pruned: number; failed: number };
 
 const DETAIL_TYPES: ReadonlySet<string> = new Set(EVENT_NAMES);
 
@@ -58,6 +48,11 @@ const DETAIL_TYPES: ReadonlySet<string> = new Set(EVENT_NAMES);
  * The EventBridge target: validate, redact, store (idempotent on trace+seq), then post to every
  * subscriber. Storing before reading subscribers is what lets a client that subscribes at any
  * moment get each event live or in its `resume` history.
+ *
+ * A failed post is counted, logged and alarmed, not thrown: throwing would make Lambda retry the
+ * invocation and post the event again to every subscriber, for the sake of one. The event is
+ * stored, and a client that missed its live copy reads it on its next gap or heartbeat `resume`.
+ * Storage failures (storing the event, reading subscribers) still throw, so the event is retried.
  */
 export function makeEmitter(deps: EmitterDeps) {
   async function reject(found: Rejection): Promise<EmitOutcome> {
@@ -114,6 +109,7 @@ export function makeEmitter(deps: EmitterDeps) {
     const connectedBefore = deps.now() - CONNECT_GRACE_MS;
     let attempted = 0;
     let failed = 0;
+    const logged: { connectionId: string; throttled: boolean; error: string }[] = [];
     for await (const connectionIds of deps.store.subscribers(event.trace_id)) {
       attempted += connectionIds.length;
       const failures = await settleWithLimit(connectionIds, deps.concurrency, async (connectionId) => {
@@ -121,16 +117,24 @@ export function makeEmitter(deps: EmitterDeps) {
           delivered++;
           return;
         }
-        if (await deps.store.pruneSubscription(event.trace_id, connectionId, connectedBefore)) pruned++;
+        try {
+          if (await deps.store.pruneSubscription(event.trace_id, connectionId, connectedBefore)) pruned++;
+        } catch (error) {
+          // Left for the next event's 410 or the subscription's TTL; not a reason to retry the event.
+          deps.metrics.count("PruneFailures");
+          deps.log.warn("stale subscription not pruned", { connectionId, error: String(error) });
+        }
       });
       for (const { item, reason } of failures) {
         failed++;
         const throttled = reason instanceof ConnectionPostError && reason.throttled;
         deps.metrics.count(throttled ? "DeliveryThrottled" : "DeliveryFailures");
-        deps.log.warn("delivery failed", { connectionId: item, throttled, error: String(reason) });
+        if (logged.length < LOGGED_FAILURES) {
+          logged.push({ connectionId: item, throttled, error: String(reason) });
+        }
       }
     }
-    return { delivered, pruned, attempted, failed };
+    return { delivered, pruned, attempted, failed, logged };
   }
 
   return async function emit(input: unknown): Promise<EmitOutcome> {
@@ -152,16 +156,25 @@ export function makeEmitter(deps: EmitterDeps) {
     if (!duplicate && Number.isFinite(lag)) deps.metrics.milliseconds("EventLag", Math.max(0, lag));
 
     const started = deps.now();
-    const result = await fanOut(event);
+    const { logged, ...result } = await fanOut(event);
     deps.metrics.milliseconds("FanOutDuration", deps.now() - started);
     deps.metrics.count("EventsDelivered", result.delivered);
     if (result.pruned > 0) deps.metrics.count("StaleConnectionsPruned", result.pruned);
     const fields = { traceId: event.trace_id, seq: event.seq, event: event.event, duplicate, ...result };
     if (result.failed > 0) {
-      deps.log.error("fan-out incomplete", fields);
-      throw new FanOutError(event.trace_id, event.seq, result.failed, result.attempted);
+      deps.log.error("fan-out incomplete: the event is stored, clients resume it", {
+        ...fields,
+        failures: logged,
+      });
+    } else {
+      deps.log.info("event delivered", fields);
     }
-    deps.log.info("event delivered", fields);
-    return { kind: "delivered", duplicate, delivered: result.delivered, pruned: result.pruned };
+    return {
+      kind: "delivered",
+      duplicate,
+      delivered: result.delivered,
+      pruned: result.pruned,
+      failed: result.failed,
+    };
   };
 }

@@ -27,8 +27,10 @@ export const ENV = {
   jwksUrl: "JWKS_URL",
   /** Authorizer: required `iss` claim (optional for HS256, required with a JWKS). */
   jwtIssuer: "JWT_ISSUER",
-  /** Authorizer: required `aud` claim (optional). */
+  /** Authorizer: required audience (optional for HS256, required with a JWKS). */
   jwtAudience: "JWT_AUDIENCE",
+  /** Authorizer (JWKS): required `token_use` of tokens that carry one, "access" (default) or "id". */
+  jwtTokenUse: "JWT_TOKEN_USE",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -23,10 +23,12 @@ export type MetricName =
   | "DeliveryFailures"
   | "DeliveryThrottled"
   | "StaleConnectionsPruned"
+  | "PruneFailures"
   | "ReplayFramesSent"
   | "ReplayEventsSent"
   | "ResumeRateLimited"
-  | "EmitterFailuresRecorded";
+  | "EmitterFailuresRecorded"
+  | "AuthorizerFailures";
 
 export interface MetricsPort {
   count(name: MetricName, value?: number): void;
@@ -60,12 +62,23 @@ export function createTelemetry(env: EnvRecord, functionName: string): Telemetry
     serviceName: env.POWERTOOLS_SERVICE_NAME ?? SERVICE,
     defaultDimensions: { function: functionName },
   });
+  // Powertools warns on every flush with nothing recorded (a log line per quiet invocation).
+  let recorded = false;
   return {
     log,
     metrics: {
-      count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
-      milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
-      flush: () => metrics.publishStoredMetrics(),
+      count: (name, value = 1) => {
+        recorded = true;
+        metrics.addMetric(name, MetricUnit.Count, value);
+      },
+      milliseconds: (name, value) => {
+        recorded = true;
+        metrics.addMetric(name, MetricUnit.Milliseconds, value);
+      },
+      flush: () => {
+        if (recorded) metrics.publishStoredMetrics();
+        recorded = false;
+      },
     },
   };
 }

@@ -42,6 +42,7 @@ describe("cdk-nag AwsSolutions checks", () => {
         auth: TraceStreamAuth.oidc({
           jwksUrl: "https://issuer.example/jwks.json",
           issuer: "https://issuer.example/",
+          audience: "trace-viewer",
         }),
         stageName: "dev",
       },

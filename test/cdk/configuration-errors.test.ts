@@ -31,12 +31,37 @@ describe("deploy-time context (cdk -c key=value)", () => {
     );
   });
 
-  it("refuses OIDC without a JWKS URL or issuer, saying what to pass", () => {
-    expect(() => fromContext({ authMode: "oidc", jwtIssuer: "https://issuer.example/" })).toThrow(
-      /authMode=oidc needs -c jwksUrl=.* -c jwtIssuer=/,
+  it("refuses OIDC without a JWKS URL, issuer or audience, saying what to pass", () => {
+    const oidc = {
+      authMode: "oidc",
+      jwksUrl: "https://issuer.example/jwks.json",
+      jwtIssuer: "https://issuer.example/",
+      jwtAudience: "viewer",
+    };
+    for (const missing of ["jwksUrl", "jwtIssuer", "jwtAudience"]) {
+      expect(() => fromContext({ ...oidc, [missing]: undefined }), missing).toThrow(
+        /authMode=oidc needs -c jwksUrl=.* -c jwtIssuer=.* -c jwtAudience=/,
+      );
+    }
+  });
+
+  it("reads the OIDC token use, access or id", () => {
+    const oidc = {
+      authMode: "oidc",
+      jwksUrl: "https://issuer.example/jwks.json",
+      jwtIssuer: "https://issuer.example/",
+      jwtAudience: "viewer",
+    };
+    expect(fromContext({ ...oidc, jwtTokenUse: "id" }).auth).toEqual(
+      TraceStreamAuth.oidc({
+        jwksUrl: oidc.jwksUrl,
+        issuer: oidc.jwtIssuer,
+        audience: "viewer",
+        tokenUse: "id",
+      }),
     );
-    expect(() => fromContext({ authMode: "oidc", jwksUrl: "https://issuer.example/jwks.json" })).toThrow(
-      /jwtIssuer/,
+    expect(() => fromContext({ ...oidc, jwtTokenUse: "refresh" })).toThrow(
+      'context jwtTokenUse must be "access" or "id", got "refresh"',
     );
   });
 
@@ -116,12 +141,14 @@ describe("construct props", () => {
     expect(construct({ maxSubscribersPerTrace: 0 })).toThrow(/maxSubscribersPerTrace/);
   });
 
-  it("refuses an OIDC JWKS URL that is not https, or a missing issuer", () => {
-    expect(() => TraceStreamAuth.oidc({ jwksUrl: "http://issuer.example/jwks.json", issuer: "x" })).toThrow(
-      /jwksUrl must be an https URL/,
-    );
-    expect(() => TraceStreamAuth.oidc({ jwksUrl: "https://issuer.example/jwks.json", issuer: "" })).toThrow(
-      /issuer is required/,
+  it("refuses an OIDC JWKS URL that is not https, or a missing issuer or audience", () => {
+    const jwksUrl = "https://issuer.example/jwks.json";
+    expect(() =>
+      TraceStreamAuth.oidc({ jwksUrl: "http://issuer.example/jwks.json", issuer: "x", audience: "a" }),
+    ).toThrow(/jwksUrl must be an https URL/);
+    expect(() => TraceStreamAuth.oidc({ jwksUrl, issuer: "", audience: "a" })).toThrow(/issuer is required/);
+    expect(() => TraceStreamAuth.oidc({ jwksUrl, issuer: "x", audience: "" })).toThrow(
+      /audience is required/,
     );
   });
 });

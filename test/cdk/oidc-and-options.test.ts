@@ -50,12 +50,13 @@ beforeAll(() => {
 });
 
 describe("OIDC mode", () => {
-  it("verifies tokens against the issuer's JWKS, issuer and audience", () => {
+  it("verifies tokens against the issuer's JWKS, issuer, audience and (by default) access token use", () => {
     const env = environmentOf(template, logicalId(stack.api.functions.authorizer));
     expect(env).toMatchObject({
       [ENV.jwksUrl]: OIDC.jwksUrl,
       [ENV.jwtIssuer]: OIDC.issuer,
       [ENV.jwtAudience]: OIDC.audience,
+      [ENV.jwtTokenUse]: "access",
     });
     expect(env).not.toHaveProperty(ENV.jwtSecretArn);
     expect(env).not.toHaveProperty(ENV.jwtSecret);
@@ -110,7 +111,7 @@ describe("custom options", () => {
     const manage = statementsOfRole(template, emitterRole).find((s) =>
       actionsOf([s]).includes("execute-api:ManageConnections"),
     );
-    expect(JSON.stringify(manage?.Resource)).toMatch(/"\/dev\/\*\/@connections\/\*"\]\]\}$/);
+    expect(JSON.stringify(manage?.Resource)).toMatch(/"\/dev\/POST\/@connections\/\*"\]\]\}$/);
     expect(
       JSON.stringify(
         environmentOf(template, logicalId(stack.api.functions.emitter))[ENV.connectionsEndpoint],

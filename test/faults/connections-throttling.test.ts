@@ -45,7 +45,9 @@ describe("429 storms from @connections", () => {
     await stack.deliveriesIdle();
     // Stored before the fan-out, so on record even though no post got through.
     expect((await storedSeqs(stack, traceId)).sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
-    expect(stack.emitterFailures().length).toBeGreaterThan(failuresBefore);
+    // Given up per post (counted and alarmed), not by failing the invocation: a retried invocation
+    // would post each event to every viewer again.
+    expect(stack.emitterFailures().length).toBe(failuresBefore);
 
     stack.faults.gateway.throttleUntil = 0;
     // The next live event opens a gap; the clients resume and read the rest from the table.

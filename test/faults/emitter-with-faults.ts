@@ -1,10 +1,11 @@
 /**
  * The emitter as lambdas/emitter/handler.ts composes it (same core, same adapters, same
- * environment), with hooks to inject faults at its boundaries: middleware on the DynamoDB client,
- * or a wrapper around the store or the @connections gateway. Passed to the local stack as
+ * environment), with hooks to inject faults at its boundaries: middleware on the DynamoDB or
+ * @connections client, or a wrapper around the store or the @connections gateway. Passed to the local stack as
  * `handlers.emitter`, so EventBridge delivers to it, retries it and dead-letters for it as for the
  * real one.
  */
+import type { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { sqsDeadLetters } from "../../lambdas/emitter/dead-letters.js";
 import { makeEmitter } from "../../lambdas/emitter/emitter.js";
@@ -19,6 +20,8 @@ import type { HandlerFactory } from "../../local/index.js";
 export interface EmitterFaults {
   /** Gets the store's DynamoDB client before first use (add fault middleware here). */
   readonly dynamo?: (client: DynamoDBDocumentClient) => void;
+  /** Gets the @connections client before first use (add fault middleware here). */
+  readonly management?: (client: ApiGatewayManagementApiClient) => void;
   readonly store?: (store: TraceStore) => TraceStore;
   readonly gateway?: (gateway: ConnectionGateway) => ConnectionGateway;
 }
@@ -34,7 +37,9 @@ export function emitterWithFaults(faults: EmitterFaults): HandlerFactory {
     const client = documentClient(env);
     faults.dynamo?.(client);
     const store = dynamoTraceStore(client, required(env, ENV.tableName));
-    const gateway = managementApiGateway(managementClient(required(env, ENV.connectionsEndpoint), env));
+    const management = managementClient(required(env, ENV.connectionsEndpoint), env);
+    faults.management?.(management);
+    const gateway = managementApiGateway(management);
     const { log, metrics } = createTelemetry(env, "emitter");
     const emit = makeEmitter({
       store: faults.store ? faults.store(store) : store,

@@ -2,18 +2,20 @@ import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { makeAuthorizer } from "../../lambdas/authorizer/authorizer.js";
+import { AuthorizerUnavailableError, makeAuthorizer } from "../../lambdas/authorizer/authorizer.js";
 import { createHandler as createAuthorizer } from "../../lambdas/authorizer/handler.js";
 import { mintToken } from "../../lambdas/authorizer/token.js";
 import { createHandler as createConnect } from "../../lambdas/connect/handler.js";
+import { noMetrics } from "../../lambdas/shared/telemetry.js";
 import { keys } from "../../lib/table-design.js";
 import { TRACE_ID_PATTERN } from "../../protocol/trace-event.js";
 import { startTestTable, type TestTable } from "../helpers/dynalite.js";
 import { startTestStack, type TestStack } from "../helpers/local-stack.js";
 
 /**
- * Trace ids and tokens at the door: the authorizer either refuses with exactly "Unauthorized"
- * (API Gateway answers 401) or returns a policy; connect answers 400 for a malformed trace id and
+ * Trace ids and tokens at the door: the authorizer either refuses a bad token with exactly
+ * "Unauthorized" (API Gateway answers 401) or returns a policy (a verifier that cannot work at all
+ * fails as a server error, never as a policy); connect answers 400 for a malformed trace id and
  * stores nothing; over the wire every attempt gets 101, 400, 401 or 403, never a 5xx.
  */
 
@@ -110,16 +112,17 @@ describe("the authorizer, with random tokens and trace ids", () => {
     );
   });
 
-  it("never lets a verifier failure other than a bad token through as anything but Unauthorized", async () => {
+  it("fails closed on a verifier failure other than a bad token: a server error, never a policy", async () => {
     const authorizeWith = makeAuthorizer({
       verify: async () => {
         throw Object.assign(new Error("boom"), { code: "ERR_UNEXPECTED" });
       },
       log: { debug() {}, info() {}, warn() {}, error() {} },
+      metrics: noMetrics,
     });
     await expect(
       authorizeWith({ methodArn: METHOD_ARN, queryStringParameters: { traceId: "t", token: "x" } }),
-    ).rejects.toSatisfy(isUnauthorized);
+    ).rejects.toBeInstanceOf(AuthorizerUnavailableError);
   });
 });
 

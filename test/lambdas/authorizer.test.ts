@@ -1,12 +1,20 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { InternalServiceError, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeAuthorizer, traceAllowed, UNAUTHORIZED } from "../../lambdas/authorizer/authorizer.js";
+import {
+  AuthorizerUnavailableError,
+  makeAuthorizer,
+  traceAllowed,
+  UNAUTHORIZED,
+} from "../../lambdas/authorizer/authorizer.js";
 import { createHandler, verifierFromEnv } from "../../lambdas/authorizer/handler.js";
 import { mintToken } from "../../lambdas/authorizer/token.js";
+import { hs256Verifier, secretsManagerSecret } from "../../lambdas/authorizer/verifier.js";
 import { ConfigError } from "../../lambdas/shared/config.js";
-import { recordingLog } from "../support/telemetry.js";
+import { noMetrics } from "../../lambdas/shared/telemetry.js";
+import { recordingLog, recordingMetrics } from "../support/telemetry.js";
 
 const SECRET = "test-secret-that-is-long-enough-for-hs256";
 const METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:api/local/$connect";
@@ -89,7 +97,7 @@ describe("authorizer (HS256)", () => {
   it("never logs the token", async () => {
     const log = recordingLog();
     const token = await mintToken({ secret: "another-secret-that-is-also-long-enough", traces: ["run-1"] });
-    const auth = makeAuthorizer({ verify: verifierFromEnv({ JWT_SECRET: SECRET }), log });
+    const auth = makeAuthorizer({ verify: verifierFromEnv({ JWT_SECRET: SECRET }), log, metrics: noMetrics });
     await refusal(auth({ methodArn: METHOD_ARN, queryStringParameters: { traceId: "run-1", token } }));
     expect(log.lines.length).toBeGreaterThan(0);
     expect(JSON.stringify(log.lines)).not.toContain(token.split(".")[2]);
@@ -114,6 +122,23 @@ describe("authorizer configuration", () => {
 
   it("requires an issuer with a JWKS URL", () => {
     expect(() => createHandler({ JWKS_URL: "https://issuer.example/jwks" })).toThrow(/JWT_ISSUER/);
+  });
+
+  it("requires an audience with a JWKS URL: an issuer signs tokens for many audiences", () => {
+    expect(() =>
+      createHandler({ JWKS_URL: "https://issuer.example/jwks", JWT_ISSUER: "https://issuer.example" }),
+    ).toThrow(/Set JWT_AUDIENCE/);
+  });
+
+  it("accepts only access or id as the token use", () => {
+    expect(() =>
+      createHandler({
+        JWKS_URL: "https://issuer.example/jwks",
+        JWT_ISSUER: "https://issuer.example",
+        JWT_AUDIENCE: "viewer",
+        JWT_TOKEN_USE: "refresh",
+      }),
+    ).toThrow('JWT_TOKEN_USE must be "access" or "id", got "refresh"');
   });
 });
 
@@ -144,6 +169,28 @@ describe("authorizer (OIDC JWKS)", () => {
       .setSubject("bob")
       .setExpirationTime("5m")
       .sign(privateKey);
+  /** A token with exactly these claims besides iss, sub, exp and traces. */
+  const tokenWith = (claims: JWTPayload) =>
+    new SignJWT({ traces: ["run-1"], ...claims })
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(issuer)
+      .setSubject("carol")
+      .setExpirationTime("5m")
+      .sign(privateKey);
+  const oidcEnv = (extra: Record<string, string> = {}) => ({
+    JWKS_URL: jwksUrl,
+    JWT_ISSUER: issuer,
+    JWT_AUDIENCE: "viewer",
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+    ...extra,
+  });
+  const effectOf = async (handler: ReturnType<typeof createHandler>, token: string) => {
+    try {
+      return (await handler(request({ traceId: "run-1", token }))).policyDocument.Statement[0].Effect;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
 
   it("accepts a token from the issuer and refuses one with another issuer or audience", async () => {
     const oidc = createHandler({
@@ -162,10 +209,190 @@ describe("authorizer (OIDC JWKS)", () => {
     );
   });
 
+  it("refuses (401) a token without the audience, whatever else it carries", async () => {
+    const oidc = createHandler(oidcEnv());
+    expect(await effectOf(oidc, await tokenWith({}))).toBe(UNAUTHORIZED);
+    expect(await effectOf(oidc, await tokenWith({ aud: ["other", "more"] }))).toBe(UNAUTHORIZED);
+    expect(await effectOf(oidc, await tokenWith({ aud: ["other", "viewer"] }))).toBe("Allow");
+    // client_id stands for the audience only on a Cognito access token, which has no aud.
+    expect(await effectOf(oidc, await tokenWith({ client_id: "viewer" }))).toBe(UNAUTHORIZED);
+    expect(await effectOf(oidc, await tokenWith({ client_id: "viewer", token_use: "id" }))).toBe(
+      UNAUTHORIZED,
+    );
+  });
+
+  it("checks token_use where present: access tokens by default, id tokens when configured", async () => {
+    const accessOnly = createHandler(oidcEnv());
+    const cognitoAccess = await tokenWith({ token_use: "access", client_id: "viewer", scope: "openid" });
+    const cognitoId = await tokenWith({ token_use: "id", aud: "viewer" });
+    const otherClient = await tokenWith({ token_use: "access", client_id: "admin-app" });
+    expect(await effectOf(accessOnly, cognitoAccess)).toBe("Allow");
+    expect(await effectOf(accessOnly, cognitoId)).toBe(UNAUTHORIZED);
+    expect(await effectOf(accessOnly, otherClient)).toBe(UNAUTHORIZED);
+    // A provider that sets no token_use (Auth0, Okta, ...) is judged by its aud alone.
+    expect(await effectOf(accessOnly, await tokenWith({ aud: "viewer" }))).toBe("Allow");
+
+    const idOnly = createHandler(oidcEnv({ JWT_TOKEN_USE: "id" }));
+    expect(await effectOf(idOnly, cognitoId)).toBe("Allow");
+    expect(await effectOf(idOnly, cognitoAccess)).toBe(UNAUTHORIZED);
+  });
+
   it("refuses an HS256 token signed with the public key's bytes (algorithm confusion)", async () => {
-    const oidc = createHandler({ JWKS_URL: jwksUrl, JWT_ISSUER: issuer, POWERTOOLS_LOG_LEVEL: "SILENT" });
+    const oidc = createHandler(oidcEnv());
     const token = await mintToken({ secret: SECRET, traces: ["run-1"], issuer });
     expect(await refusal(oidc(request({ traceId: "run-1", token })))).toBe(UNAUTHORIZED);
+  });
+});
+
+/**
+ * An outage of what the authorizer depends on (the issuer's JWKS, Secrets Manager) must not look
+ * like a bad token: API Gateway answers 401 only for "Unauthorized", which clients treat as final;
+ * any other failure is a 500 they retry.
+ */
+describe("authorizer outages are server errors, not refusals", () => {
+  const issuer = "https://issuer.test";
+  let privateKey: CryptoKey;
+  let jwk: Record<string, unknown>;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair("RS256");
+    privateKey = pair.privateKey;
+    jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+  });
+
+  /** An HTTP server answering every request with `answer`; resolves to its JWKS URL. */
+  async function jwksServer(answer: (res: import("node:http").ServerResponse) => void) {
+    const server = createServer((_req, res) => answer(res));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+    const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+    return { url, close };
+  }
+
+  const validToken = () =>
+    new SignJWT({ traces: ["run-1"] })
+      .setProtectedHeader({ alg: "RS256", kid: "k1" })
+      .setIssuer(issuer)
+      .setAudience("viewer")
+      .setExpirationTime("5m")
+      .sign(privateKey);
+
+  async function outcome(authorize: ReturnType<typeof makeAuthorizer>, token: string) {
+    try {
+      await authorize({ methodArn: METHOD_ARN, queryStringParameters: { traceId: "run-1", token } });
+      return "allowed";
+    } catch (error) {
+      return error;
+    }
+  }
+
+  function expectServerError(error: unknown, log: ReturnType<typeof recordingLog>, token: string) {
+    expect(error).toBeInstanceOf(AuthorizerUnavailableError);
+    expect((error as Error).message).not.toBe(UNAUTHORIZED);
+    const errors = log.lines.filter((line) => line.level === "error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toBe("token verification unavailable");
+    expect(JSON.stringify(log.lines)).not.toContain(token.split(".")[2]);
+  }
+
+  it("fails with a server error, logged at error level and counted, when the JWKS server is down", async () => {
+    const { url, close } = await jwksServer(() => undefined);
+    await close(); // nothing listens on the port any more: connections are refused
+    const log = recordingLog();
+    const metrics = recordingMetrics();
+    const authorize = makeAuthorizer({
+      verify: verifierFromEnv({ JWKS_URL: url, JWT_ISSUER: issuer, JWT_AUDIENCE: "viewer" }),
+      log,
+      metrics,
+    });
+    const token = await validToken();
+    expectServerError(await outcome(authorize, token), log, token);
+    expect(metrics.counts.AuthorizerFailures).toBe(1);
+    // A token that is bad on its face is still refused: no keys are needed to see that.
+    expect(((await outcome(authorize, "not-a-jwt")) as Error).message).toBe(UNAUTHORIZED);
+  });
+
+  it("fails with a server error when the JWKS server answers 503, and recovers once it serves keys", async () => {
+    let up = false;
+    const { url, close } = await jwksServer((res) => {
+      if (!up) {
+        res.statusCode = 503;
+        res.end("unavailable");
+        return;
+      }
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    try {
+      const log = recordingLog();
+      const metrics = recordingMetrics();
+      const authorize = makeAuthorizer({
+        verify: verifierFromEnv({ JWKS_URL: url, JWT_ISSUER: issuer, JWT_AUDIENCE: "viewer" }),
+        log,
+        metrics,
+      });
+      const token = await validToken();
+      expectServerError(await outcome(authorize, token), log, token);
+      expect(metrics.counts.AuthorizerFailures).toBe(1);
+      up = true;
+      expect(await outcome(authorize, token)).toBe("allowed");
+    } finally {
+      await close();
+    }
+  });
+
+  it("fails with a server error when Secrets Manager fails (fault injected at the SDK boundary)", async () => {
+    const client = new SecretsManagerClient({
+      region: "us-east-1",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      maxAttempts: 1,
+    });
+    let failing = true;
+    client.middlewareStack.add(
+      () => async () => {
+        if (failing) {
+          throw new InternalServiceError({ message: "internal failure", $metadata: { httpStatusCode: 500 } });
+        }
+        return { output: { SecretString: SECRET, $metadata: {} }, response: {} };
+      },
+      { step: "finalizeRequest", name: "secretsManagerFault" },
+    );
+    const log = recordingLog();
+    const metrics = recordingMetrics();
+    const authorize = makeAuthorizer({
+      verify: hs256Verifier(
+        secretsManagerSecret(client, "arn:aws:secretsmanager:us-east-1:1:secret:jwt"),
+        {},
+      ),
+      log,
+      metrics,
+    });
+    const token = await mintToken({ secret: SECRET, traces: ["run-1"] });
+    const error = await outcome(authorize, token);
+    expectServerError(error, log, token);
+    expect((error as Error).cause).toBeInstanceOf(InternalServiceError);
+    expect(metrics.counts.AuthorizerFailures).toBe(1);
+    failing = false;
+    expect(await outcome(authorize, token)).toBe("allowed");
+    client.destroy();
+  });
+
+  it("the deployed handler answers a server error when Secrets Manager cannot be reached at all", async () => {
+    const { url, close } = await jwksServer(() => undefined);
+    await close();
+    const handler = createHandler({
+      JWT_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt",
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: new URL(url).origin,
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+      POWERTOOLS_METRICS_DISABLED: "true",
+    });
+    const token = await mintToken({ secret: SECRET, traces: ["run-1"] });
+    const error = await handler(request({ traceId: "run-1", token })).catch((reason: unknown) => reason);
+    expect(error).toBeInstanceOf(AuthorizerUnavailableError);
+    expect((error as Error).message).not.toBe(UNAUTHORIZED);
   });
 });
 

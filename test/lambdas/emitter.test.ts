@@ -7,7 +7,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeadLetterPort, Rejection } from "../../lambdas/emitter/dead-letters.js";
 import { deadLetterBody } from "../../lambdas/emitter/dead-letters.js";
-import { FanOutError, makeEmitter } from "../../lambdas/emitter/emitter.js";
+import { makeEmitter } from "../../lambdas/emitter/emitter.js";
 import { createHandler } from "../../lambdas/emitter/handler.js";
 import { ConnectionPostError, managementApiGateway } from "../../lambdas/shared/connection-gateway.js";
 import { dynamoTraceStore, type TraceStore } from "../../lambdas/shared/trace-store.js";
@@ -30,12 +30,12 @@ function recordingDeadLetters(): DeadLetterPort & { rejections: Rejection[] } {
   return { rejections, send: async (rejection) => void rejections.push(rejection) };
 }
 
-function emitterWith(gateway = recordingGateway(), concurrency = 32) {
+function emitterWith(gateway = recordingGateway(), concurrency = 32, storeUsed: TraceStore = store) {
   const deadLetters = recordingDeadLetters();
   const log = recordingLog();
   const metrics = recordingMetrics();
   const emit = makeEmitter({
-    store,
+    store: storeUsed,
     gateway,
     deadLetters,
     log,
@@ -71,6 +71,7 @@ describe("emitter", () => {
       duplicate: false,
       delivered: 2,
       pruned: 0,
+      failed: 0,
     });
     expect(gateway.framesFor("a=")).toEqual([{ type: "event", ...event }]);
     expect(gateway.framesFor("b=")).toEqual([{ type: "event", ...event }]);
@@ -175,30 +176,93 @@ describe("emitter", () => {
     expect(subscribers).toEqual(["opening="]);
   });
 
-  it("tries every subscriber, then throws so Lambda retries, when some posts fail", async () => {
+  it("completes when some posts fail: the failures are counted and logged, and nothing throws to make Lambda post to everyone again", async () => {
     await subscribe("t-fail", "ok1=", "broken=", "ok2=");
-    const { emit, gateway } = emitterWith(recordingGateway({ failing: ["broken="] }));
+    const { emit, gateway, metrics, log } = emitterWith(recordingGateway({ failing: ["broken="] }));
     const event = traceEvent(0, { trace_id: "t-fail" });
-    await expect(emit(envelope(event))).rejects.toBeInstanceOf(FanOutError);
+    expect(await emit(envelope(event))).toEqual({
+      kind: "delivered",
+      duplicate: false,
+      delivered: 2,
+      pruned: 0,
+      failed: 1,
+    });
     expect(gateway.framesFor("ok1=")).toHaveLength(1);
     expect(gateway.framesFor("ok2=")).toHaveLength(1);
-    // The retry stores nothing new and delivers again: clients drop the duplicate by seq.
-    const retry = emitterWith();
-    expect(await retry.emit(envelope(event))).toMatchObject({ duplicate: true, delivered: 3 });
+    expect(metrics.counts).toMatchObject({ EventsStored: 1, EventsDelivered: 2, DeliveryFailures: 1 });
+    const errors = log.lines.filter((line) => line.level === "error");
+    expect(errors).toEqual([
+      expect.objectContaining({
+        message: "fan-out incomplete: the event is stored, clients resume it",
+        fields: expect.objectContaining({
+          traceId: "t-fail",
+          seq: 0,
+          failed: 1,
+          attempted: 3,
+          failures: [expect.objectContaining({ connectionId: "broken=", throttled: false })],
+        }),
+      }),
+    ]);
+    // The broken subscriber's copy is in the table, for its resume.
+    expect(await storedSeqs("t-fail")).toEqual([0]);
+  });
+
+  it("names at most five failed posts in its log line however many fail, and counts them all", async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `down${i}=`);
+    await subscribe("t-many-fail", ...ids);
+    const { emit, metrics, log } = emitterWith(recordingGateway({ failing: ids }));
+    expect(await emit(envelope(traceEvent(0, { trace_id: "t-many-fail" })))).toMatchObject({ failed: 40 });
+    expect(metrics.counts.DeliveryFailures).toBe(40);
+    expect(log.lines).toHaveLength(1);
+    expect((log.lines[0]?.fields as { failures?: unknown[] } | undefined)?.failures).toHaveLength(5);
+  });
+
+  it("counts a stale subscription it could not prune, and still completes", async () => {
+    await subscribe("t-prune-fail", "live=", "stale=");
+    const failingPrune: TraceStore = {
+      ...store,
+      pruneSubscription: async () => {
+        throw new Error("ProvisionedThroughputExceededException");
+      },
+    };
+    const { emit, metrics } = emitterWith(recordingGateway({ gone: ["stale="] }), 32, failingPrune);
+    expect(await emit(envelope(traceEvent(0, { trace_id: "t-prune-fail" })))).toMatchObject({
+      delivered: 1,
+      pruned: 0,
+      failed: 0,
+    });
+    expect(metrics.counts.PruneFailures).toBe(1);
+  });
+
+  it("throws when the event cannot be stored, so Lambda retries it, and posts nothing", async () => {
+    await subscribe("t-store-fail", "s=");
+    const failingStore: TraceStore = {
+      ...store,
+      putEvent: async () => {
+        throw new Error("InternalServerError");
+      },
+    };
+    const { emit, gateway } = emitterWith(recordingGateway(), 32, failingStore);
+    await expect(emit(envelope(traceEvent(0, { trace_id: "t-store-fail" })))).rejects.toThrow(
+      "InternalServerError",
+    );
+    expect(gateway.posts).toEqual([]);
   });
 
   it("recovers from a crash between store and fan-out: the redelivery reaches the subscribers", async () => {
     await subscribe("t-crash", "g=");
     const event = traceEvent(0, { trace_id: "t-crash" });
-    const crashing = emitterWith({
-      post: async () => {
+    const crashing: TraceStore = {
+      ...store,
+      subscribers: () => {
         throw new Error("Lambda ran out of time");
       },
-      close: async () => {},
-    } as never);
-    await expect(crashing.emit(envelope(event))).rejects.toThrow(FanOutError);
+    };
+    await expect(emitterWith(recordingGateway(), 32, crashing).emit(envelope(event))).rejects.toThrow(
+      "Lambda ran out of time",
+    );
     const { emit, gateway } = emitterWith();
-    await emit(envelope(event));
+    expect(await emit(envelope(event))).toMatchObject({ duplicate: true, delivered: 1 });
     expect(gateway.framesFor("g=")).toEqual([{ type: "event", ...event }]);
   });
 

@@ -14,7 +14,7 @@ function failureRecord(detail: unknown) {
     requestContext: { requestId: "req-1", functionArn: "arn:emitter:$LATEST", condition: "RetriesExhausted" },
     requestPayload: envelope(detail),
     responseContext: { statusCode: 200, functionError: "Unhandled" },
-    responsePayload: { errorType: "FanOutError", errorMessage: `post failed for Bearer ${secret}` },
+    responsePayload: { errorType: "InternalServerError", errorMessage: `store failed for Bearer ${secret}` },
   };
 }
 

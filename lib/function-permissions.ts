@@ -1,0 +1,149 @@
+import { Stack } from "aws-cdk-lib";
+import type * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
+import type { FunctionName } from "./function-names.js";
+import { keys } from "./table-design.js";
+
+/**
+ * What each function's code calls, and so all its role may do beyond writing its own logs (and
+ * X-Ray, when tracing is on). Read from the handlers and the store adapter
+ * (lambdas/shared/trace-store.ts); test/lambdas/function-permissions.test.ts records every AWS call
+ * the handlers make on the local stack and checks it against this table, both ways.
+ */
+
+/** The DynamoDB operations the store adapter uses (paginated queries are Query calls). */
+export type TableAction =
+  | "dynamodb:PutItem"
+  | "dynamodb:GetItem"
+  | "dynamodb:DeleteItem"
+  | "dynamodb:UpdateItem"
+  | "dynamodb:Query"
+  | "dynamodb:BatchWriteItem";
+
+/** Partition-key prefixes (lib/table-design.ts): trace partitions and connection partitions. */
+export type PartitionPrefix = typeof keys.tracePrefix | typeof keys.connectionPrefix;
+
+/** Table actions allowed only on items whose partition key starts with one of the prefixes. */
+export interface TableGrant {
+  readonly actions: readonly TableAction[];
+  readonly partitions: readonly PartitionPrefix[];
+}
+
+export interface FunctionPermissions {
+  readonly table?: readonly TableGrant[];
+  /** `execute-api:ManageConnections` on `POST @connections/*` of the stage (no GET, no DELETE). */
+  readonly postToConnections?: true;
+  /** `sqs:SendMessage` on the queue. */
+  readonly sendTo?: "deadLetterQueue" | "failureQueue";
+  /** `secretsmanager:GetSecretValue` on the HS256 token secret (HS256 mode only). */
+  readonly readTokenSecret?: true;
+}
+
+const TRACE = keys.tracePrefix;
+const CONN = keys.connectionPrefix;
+
+export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermissions>> = {
+  authorizer: { readTokenSecret: true },
+  // countSubscribers (a count query on TRACE#), then putSubscription: the reverse item (CONN#)
+  // and the subscription (TRACE#).
+  connect: {
+    table: [
+      { actions: ["dynamodb:Query"], partitions: [TRACE] },
+      { actions: ["dynamodb:PutItem"], partitions: [TRACE, CONN] },
+    ],
+  },
+  // deleteConnection: query the connection's reverse items, batch-delete them and the subscriptions.
+  disconnect: {
+    table: [
+      { actions: ["dynamodb:Query"], partitions: [CONN] },
+      { actions: ["dynamodb:BatchWriteItem"], partitions: [TRACE, CONN] },
+    ],
+  },
+  ping: {},
+  // traceOfConnection (CONN#), takeRequest (the rate window on the reverse item, CONN#),
+  // eventsAfter and highestSeq (TRACE#); deleteSubscription when the client is gone mid-replay.
+  resume: {
+    table: [
+      { actions: ["dynamodb:Query"], partitions: [TRACE, CONN] },
+      { actions: ["dynamodb:UpdateItem"], partitions: [CONN] },
+      { actions: ["dynamodb:BatchWriteItem"], partitions: [TRACE, CONN] },
+    ],
+    postToConnections: true,
+  },
+  default: {},
+  // putEvent (conditional put, then a get on a duplicate), subscribers, pruneSubscription
+  // (conditional delete of the subscription, then a batch delete of the reverse item).
+  emitter: {
+    table: [
+      {
+        actions: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"],
+        partitions: [TRACE],
+      },
+      { actions: ["dynamodb:BatchWriteItem"], partitions: [CONN] },
+    ],
+    postToConnections: true,
+    sendTo: "deadLetterQueue",
+  },
+  "failure-recorder": { sendTo: "failureQueue" },
+};
+
+/** The resources the table's permissions are granted on. */
+export interface PermissionResources {
+  readonly table: dynamodb.ITableV2;
+  readonly stage: apigwv2.WebSocketStage;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly failureQueue: sqs.IQueue;
+  /** The HS256 token secret; absent in OIDC mode, where `readTokenSecret` grants nothing. */
+  readonly tokenSecret?: secretsmanager.ISecret | undefined;
+}
+
+/** ARN of `POST @connections/*` on the stage: posting only, no GET (status) or DELETE (close). */
+export function postToConnectionsArn(stage: apigwv2.WebSocketStage): string {
+  const api = Stack.of(stage.api).formatArn({ service: "execute-api", resource: stage.api.apiId });
+  return `${api}/${stage.stageName}/POST/@connections/*`;
+}
+
+/** Grants `grantee` exactly what `permissions` lists, on `resources`. */
+export function grantFunctionPermissions(
+  grantee: iam.IGrantable,
+  permissions: FunctionPermissions,
+  resources: PermissionResources,
+): void {
+  for (const { actions, partitions } of permissions.table ?? []) {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...actions],
+      resourceArns: [resources.table.tableArn],
+      conditions: {
+        "ForAllValues:StringLike": {
+          "dynamodb:LeadingKeys": partitions.map((prefix) => `${prefix}*`),
+        },
+      },
+    });
+  }
+  if (permissions.postToConnections) {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["execute-api:ManageConnections"],
+      resourceArns: [postToConnectionsArn(resources.stage)],
+    });
+  }
+  if (permissions.sendTo) {
+    const queue =
+      permissions.sendTo === "deadLetterQueue" ? resources.deadLetterQueue : resources.failureQueue;
+    iam.Grant.addToPrincipal({ grantee, actions: ["sqs:SendMessage"], resourceArns: [queue.queueArn] });
+  }
+  const secret = resources.tokenSecret;
+  if (permissions.readTokenSecret && secret) {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["secretsmanager:GetSecretValue"],
+      // An ARN without the random suffix (a secret imported by name) matches through the wildcard.
+      resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+    });
+    secret.encryptionKey?.grantDecrypt(grantee);
+  }
+}

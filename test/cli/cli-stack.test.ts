@@ -185,7 +185,7 @@ describe("emit", () => {
       { env },
     );
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/not delivered \(seq 0\): ResourceNotFoundException/);
+    expect(result.stderr).toMatch(/not delivered \(trace [^:]+: seq 0\): ResourceNotFoundException/);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   acceptTraceEvent,
+  conflictFrame,
   EVENT_NAME_PATTERN,
   EVENT_NAMES,
   eventFrame,
@@ -15,7 +16,7 @@ import type { DeadLetterPort, Rejection } from "./dead-letters.js";
 import { EventBridgeEnvelope } from "./envelope.js";
 
 export interface EmitterDeps {
-  readonly store: Pick<TraceStore, "putEvent" | "subscribers" | "pruneSubscription">;
+  readonly store: Pick<TraceStore, "putEvent" | "subscribers" | "pruneSubscription" | "putConflict">;
   readonly gateway: Pick<ConnectionGateway, "post">;
   readonly deadLetters: DeadLetterPort;
   readonly log: Log;
@@ -36,8 +37,9 @@ export class FanOutError extends Error {
     readonly seq: number,
     readonly failed: number,
     readonly attempted: number,
+    what = "deliveries",
   ) {
-    super(`event ${traceId}#${seq}: ${failed} of ${attempted} deliveries failed; retrying the event`);
+    super(`event ${traceId}#${seq}: ${failed} of ${attempted} ${what} failed; retrying the event`);
   }
 }
 
@@ -51,6 +53,14 @@ export const CONNECT_GRACE_MS = 30_000;
 export type EmitOutcome =
   | { kind: "rejected"; code: Rejection["code"] }
   | { kind: "delivered"; duplicate: boolean; delivered: number; pruned: number };
+
+/** What a fan-out of one frame to a trace's subscribers did. */
+interface FanOutResult {
+  readonly delivered: number;
+  readonly pruned: number;
+  readonly attempted: number;
+  readonly failed: number;
+}
 
 const DETAIL_TYPES: ReadonlySet<string> = new Set(EVENT_NAMES);
 
@@ -107,21 +117,20 @@ export function makeEmitter(deps: EmitterDeps) {
     }
   }
 
-  async function fanOut(event: TraceEvent) {
-    const frame = eventFrame(event);
+  async function fanOut(traceId: string, frame: string): Promise<FanOutResult> {
     let delivered = 0;
     let pruned = 0;
     const connectedBefore = deps.now() - CONNECT_GRACE_MS;
     let attempted = 0;
     let failed = 0;
-    for await (const connectionIds of deps.store.subscribers(event.trace_id)) {
+    for await (const connectionIds of deps.store.subscribers(traceId)) {
       attempted += connectionIds.length;
       const failures = await settleWithLimit(connectionIds, deps.concurrency, async (connectionId) => {
         if ((await deps.gateway.post(connectionId, frame)) === "sent") {
           delivered++;
           return;
         }
-        if (await deps.store.pruneSubscription(event.trace_id, connectionId, connectedBefore)) pruned++;
+        if (await deps.store.pruneSubscription(traceId, connectionId, connectedBefore)) pruned++;
       });
       for (const { item, reason } of failures) {
         failed++;
@@ -131,6 +140,31 @@ export function makeEmitter(deps: EmitterDeps) {
       }
     }
     return { delivered, pruned, attempted, failed };
+  }
+
+  /**
+   * Another event holds this seq: almost always another run that reused the trace id. Besides the
+   * dead letter, the trace records the refused event (so a viewer that opens the trace later is
+   * told on resume) and its watchers get a `conflict` frame now: without them, the second run's
+   * producer hears "accepted" and its viewer keeps showing the first run, silently.
+   */
+  async function refuseConflict(
+    event: TraceEvent,
+    input: unknown,
+    error: EventConflictError,
+    expiresAt: number,
+  ): Promise<EmitOutcome> {
+    const refused = { seq: event.seq, event_id: event.event_id };
+    await deps.store.putConflict(event.trace_id, refused, expiresAt);
+    const result = await fanOut(event.trace_id, conflictFrame(event.trace_id, refused));
+    const fields = { traceId: event.trace_id, seq: event.seq, ...result };
+    if (result.failed > 0) {
+      deps.log.error("conflict notice incomplete", fields);
+      throw new FanOutError(event.trace_id, event.seq, result.failed, result.attempted, "conflict notices");
+    }
+    deps.metrics.count("EventsConflicting");
+    deps.log.warn("seq conflict: watchers told", fields);
+    return reject({ code: "seq_conflict", reason: error.message, envelope: input });
   }
 
   return async function emit(input: unknown): Promise<EmitOutcome> {
@@ -145,14 +179,14 @@ export function makeEmitter(deps: EmitterDeps) {
       duplicate = (await deps.store.putEvent(event, expiresAt)) === "duplicate";
     } catch (error) {
       if (!(error instanceof EventConflictError)) throw error;
-      return reject({ code: "seq_conflict", reason: error.message, envelope: input });
+      return refuseConflict(event, input, error, expiresAt);
     }
     deps.metrics.count(duplicate ? "EventsDuplicate" : "EventsStored");
     const lag = deps.now() - Date.parse(event.timestamp);
     if (!duplicate && Number.isFinite(lag)) deps.metrics.milliseconds("EventLag", Math.max(0, lag));
 
     const started = deps.now();
-    const result = await fanOut(event);
+    const result = await fanOut(event.trace_id, eventFrame(event));
     deps.metrics.milliseconds("FanOutDuration", deps.now() - started);
     deps.metrics.count("EventsDelivered", result.delivered);
     if (result.pruned > 0) deps.metrics.count("StaleConnectionsPruned", result.pruned);

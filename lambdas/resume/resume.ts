@@ -1,4 +1,5 @@
 import {
+  conflictsFrame,
   describeIssues,
   type ErrorCode,
   errorFrame,
@@ -12,7 +13,10 @@ import type { TraceStore } from "../shared/trace-store.js";
 import type { RouteResult } from "../shared/websocket-event.js";
 
 export interface ResumeDeps {
-  readonly store: Pick<TraceStore, "traceOfConnection" | "eventsAfter" | "highestSeq" | "deleteSubscription">;
+  readonly store: Pick<
+    TraceStore,
+    "traceOfConnection" | "eventsAfter" | "highestSeq" | "deleteSubscription" | "conflicts"
+  >;
   readonly gateway: Pick<ConnectionGateway, "post">;
   readonly log: Log;
   readonly metrics: MetricsPort;
@@ -29,6 +33,8 @@ export interface ResumeRequest {
 /**
  * `resume`: send the stored events after the client's cursor, in ascending batches, then
  * `synced`. Everything goes through @connections in order, so `synced` always comes last.
+ * When the emitter refused events of this trace (another run reused its id), a `conflicts` frame
+ * goes first: a client that stops at the trace's terminal event still reads it.
  *
  * `synced.last_seq` is the highest seq this replay covered, never a seq stored after the read:
  * claiming one the client has not been sent would make it report a false gap.
@@ -67,6 +73,11 @@ export function makeResume(deps: ResumeDeps) {
       }
       return true;
     };
+
+    const conflicts = await deps.store.conflicts(traceId);
+    if (conflicts.count > 0 && !(await send([conflictsFrame(traceId, conflicts)]))) {
+      return gone(traceId, connectionId);
+    }
 
     for await (const page of deps.store.eventsAfter(traceId, afterSeq)) {
       for (const event of page) {

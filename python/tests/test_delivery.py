@@ -237,9 +237,9 @@ def test_queued_events_past_their_budget_fail_with_the_batch_that_kept_failing_w
 
     client = FakeEventBridge(respond=down)
     queue = DeliveryQueue(client, bus_name="b", source="trace-stream", max_attempts=None, base_delay=0.001,
-                          max_delay=0.002, retry_budget=0.1, linger=0.0, max_events=100, max_bytes=1 << 20,
+                          max_delay=0.002, retry_budget=0.1, linger=0.5, max_events=100, max_bytes=1 << 20,
                           on_delivery_error=None, clock=lambda: clock[0])
-    for seq in range(25):
+    for seq in range(25):  # all queued within the linger, so the first request is full
         assert queue.offer(_event("run-1", seq))
     with pytest.raises(TraceDeliveryError) as raised:
         queue.close()

@@ -20,6 +20,7 @@ export type {
 export { TraceStreamError } from "./subscriber-state.js";
 export type {
   ReconnectOptions,
+  TraceConflicts,
   TraceStreamClientOptions,
   TraceStreamEventMap,
   TraceStreamSnapshot,

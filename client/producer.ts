@@ -8,6 +8,9 @@
  *   call.complete();
  *   trace.complete();
  *   await trace.close();                    // rejects with TraceDeliveryError if anything was lost
+ *
+ * Delivery survives outages: an event is resent for `retryBudgetMs` (5 minutes) after its emit,
+ * from a bounded buffer (`maxBufferedEvents`, `maxBufferedBytes`; `bufferFull`, `waitForRoom()`).
  */
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
@@ -32,7 +35,7 @@ import {
   ToolCall,
 } from "./producer-calls.js";
 import { type DeliveryFailure, TraceStateError } from "./producer-errors.js";
-import { type PublisherOptions, TraceEventPublisher } from "./producer-publisher.js";
+import { type PublisherOptions, TraceEventPublisher, type WaitOptions } from "./producer-publisher.js";
 
 export {
   mappingRow,
@@ -51,25 +54,36 @@ export {
   type SpanIds,
   ToolCall,
 } from "./producer-calls.js";
+export { BUFFER_FULL_CODE, UNDELIVERED_CODE } from "./producer-delivery.js";
 export {
   type DeliveryFailure,
   TraceDeliveryError,
   TraceEventError,
   TraceStateError,
   type TraceStateErrorCode,
+  type UnacceptedSeqs,
 } from "./producer-errors.js";
 export {
+  type BufferFullPolicy,
   createPublisher,
   DEFAULT_BUS_NAME,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_BUFFERED_EVENTS,
+  DEFAULT_RETRY_BUDGET_MS,
   type PublisherOptions,
   TraceEventPublisher,
+  type WaitOptions,
 } from "./producer-publisher.js";
 
 /** Metadata a producer may pass for an event: its known keys typed, extra keys allowed. */
 export type EventMetadata<Name extends EventName> = z.input<(typeof EVENT_METADATA)[Name]>;
 
 export interface CreateTraceOptions extends PublisherOptions {
-  /** Default: a new UUID. Must match the protocol's TraceId (1-128 of `A-Za-z0-9._:/-`). */
+  /**
+   * Default: a new UUID (`newTraceId()`). Must match the protocol's TraceId (1-128 of
+   * `A-Za-z0-9._:/-`). Give each run its own: a run that reuses a trace id another run already
+   * wrote has every seq it shares refused by the emitter (`seq_conflict`), and viewers are told so.
+   */
   readonly traceId?: string;
   /** Seq of the first event emitted here; set it to continue a trace another process began. @default 0 */
   readonly nextSeq?: number;
@@ -135,7 +149,7 @@ export class Trace {
   #ended = false;
 
   constructor(options: CreateTraceOptions = {}) {
-    const traceId = options.traceId ?? randomUUID();
+    const traceId = options.traceId ?? newTraceId();
     const parsedId = TraceId.safeParse(traceId);
     if (!parsedId.success) {
       throw new TraceEventError("invalid_event", `trace_id: ${describeIssues(parsedId.error)}`, {
@@ -166,9 +180,23 @@ export class Trace {
     return this.#publisher.closed;
   }
 
-  /** Events emitted but not yet delivered (or finally failed). */
+  /** Events emitted but not yet accepted by EventBridge (nor finally failed): the buffer's fill. */
   get pending(): number {
     return this.#publisher.pending;
+  }
+
+  /**
+   * True while the delivery buffer may have no room for another event (EventBridge is slow or
+   * unreachable and `maxBufferedEvents`/`maxBufferedBytes` are reached): `emit` would throw
+   * `TraceStateError` `buffer_full` (policy "throw", the default) or drop the event (policy "drop").
+   */
+  get bufferFull(): boolean {
+    return this.#publisher.bufferFull;
+  }
+
+  /** Resolves once the buffer has room for another event: `await trace.waitForRoom()` before emitting. */
+  waitForRoom(): Promise<void> {
+    return this.#publisher.waitForRoom();
   }
 
   /** Every final delivery failure so far. */
@@ -179,7 +207,7 @@ export class Trace {
   /**
    * Emits one event; `status` defaults to the event's typical status. Returns the event as it will
    * be sent (redacted). Throws `TraceEventError` (invalid, over 96 KiB) or `TraceStateError`
-   * (closed, or the trace already ended).
+   * (closed, the trace already ended, or `buffer_full`), and then uses no seq.
    */
   emit<Name extends EventName>(
     event: Name,
@@ -304,15 +332,37 @@ export class Trace {
     return this.emit("plan_failed", { ...describeError(error), ...extra });
   }
 
-  /** Waits for every event emitted so far; rejects with `TraceDeliveryError` listing failed seqs. */
-  flush(): Promise<void> {
-    return this.#publisher.flush();
+  /**
+   * Waits for every event emitted so far; rejects with `TraceDeliveryError` listing the seqs that
+   * finally failed (`unaccepted`), and with `timeoutMs` also those still unsent then.
+   */
+  flush(options?: WaitOptions): Promise<void> {
+    return this.#publisher.flush(options);
   }
 
-  /** Stops accepting events, then flushes (same rejection as `flush()`). Safe to call again. */
-  close(): Promise<void> {
-    return this.#publisher.close();
+  /**
+   * Stops accepting events, then waits for delivery: each event is retried until accepted or its
+   * retry budget runs out. Rejects with `TraceDeliveryError` whose `unaccepted` lists exactly the
+   * seqs EventBridge never accepted. With `timeoutMs`, gives up on what is left then. Safe to call again.
+   */
+  close(options?: WaitOptions): Promise<void> {
+    return this.#publisher.close(options);
   }
+}
+
+/**
+ * A fresh trace id: a UUID, after `prefix-` when a prefix is given (`newTraceId("checkout")` →
+ * `checkout-0b7c…`). Every run needs its own id; reusing one makes the emitter refuse the run.
+ */
+export function newTraceId(prefix?: string): string {
+  const id = prefix === undefined ? randomUUID() : `${prefix}-${randomUUID()}`;
+  const parsed = TraceId.safeParse(id);
+  if (!parsed.success) {
+    throw new TraceEventError("invalid_event", `trace id prefix: ${describeIssues(parsed.error)}`, {
+      cause: parsed.error,
+    });
+  }
+  return id;
 }
 
 /** A call's span ids: the given span_id, else its call_id when that is a valid span id. */

@@ -3,6 +3,7 @@ import type { ReceivedTraceEvent } from "../protocol/trace-event.js";
 import type { SeqRange } from "./subscriber-reorder-buffer.js";
 import type { TraceStreamError, TraceStreamState, TraceStreamStatus } from "./subscriber-state.js";
 import {
+  type TraceConflicts,
   TraceStreamClient,
   type TraceStreamClientOptions,
   type TraceStreamSnapshot,
@@ -24,6 +25,8 @@ export interface UseTraceStreamResult {
   readonly lastSeq: number;
   readonly missing: readonly SeqRange[];
   readonly droppedCount: number;
+  /** Null unless the server refused events of this trace because another run reused its id. */
+  readonly conflicts: TraceConflicts | null;
   /** Starts or resumes the stream (from idle, closed or failed). */
   readonly connect: () => void;
   /** Closes the socket; it stays closed (no auto-reconnect) until `connect()` or a new `traceId`. */
@@ -42,6 +45,7 @@ const IDLE_SNAPSHOT: TraceStreamSnapshot = Object.freeze({
   droppedCount: 0,
   duplicateCount: 0,
   error: null,
+  conflicts: null,
 });
 const getIdleSnapshot = () => IDLE_SNAPSHOT;
 const noop = () => {};
@@ -133,6 +137,7 @@ export function useTraceStream(
       lastSeq: snapshot.lastSeq,
       missing: snapshot.missing,
       droppedCount: snapshot.droppedCount,
+      conflicts: snapshot.conflicts,
       connect,
       disconnect,
       reconnect,

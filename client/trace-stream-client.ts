@@ -1,11 +1,14 @@
 import {
   type ClientMessage,
+  type ConflictFrame,
+  type ConflictsFrame,
   type ErrorFrame,
   type EventFrame,
   parseServerFrame,
   RAW_PONG,
 } from "../protocol/frames.js";
 import { GATEWAY_THROTTLED, parseGatewayMessage } from "../protocol/gateway-message.js";
+import { MAX_CONFLICTS_COUNTED } from "../protocol/limits.js";
 import { isTerminal, type ReceivedTraceEvent, TRACE_ID_PATTERN } from "../protocol/trace-event.js";
 import { fullJitterDelay } from "./subscriber-backoff.js";
 import { EventWindow } from "./subscriber-event-window.js";
@@ -98,6 +101,19 @@ export interface TraceStreamClientOptions {
   readonly random?: () => number;
 }
 
+/**
+ * Events the server refused for this trace because their seq was already taken: another run
+ * reused the trace id, and what the stream shows is the first run's events only.
+ */
+export interface TraceConflicts {
+  /** Refused events: at least this many (the server's count, or the distinct ones heard of live). */
+  readonly count: number;
+  /** There were more than `count` (the server stopped counting at its limit). */
+  readonly more: boolean;
+  /** Refused seqs this client heard of, ascending, each once (a summary lists the first 100). */
+  readonly seqs: readonly number[];
+}
+
 /** An immutable picture of the stream; a new object exactly when something changed. */
 export interface TraceStreamSnapshot {
   readonly traceId: string;
@@ -118,6 +134,8 @@ export interface TraceStreamSnapshot {
   readonly duplicateCount: number;
   /** The latest problem; cleared when the stream is live again. */
   readonly error: TraceStreamError | null;
+  /** Null unless the server refused events of this trace (another run reused its id). */
+  readonly conflicts: TraceConflicts | null;
 }
 
 /** What `on(type, listener)` listeners receive. */
@@ -131,6 +149,8 @@ export interface TraceStreamEventMap {
   error: TraceStreamError;
   /** A seq range given up as missing after `synced`. */
   missing: SeqRange;
+  /** The server refused events of this trace (another run reused its id): the new totals. */
+  conflicts: TraceConflicts;
 }
 
 type ListenerSets = { [K in keyof TraceStreamEventMap]: Set<(value: TraceStreamEventMap[K]) => void> };
@@ -205,6 +225,11 @@ export class TraceStreamClient {
   #recoverable: RecoverableRange[] = [];
   #duplicates = 0;
   #error: TraceStreamError | null = null;
+  /** Refused events heard of, by event id (bounded by MAX_CONFLICTS_COUNTED). */
+  readonly #refused = new Map<string, number>();
+  /** The highest count and `more` any conflicts summary gave. */
+  #conflictSummary = { count: 0, more: false };
+  #conflicts: TraceConflicts | null = null;
 
   #connection: Connection | null = null;
   /** Bumped whenever pending asynchronous work (token fetch, timers) must be forgotten. */
@@ -230,6 +255,7 @@ export class TraceStreamClient {
     state: new Set(),
     error: new Set(),
     missing: new Set(),
+    conflicts: new Set(),
   };
 
   constructor(options: TraceStreamClientOptions) {
@@ -300,6 +326,7 @@ export class TraceStreamClient {
         droppedCount: this.#window.droppedCount,
         duplicateCount: this.#duplicates,
         error: this.#error,
+        conflicts: this.#conflicts,
       });
     }
     return this.#snapshot;
@@ -768,7 +795,57 @@ export class TraceStreamClient {
       case "error":
         this.#onErrorFrame(frame);
         return;
+      case "conflict":
+        if (this.#isOtherTrace(frame.trace_id)) return;
+        this.#onConflicts([frame], undefined);
+        return;
+      case "conflicts":
+        if (this.#isOtherTrace(frame.trace_id)) return;
+        this.#onConflicts(frame.refused, frame);
+        return;
     }
+  }
+
+  /**
+   * Folds what the server said about refused events into `conflicts`: the union of the refused
+   * events heard of (by event id) and the highest count a summary gave, so the result is the same
+   * whatever order live notices and summaries arrive in, and however often.
+   */
+  #onConflicts(
+    refused: readonly Pick<ConflictFrame, "seq" | "event_id">[],
+    summary: Pick<ConflictsFrame, "count" | "more"> | undefined,
+  ): void {
+    let overflow = false;
+    for (const { seq, event_id: eventId } of refused) {
+      if (this.#refused.has(eventId)) continue;
+      if (this.#refused.size >= MAX_CONFLICTS_COUNTED) {
+        overflow = true;
+        continue;
+      }
+      this.#refused.set(eventId, seq);
+    }
+    this.#conflictSummary = {
+      count: Math.max(this.#conflictSummary.count, summary?.count ?? 0),
+      more: this.#conflictSummary.more || summary?.more === true || overflow,
+    };
+    const seqs = [...new Set(this.#refused.values())].sort((a, b) => a - b);
+    const count = Math.max(this.#conflictSummary.count, this.#refused.size);
+    const more = this.#conflictSummary.more;
+    const previous = this.#conflicts;
+    if (
+      previous !== null &&
+      previous.count === count &&
+      previous.more === more &&
+      previous.seqs.length === seqs.length &&
+      previous.seqs.every((seq, index) => seq === seqs[index])
+    ) {
+      return;
+    }
+    const next: TraceConflicts = Object.freeze({ count, more, seqs: Object.freeze(seqs) });
+    this.#conflicts = next;
+    this.#changed = true;
+    this.#snapshot = null;
+    this.#emit("conflicts", next);
   }
 
   #isOtherTrace(traceId: string): boolean {

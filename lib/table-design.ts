@@ -13,10 +13,13 @@ export const keys = {
   trace: (traceId: string) => `TRACE#${traceId}`,
   connection: (connectionId: string) => `CONN#${connectionId}`,
   event: (seq: number) => `EVT#${String(seq).padStart(SEQ_DIGITS, "0")}`,
+  /** A refused event of the trace (seq_conflict): one item each, so counting them is idempotent. */
+  conflict: (seq: number, eventId: string) => `CONFLICT#${String(seq).padStart(SEQ_DIGITS, "0")}#${eventId}`,
   /** Key prefixes: `begins_with` queries, and IAM's `dynamodb:LeadingKeys` conditions. */
   tracePrefix: "TRACE#",
   connectionPrefix: "CONN#",
   eventPrefix: "EVT#",
+  conflictPrefix: "CONFLICT#",
 } as const;
 
 export function seqFromEventKey(sortKey: string): number {

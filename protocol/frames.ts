@@ -1,6 +1,12 @@
 import { z } from "zod";
-import { MAX_SEQ, TARGET_BATCH_BYTES, utf8Bytes } from "./limits.js";
-import { ReceivedTraceEvent, type TraceEvent, TraceId } from "./trace-event.js";
+import {
+  MAX_CONFLICTS_COUNTED,
+  MAX_CONFLICTS_LISTED,
+  MAX_SEQ,
+  TARGET_BATCH_BYTES,
+  utf8Bytes,
+} from "./limits.js";
+import { ReceivedTraceEvent, Seq, type TraceEvent, TraceId } from "./trace-event.js";
 
 /** Codes carried by `{"type":"error"}` frames. */
 export const ErrorCode = z.enum([
@@ -66,13 +72,53 @@ export const ErrorFrame = z.object({
   /** With `rate_limited`: how long to wait before asking again. */
   retry_after_ms: z.number().int().min(0).optional(),
 });
-export const ServerFrame = z.union([EventFrame, EventsFrame, SyncedFrame, PongFrame, ErrorFrame]);
+
+/** An event the emitter refused because another event already holds its seq: no body, only its place. */
+export const RefusedEvent = z.object({ seq: Seq, event_id: z.uuid() });
+/**
+ * Live, from the emitter: an event for this trace was refused (`seq_conflict`) because its seq is
+ * taken, almost always because another run reused the trace id. What viewers show stays the
+ * first run's events; this says that a second run is being refused.
+ */
+export const ConflictFrame = z.object({
+  type: z.literal("conflict"),
+  trace_id: TraceId,
+  seq: Seq,
+  event_id: z.uuid(),
+  reason: z.string().max(512),
+});
+/**
+ * From `resume`, before the replayed events (a client that stops at the terminal event still reads
+ * it): how many events were refused for this trace so far, counted from what is stored.
+ */
+export const ConflictsFrame = z.object({
+  type: z.literal("conflicts"),
+  trace_id: TraceId,
+  /** Refused events counted (at most MAX_CONFLICTS_COUNTED). */
+  count: z.number().int().min(1).max(MAX_CONFLICTS_COUNTED),
+  /** More were refused than `count`: counting stopped at its limit. */
+  more: z.boolean(),
+  /** The first refused events, ascending by seq (at most MAX_CONFLICTS_LISTED). */
+  refused: z.array(RefusedEvent).max(MAX_CONFLICTS_LISTED),
+});
+export const ServerFrame = z.union([
+  EventFrame,
+  EventsFrame,
+  SyncedFrame,
+  PongFrame,
+  ErrorFrame,
+  ConflictFrame,
+  ConflictsFrame,
+]);
 
 export type EventFrame = z.infer<typeof EventFrame>;
 export type EventsFrame = z.infer<typeof EventsFrame>;
 export type SyncedFrame = z.infer<typeof SyncedFrame>;
 export type PongFrame = z.infer<typeof PongFrame>;
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
+export type RefusedEvent = z.infer<typeof RefusedEvent>;
+export type ConflictFrame = z.infer<typeof ConflictFrame>;
+export type ConflictsFrame = z.infer<typeof ConflictsFrame>;
 export type ServerFrame = z.infer<typeof ServerFrame>;
 
 export function eventFrame(event: TraceEvent): string {
@@ -94,6 +140,34 @@ export function errorFrame(code: ErrorCode, message: string, retryAfterMs?: numb
     message,
     ...(retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }),
   });
+}
+
+/** The reason every conflict frame gives: the same words wherever a user meets a conflict. */
+export function conflictReason(seq: number): string {
+  return `seq ${seq} of this trace is already held by another event: another run most likely reused the trace id; this event was refused`;
+}
+
+export function conflictFrame(traceId: string, refused: RefusedEvent): string {
+  return JSON.stringify({
+    type: "conflict",
+    trace_id: traceId,
+    seq: refused.seq,
+    event_id: refused.event_id,
+    reason: conflictReason(refused.seq),
+  } satisfies ConflictFrame);
+}
+
+export function conflictsFrame(
+  traceId: string,
+  summary: { readonly count: number; readonly more: boolean; readonly refused: readonly RefusedEvent[] },
+): string {
+  return JSON.stringify({
+    type: "conflicts",
+    trace_id: traceId,
+    count: Math.min(summary.count, MAX_CONFLICTS_COUNTED),
+    more: summary.more,
+    refused: summary.refused.slice(0, MAX_CONFLICTS_LISTED).map(({ seq, event_id }) => ({ seq, event_id })),
+  } satisfies ConflictsFrame);
 }
 
 const EVENTS_FRAME_OVERHEAD = utf8Bytes(JSON.stringify({ type: "events", trace_id: "", events: [] }));

@@ -54,6 +54,13 @@ export const MAX_PUT_EVENTS_ENTRIES = 10;
 /** ... and at most this many bytes per call (sum of entry sizes). */
 export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
+/**
+ * A `conflicts` frame lists at most this many refused events; a resume counts at most
+ * MAX_CONFLICTS_COUNTED of them (one page read) and says "more" beyond.
+ */
+export const MAX_CONFLICTS_LISTED = 100;
+export const MAX_CONFLICTS_COUNTED = 1000;
+
 /** Highest seq the table's zero-padded sort key can hold (10 digits). */
 export const MAX_SEQ = 9_999_999_999;
 

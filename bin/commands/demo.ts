@@ -4,7 +4,7 @@ import type { TraceEvent } from "../../protocol/trace-event.js";
 import type { Command } from "./command.js";
 import { parseCommandArgs } from "./command.js";
 import { DEMO_EVENTS, isInterrupted, runDemo } from "./demo-run.js";
-import { ExitCode, UsageError } from "./errors.js";
+import { CliError, ExitCode, UsageError } from "./errors.js";
 import { formatEvent, painter, shouldColor } from "./event-format.js";
 import { explainDeliveryFailure, publisherOptions } from "./publishing.js";
 import {
@@ -18,6 +18,7 @@ import {
   setting,
   TARGET_HELP,
 } from "./settings.js";
+import { traceUse } from "./trace-in-use.js";
 
 const NAME = "demo";
 
@@ -49,7 +50,8 @@ completed) through the producer SDK, paced like a real run (about 20 s at --spee
 trace id and the viewer link first, so you can open the viewer or \`trace-stream tail\` and watch.
 
 Options:
-  --trace ID             trace id   default demo-<uuid>
+  --trace ID             trace id   default demo-<uuid>; refused if the trace already has events
+                         (its table: the local stack's, or ${ENV_VARS.table})
   --speed N              pace factor: 1 is human pace, 10 is ten times faster   default 1
   --viewer-url URL       the viewer   [${ENV_VARS.viewerUrl}]  default (local) ${LOCAL.viewerUrl}
 ${EVENTBRIDGE_HELP}
@@ -66,6 +68,26 @@ ${TARGET_HELP}
       setting(values, "viewer-url", context.env, ENV_VARS.viewerUrl) ??
       (settings.target === "local" ? LOCAL.viewerUrl : undefined);
     if (viewerBase !== undefined) checkUrl(viewerBase, "viewer-url", NAME, ["http:", "https:"]);
+
+    if (values.trace !== undefined) {
+      // Every event of a second run under the same id would be refused (seq_conflict) while
+      // EventBridge says "accepted": say it now, where the user is, instead.
+      const use = await traceUse(traceId, settings.target, context.env, settings.region);
+      if (use.kind === "used") {
+        throw new CliError(
+          `trace ${traceId} already has events (seq 0-${use.highestSeq} stored): a second run under the same id would have every event refused as seq_conflict, and viewers would keep showing the first run`,
+          ExitCode.usage,
+          { hint: "leave out --trace for a fresh id, or choose one no run has used" },
+        );
+      }
+      if (use.kind === "unknown") {
+        const warn = painter(shouldColor(context.stderr, context.env));
+        context.stderr.write(
+          `${warn("yellow", `warning: could not check whether trace ${traceId} already has events (${use.reason}); if it has, this run's events will be refused`)}
+`,
+        );
+      }
+    }
 
     const paint = painter(shouldColor(context.stdout, context.env));
     const failed = new AbortController();

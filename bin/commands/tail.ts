@@ -114,6 +114,13 @@ API cannot be reached.`,
         if (event.seq < from) return;
         context.stdout.write(values.json ? `${JSON.stringify(event)}\n` : `${formatEvent(event, paint)}\n`);
       });
+      client.on("conflicts", (conflicts) => {
+        const count = `${conflicts.more ? "more than " : ""}${conflicts.count}`;
+        context.stderr.write(
+          `${note("yellow", `-- another run reused this trace id: ${count} event${conflicts.count === 1 && !conflicts.more ? " was" : "s were"} refused (seq_conflict); shown is the run that used it first`)}
+`,
+        );
+      });
       client.on("missing", (range) => {
         status(
           `seq ${range.from === range.to ? range.from : `${range.from}-${range.to}`} no longer stored; skipped`,

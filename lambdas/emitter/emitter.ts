@@ -1,5 +1,6 @@
 import {
   acceptTraceEvent,
+  conflictFrame,
   EVENT_NAME_PATTERN,
   EVENT_NAMES,
   eventFrame,
@@ -15,7 +16,7 @@ import type { DeadLetterPort, Rejection } from "./dead-letters.js";
 import { EventBridgeEnvelope } from "./envelope.js";
 
 export interface EmitterDeps {
-  readonly store: Pick<TraceStore, "putEvent" | "subscribers" | "pruneSubscription">;
+  readonly store: Pick<TraceStore, "putEvent" | "subscribers" | "pruneSubscription" | "putConflict">;
   readonly gateway: Pick<ConnectionGateway, "post">;
   readonly deadLetters: DeadLetterPort;
   readonly log: Log;
@@ -102,15 +103,15 @@ export function makeEmitter(deps: EmitterDeps) {
     }
   }
 
-  async function fanOut(event: TraceEvent) {
-    const frame = eventFrame(event);
+  /** Posts one frame to every subscriber of the trace. */
+  async function fanOut(traceId: string, frame: string) {
     let delivered = 0;
     let pruned = 0;
     const connectedBefore = deps.now() - CONNECT_GRACE_MS;
     let attempted = 0;
     let failed = 0;
     const logged: { connectionId: string; throttled: boolean; error: string }[] = [];
-    for await (const connectionIds of deps.store.subscribers(event.trace_id)) {
+    for await (const connectionIds of deps.store.subscribers(traceId)) {
       attempted += connectionIds.length;
       const failures = await settleWithLimit(connectionIds, deps.concurrency, async (connectionId) => {
         if ((await deps.gateway.post(connectionId, frame)) === "sent") {
@@ -118,7 +119,7 @@ export function makeEmitter(deps: EmitterDeps) {
           return;
         }
         try {
-          if (await deps.store.pruneSubscription(event.trace_id, connectionId, connectedBefore)) pruned++;
+          if (await deps.store.pruneSubscription(traceId, connectionId, connectedBefore)) pruned++;
         } catch (error) {
           // Left for the next event's 410 or the subscription's TTL; not a reason to retry the event.
           deps.metrics.count("PruneFailures");
@@ -137,6 +138,29 @@ export function makeEmitter(deps: EmitterDeps) {
     return { delivered, pruned, attempted, failed, logged };
   }
 
+  /**
+   * Another event holds this seq: almost always another run that reused the trace id. Besides the
+   * dead letter, the trace records the refused event (so a viewer that opens the trace later is
+   * told on resume) and its watchers get a `conflict` frame now: without them, the second run's
+   * producer hears "accepted" and its viewer keeps showing the first run, silently. A watcher the
+   * notice missed still reads the record on its next resume, so a failed post is not retried.
+   */
+  async function refuseConflict(
+    event: TraceEvent,
+    input: unknown,
+    error: EventConflictError,
+    expiresAt: number,
+  ): Promise<EmitOutcome> {
+    const refused = { seq: event.seq, event_id: event.event_id };
+    await deps.store.putConflict(event.trace_id, refused, expiresAt);
+    const { logged, ...result } = await fanOut(event.trace_id, conflictFrame(event.trace_id, refused));
+    const fields = { traceId: event.trace_id, seq: event.seq, ...result };
+    deps.metrics.count("EventsConflicting");
+    if (result.failed > 0) deps.log.error("conflict notice incomplete", { ...fields, failures: logged });
+    else deps.log.warn("seq conflict: watchers told", fields);
+    return reject({ code: "seq_conflict", reason: error.message, envelope: input });
+  }
+
   return async function emit(input: unknown): Promise<EmitOutcome> {
     deps.metrics.count("EventsReceived");
     const accepted = accept(input);
@@ -149,14 +173,14 @@ export function makeEmitter(deps: EmitterDeps) {
       duplicate = (await deps.store.putEvent(event, expiresAt)) === "duplicate";
     } catch (error) {
       if (!(error instanceof EventConflictError)) throw error;
-      return reject({ code: "seq_conflict", reason: error.message, envelope: input });
+      return refuseConflict(event, input, error, expiresAt);
     }
     deps.metrics.count(duplicate ? "EventsDuplicate" : "EventsStored");
     const lag = deps.now() - Date.parse(event.timestamp);
     if (!duplicate && Number.isFinite(lag)) deps.metrics.milliseconds("EventLag", Math.max(0, lag));
 
     const started = deps.now();
-    const { logged, ...result } = await fanOut(event);
+    const { logged, ...result } = await fanOut(event.trace_id, eventFrame(event));
     deps.metrics.milliseconds("FanOutDuration", deps.now() - started);
     deps.metrics.count("EventsDelivered", result.delivered);
     if (result.pruned > 0) deps.metrics.count("StaleConnectionsPruned", result.pruned);

@@ -1,4 +1,5 @@
 import {
+  conflictsFrame,
   describeIssues,
   type ErrorCode,
   errorFrame,
@@ -44,7 +45,7 @@ export const DEFAULT_RESUME_LIMITS: ResumeLimits = {
 export interface ResumeDeps {
   readonly store: Pick<
     TraceStore,
-    "traceOfConnection" | "eventsAfter" | "highestSeq" | "deleteSubscription" | "takeRequest"
+    "traceOfConnection" | "eventsAfter" | "highestSeq" | "deleteSubscription" | "takeRequest" | "conflicts"
   >;
   readonly gateway: Pick<ConnectionGateway, "post">;
   readonly log: Log;
@@ -65,6 +66,8 @@ export interface ResumeRequest {
 /**
  * `resume`: send the stored events after the client's cursor, in ascending batches, then
  * `synced`. Everything goes through @connections in order, so `synced` always comes last.
+ * When the emitter refused events of this trace (another run reused its id), a `conflicts` frame
+ * goes first: a client that stops at the trace's terminal event still reads it.
  *
  * `synced.last_seq` is the highest seq this replay covered, never a seq stored after the read:
  * claiming one the client has not been sent would make it report a false gap.
@@ -135,6 +138,11 @@ export function makeResume(deps: ResumeDeps) {
       eventsSent === limits.pageEvents ||
       bytesSent >= limits.pageBytes ||
       (eventsSent > 0 && remainingMs !== undefined && remainingMs() < limits.reserveMs);
+
+    const conflicts = await deps.store.conflicts(traceId);
+    if (conflicts.count > 0 && !(await send([conflictsFrame(traceId, conflicts)]))) {
+      return gone(traceId, connectionId);
+    }
 
     // One more than a page is read, so a page that ends exactly at the last stored event does not
     // claim there is more.

@@ -19,6 +19,7 @@ export type MetricName =
   | "EventsStored"
   | "EventsDuplicate"
   | "EventsRejected"
+  | "EventsConflicting"
   | "EventsDelivered"
   | "DeliveryFailures"
   | "DeliveryThrottled"

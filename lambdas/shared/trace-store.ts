@@ -11,7 +11,13 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../lib/table-design.js";
-import { MAX_SEQ, type TraceEvent } from "../../protocol/index.js";
+import {
+  MAX_CONFLICTS_COUNTED,
+  MAX_CONFLICTS_LISTED,
+  MAX_SEQ,
+  type RefusedEvent,
+  type TraceEvent,
+} from "../../protocol/index.js";
 
 /** Result of storing an event: new, or the same event delivered again. */
 export type PutEventResult = "stored" | "duplicate";
@@ -26,6 +32,16 @@ export class EventConflictError extends Error {
   ) {
     super(`seq ${seq} of trace ${traceId} is already held by event ${storedEventId}`);
   }
+}
+
+/** The refused events (seq_conflict) recorded for a trace, as far as one read counts them. */
+export interface ConflictSummary {
+  /** Refused events counted: at most MAX_CONFLICTS_COUNTED. */
+  readonly count: number;
+  /** There are more than `count`. */
+  readonly more: boolean;
+  /** The first refused events by seq, at most MAX_CONFLICTS_LISTED. */
+  readonly refused: readonly RefusedEvent[];
 }
 
 /** The storage the handlers need (design §4), as a port the pure cores depend on. */
@@ -72,6 +88,10 @@ export interface TraceStore {
   countSubscribers(traceId: string, atMost: number): Promise<number>;
   /** Highest stored seq of the trace, -1 when none. */
   highestSeq(traceId: string): Promise<number>;
+  /** Records a refused event (idempotent: the same event recorded twice is one item). */
+  putConflict(traceId: string, refused: RefusedEvent, expiresAt: number): Promise<void>;
+  /** The trace's refused events, counted from what is stored (consistent read, one page). */
+  conflicts(traceId: string): Promise<ConflictSummary>;
 }
 
 /** Reverse-lookup items carry the trace id so `$disconnect` needs no scan. */
@@ -342,6 +362,45 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
       );
       const seq = result.Items?.[0]?.seq;
       return typeof seq === "number" ? seq : -1;
+    },
+
+    async putConflict(traceId, refused, expiresAt) {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            [PARTITION_KEY]: keys.trace(traceId),
+            [SORT_KEY]: keys.conflict(refused.seq, refused.event_id),
+            seq: refused.seq,
+            event_id: refused.event_id,
+            [TTL_ATTRIBUTE]: expiresAt,
+          },
+        }),
+      );
+    },
+
+    async conflicts(traceId) {
+      const result = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+          ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.conflictPrefix },
+          ProjectionExpression: "seq, event_id",
+          ConsistentRead: true,
+          // One page bounds the work of a resume, however many events a reused id had refused;
+          // one item past the count tells whether there are more.
+          Limit: MAX_CONFLICTS_COUNTED + 1,
+        }),
+      );
+      const items = result.Items ?? [];
+      return {
+        count: Math.min(items.length, MAX_CONFLICTS_COUNTED),
+        more: result.LastEvaluatedKey !== undefined,
+        refused: items
+          .slice(0, MAX_CONFLICTS_LISTED)
+          .map((item) => ({ seq: Number(item.seq), event_id: String(item.event_id) })),
+      };
     },
   };
 }

@@ -45,6 +45,8 @@ class LocalStack:
         self._reader.start()
         ready = self._reply("ready", STARTUP_SECONDS)
         self.event_bridge: str = ready["eventBridge"]
+        #: The same EventBridge behind a forwarder that `outage(True)` stops: a real outage.
+        self.event_bridge_proxy: str = ready["eventBridgeProxy"]
         self.bus_name: str = ready["busName"]
         self.source: str = ready["source"]
         self.region: str = ready["region"]
@@ -84,6 +86,16 @@ class LocalStack:
         self._stream(trace_id)
         self._command({"cmd": "watch", "traceId": trace_id}, "live")
         return Watcher(self._stream(trace_id))
+
+    def outage(self, down: bool) -> None:
+        """Stops (True) or restarts (False) the EventBridge endpoint at `event_bridge_proxy`: while it
+        is down, connections are refused and those open are reset."""
+        self._command({"cmd": "outage", "down": down}, "outage")
+
+    def stored_seqs(self, trace_id: str) -> List[int]:
+        """The seqs the emitter stored for a trace (after in-flight deliveries settled)."""
+        seqs: List[int] = self._command({"cmd": "storedSeqs", "traceId": trace_id}, "storedSeqs")["seqs"]
+        return seqs
 
     def dead_letters(self) -> List[Any]:
         """Everything dead-lettered so far (after in-flight deliveries settled)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from botocore.exceptions import ClientError
@@ -12,12 +12,18 @@ from botocore.exceptions import ClientError
 from trace_stream import (
     MAX_BATCH_BYTES,
     MAX_PUT_EVENTS_ENTRIES,
+    DeliveryFailure,
     Trace,
     TraceDeliveryError,
+    TraceEventError,
+    TraceStateError,
+    UnacceptedSeqs,
+    new_trace_id,
     put_events_entry_size,
     take_batch,
 )
 from trace_stream.batching import batch_sizes, to_put_events_entry
+from trace_stream.delivery import DeliveryQueue
 
 from conftest import FakeEventBridge, closed_port
 
@@ -189,3 +195,142 @@ def test_close_with_a_timeout_gives_up_and_names_what_was_not_delivered() -> Non
             trace.flush()  # reported again, never waits for the abandoned events
     finally:
         release.set()
+
+
+def refused(call: int, entries: List[Dict[str, Any]]) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    raise EndpointConnectionError(endpoint_url="http://bus")
+
+
+def test_resending_goes_on_past_8_attempts_by_default_and_nothing_is_lost() -> None:
+    def down_for_30(call: int, entries: List[Dict[str, Any]]) -> None:
+        if call <= 30:
+            refused(call, entries)
+
+    client = FakeEventBridge(respond=down_for_30)
+    trace = Trace("t-long-outage", client=client, **FAST)
+    trace.plan(goal="g")
+    trace.route(agent="a")
+    trace.close()
+    assert len(client.requests) == 31
+    assert trace.failures == []
+
+
+def test_an_event_fails_once_its_retry_budget_is_used_up_with_every_attempt_counted() -> None:
+    client = FakeEventBridge(respond=refused)
+    trace = Trace("t-budget", client=client, retry_budget=0.15, **FAST)
+    trace.plan(goal="never lands")
+    with pytest.raises(TraceDeliveryError) as raised:
+        trace.close()
+    failure = raised.value.failures[0]
+    assert (failure.seq, failure.code) == (0, "EndpointConnectionError")
+    assert failure.attempts == len(client.requests) > 1
+
+
+def test_queued_events_past_their_budget_fail_with_the_batch_that_kept_failing_without_a_request_each() -> None:
+    clock = [0.0]
+
+    def down(call: int, entries: List[Dict[str, Any]]) -> None:
+        clock[0] += 0.03  # each request takes 30 ms: the budget runs out at the fourth
+        refused(call, entries)
+
+    client = FakeEventBridge(respond=down)
+    queue = DeliveryQueue(client, bus_name="b", source="trace-stream", max_attempts=None, base_delay=0.001,
+                          max_delay=0.002, retry_budget=0.1, linger=0.5, max_events=100, max_bytes=1 << 20,
+                          on_delivery_error=None, clock=lambda: clock[0])
+    for seq in range(25):  # all queued within the linger, so the first request is full
+        assert queue.offer(_event("run-1", seq))
+    with pytest.raises(TraceDeliveryError) as raised:
+        queue.close()
+    assert raised.value.unaccepted == (UnacceptedSeqs("run-1", tuple(range(25))),)
+    assert [[json.loads(entry["Detail"])["seq"] for entry in request] for request in client.requests] == [
+        list(range(10))
+    ] * 4
+    assert [failure.attempts for failure in raised.value.failures] == [4] * 10 + [0] * 15
+
+
+def test_a_full_buffer_raises_buffer_full_uses_no_seq_and_wait_for_room_says_when_to_go_on() -> None:
+    gate = threading.Event()
+    client = FakeEventBridge(respond=lambda call, entries: gate.wait(30) and None)
+    trace = Trace("t-full", client=client, max_buffered_events=3)
+    for index in range(3):
+        trace.route(agent=f"a{index}")
+    assert trace.buffer_full and trace.pending == 3
+    with pytest.raises(TraceStateError) as raised:
+        trace.route(agent="one too many")
+    assert raised.value.code == "buffer_full"
+    assert "3 events" in str(raised.value)
+    assert trace.next_seq == 3
+    assert trace.wait_for_room(0.05) is False
+    gate.set()
+    assert trace.wait_for_room(30) is True
+    assert trace.route(agent="after the wait")["seq"] == 3
+    trace.close()
+    assert [event["seq"] for event in client.delivered()] == [0, 1, 2, 3]
+
+
+def test_the_buffer_counts_bytes_too() -> None:
+    gate = threading.Event()
+    client = FakeEventBridge(respond=lambda call, entries: gate.wait(30) and None)
+    trace = Trace("t-bytes", client=client, max_buffered_bytes=128 * 1024)
+    for _ in range(3):
+        trace.route(reason="r" * 40_000)
+    with pytest.raises(TraceStateError, match="buffer is full"):
+        trace.route(reason="r" * 40_000)
+    assert trace.route(reason="small")["seq"] == 3
+    gate.set()
+    trace.close()
+
+
+def test_with_drop_an_event_that_finds_no_room_takes_its_seq_and_is_reported() -> None:
+    gate = threading.Event()
+    reported: List[Tuple[int, ...]] = []
+    client = FakeEventBridge(respond=lambda call, entries: gate.wait(30) and None)
+    trace = Trace("t-drop", client=client, max_buffered_events=2, when_buffer_full="drop",
+                  on_delivery_error=lambda error: reported.append(error.failed_seqs))
+    assert [trace.route(agent=f"a{index}")["seq"] for index in range(4)] == [0, 1, 2, 3]
+    assert reported == [(2,), (3,)]
+    gate.set()
+    with pytest.raises(TraceDeliveryError) as raised:
+        trace.close()
+    assert raised.value.failed_seqs == (2, 3)
+    assert [(failure.code, failure.attempts) for failure in raised.value.failures] == [("BufferFull", 0)] * 2
+    assert [event["seq"] for event in client.delivered() if event["seq"] < 2] == [0, 1]
+
+
+def test_the_error_groups_unaccepted_seqs_by_trace_and_writes_ranges() -> None:
+    failures = [
+        DeliveryFailure(trace_id, seq, f"e{seq}", "MalformedDetail", "bad", 1)
+        for trace_id, seq in [("run-b", 7), ("run-b", 2), ("run-b", 3), ("run-b", 4), ("run-b", 9), ("run-a", 0)]
+    ]
+    error = TraceDeliveryError(failures)
+    assert error.unaccepted == (UnacceptedSeqs("run-a", (0,)), UnacceptedSeqs("run-b", (2, 3, 4, 7, 9)))
+    assert str(error).startswith(
+        "6 trace event(s) not delivered (trace run-a: seq 0; trace run-b: seq 2-4, 7, 9): MalformedDetail"
+    )
+
+
+def test_limits_that_make_no_sense_are_refused_by_name() -> None:
+    client = FakeEventBridge()
+    with pytest.raises(ValueError, match="max_buffered_bytes"):
+        Trace(client=client, max_buffered_bytes=1000)
+    with pytest.raises(ValueError, match="max_buffered_events"):
+        Trace(client=client, max_buffered_events=0)
+    with pytest.raises(ValueError, match="when_buffer_full"):
+        Trace(client=client, when_buffer_full="block")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_attempts"):
+        Trace(client=client, max_attempts=0)
+
+
+def test_new_trace_id_is_fresh_valid_and_takes_a_prefix() -> None:
+    first, second = new_trace_id(), new_trace_id()
+    assert first != second
+    assert new_trace_id("checkout").startswith("checkout-") and len(new_trace_id("checkout")) == 45
+    with pytest.raises(TraceEventError):
+        new_trace_id("has spaces")
+
+
+def _event(trace_id: str, seq: int) -> Dict[str, Any]:
+    return {"event_id": f"e-{seq}", "trace_id": trace_id, "seq": seq, "event": "route_decision",
+            "timestamp": "2026-11-26T12:00:00.000Z", "status": "success", "metadata": {}, "schema_version": 1}

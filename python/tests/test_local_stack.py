@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List
@@ -18,7 +19,9 @@ from trace_stream import (
     MAX_PUT_EVENTS_ENTRIES,
     REDACTED,
     Trace,
+    TraceDeliveryError,
     TraceEventError,
+    UnacceptedSeqs,
     event_names,
     put_events_entry_size,
 )
@@ -149,3 +152,58 @@ def test_a_script_that_exits_without_close_still_delivers(stack: LocalStack) -> 
     assert finished.returncode == 0, finished.stderr
     assert finished.stderr == ""
     assert [event["event"] for event in watcher.events_until_end()] == ["plan_created", "plan_completed"]
+
+
+#: Longer than the old horizon of 8 attempts could ever last (7 full-jitter waits capped at
+#: 0.1 s · 2^n and 5 s): an outage this long used to cost every event queued in it.
+OLD_HORIZON = 0.1 + 0.2 + 0.4 + 0.8 + 1.6 + 3.2 + 5.0
+OUTAGE = OLD_HORIZON + 2.0
+
+
+def test_an_outage_longer_than_the_old_horizon_loses_nothing(stack: LocalStack) -> None:
+    trace = Trace(f"py-outage-{uuid.uuid4()}", endpoint_url=stack.event_bridge_proxy, bus_name=stack.bus_name,
+                  source=stack.source, region_name=stack.region)
+    watcher = stack.watch(trace.trace_id)
+    trace.plan(goal="survive an outage", steps=2)
+    trace.flush()
+    stack.outage(True)
+    try:
+        started = time.monotonic()
+        for index in range(10):
+            trace.route(agent=f"agent-{index}", reason="during the outage")
+        time.sleep(OUTAGE)
+        assert trace.pending == 10  # still held, still being retried
+        assert trace.failures == []
+    finally:
+        stack.outage(False)
+    trace.complete(steps_completed=2)
+    trace.close()
+    assert time.monotonic() - started > OLD_HORIZON
+    assert [event["seq"] for event in watcher.events_until_end()] == list(range(12))
+    assert stack.stored_seqs(trace.trace_id) == list(range(12))
+
+
+def test_when_the_budget_runs_out_close_names_exactly_the_seqs_never_accepted(stack: LocalStack) -> None:
+    trace = Trace(f"py-outage-{uuid.uuid4()}", endpoint_url=stack.event_bridge_proxy, bus_name=stack.bus_name,
+                  source=stack.source, region_name=stack.region, retry_budget=1.5)
+    trace.plan(goal="g")
+    trace.route(agent="a")
+    trace.flush()
+    stack.outage(True)
+    try:
+        for agent in ("b", "c", "d"):
+            trace.route(agent=agent)
+        with pytest.raises(TraceDeliveryError) as flushed:
+            trace.flush()
+    finally:
+        stack.outage(False)
+    assert flushed.value.unaccepted == (UnacceptedSeqs(trace.trace_id, (2, 3, 4)),)
+    trace.route(agent="e")
+    trace.complete()
+    with pytest.raises(TraceDeliveryError) as closed:
+        trace.close()
+    assert closed.value.failed_seqs == (2, 3, 4)
+    assert closed.value.unaccepted == (UnacceptedSeqs(trace.trace_id, (2, 3, 4)),)
+    assert {failure.code for failure in closed.value.failures} == {"EndpointConnectionError"}
+    assert f"trace {trace.trace_id}: seq 2-4" in str(closed.value)
+    assert stack.stored_seqs(trace.trace_id) == [0, 1, 5, 6]

@@ -352,4 +352,4 @@ def test_a_failing_block_keeps_its_exception_when_delivery_fails_too(capsys: pyt
         with Trace("t-both", client=FakeEventBridge(respond=refuse)) as trace:
             trace.plan(goal="answer")
             raise RuntimeError("crashed")
-    assert "not delivered (seq 0, 1)" in capsys.readouterr().err
+    assert "not delivered (trace t-both: seq 0-1)" in capsys.readouterr().err

@@ -49,6 +49,55 @@ describe("demo and tail", () => {
     expect(failed?.metadata).toMatchObject({ tool: "fetch_payment_status", error_type: "TimeoutError" });
   });
 
+  it("demo refuses a trace id that already has events: exit 2, says why, and publishes nothing", async () => {
+    const traceId = newTraceId("twice");
+    expect((await runCli(["demo", "--trace", traceId, "--speed", "400"], { env })).code).toBe(0);
+    const again = await runCli(["demo", "--trace", traceId, "--speed", "400"], { env });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`trace ${traceId} already has events (seq 0-17 stored)`);
+    expect(again.stderr).toContain("every event refused as seq_conflict");
+    expect(again.stderr).toContain("leave out --trace for a fresh id");
+    expect(again.stderr).not.toMatch(STACK_TRACE);
+    expect(again.stdout).toBe("");
+    await stack.deliveriesIdle();
+    expect(stack.deadLetters().filter((letter) => JSON.stringify(letter.payload).includes(traceId))).toEqual(
+      [],
+    );
+  });
+
+  it("demo warns, and runs, when it cannot check whether the trace id is in use", async () => {
+    const port = await closedPort();
+    const demo = await runCli(["demo", "--trace", newTraceId("unchecked"), "--speed", "400"], {
+      env: { ...env, TRACE_STREAM_DYNAMODB_ENDPOINT: `http://127.0.0.1:${port}` },
+    });
+    expect(demo.code).toBe(0);
+    expect(demo.stderr).toMatch(
+      /warning: could not check whether trace \S+ already has events \(table .+: ECONNREFUSED\)/,
+    );
+  });
+
+  it("tail says when another run reused the trace id, and how many of its events were refused", async () => {
+    const traceId = newTraceId("reused");
+    expect((await runCli(["demo", "--trace", traceId, "--speed", "400"], { env })).code).toBe(0);
+    // A second run through the SDK (or the AWS CLI): EventBridge accepts it, the emitter refuses it.
+    const second = createTrace({
+      traceId,
+      endpoint: stack.endpoints.eventBridge,
+      busName: stack.busName,
+      source: stack.source,
+    });
+    second.plan({ goal: "a second run, same id" });
+    second.route({ agent: "b" });
+    await second.close();
+    await stack.deliveriesIdle();
+    const tail = await runCli(["tail", traceId], { env });
+    expect(tail.code).toBe(0);
+    expect(tail.stderr).toContain(
+      "another run reused this trace id: 2 events were refused (seq_conflict); shown is the run that used it first",
+    );
+    expect(tail.stdout).not.toContain("a second run, same id");
+  });
+
   it("tail started first shows the run live, human-readable, and exits 0 at plan_completed", async () => {
     const traceId = newTraceId("live");
     const tail = startCli(["tail", traceId], { env });
@@ -185,7 +234,7 @@ describe("emit", () => {
       { env },
     );
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/not delivered \(seq 0\): ResourceNotFoundException/);
+    expect(result.stderr).toMatch(/not delivered \(trace [^:]+: seq 0\): ResourceNotFoundException/);
   });
 });
 

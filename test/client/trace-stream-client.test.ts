@@ -1,7 +1,20 @@
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { TraceStreamClient, type TraceStreamClientOptions } from "../../client/trace-stream-client.js";
-import { errorFrame, eventFrame, pongFrame, replayFrames, syncedFrame } from "../../protocol/frames.js";
+import {
+  type TraceConflicts,
+  TraceStreamClient,
+  type TraceStreamClientOptions,
+} from "../../client/trace-stream-client.js";
+import {
+  conflictFrame,
+  conflictsFrame,
+  errorFrame,
+  eventFrame,
+  pongFrame,
+  replayFrames,
+  syncedFrame,
+} from "../../protocol/frames.js";
 import type { TraceEvent } from "../../protocol/trace-event.js";
 import { traceEvent } from "../support/events.js";
 import { BrowserLikeWebSocket, ManualPageSignals, ManualTimers } from "./fakes.js";
@@ -410,6 +423,81 @@ describe("TraceStreamClient: bad frames", () => {
     expect(await second.nextResume()).toBe(0);
     expect(errors).toEqual(["invalid_message", "not_subscribed"]);
     expect(states).toContain("reconnecting:server_error");
+  });
+});
+
+describe("TraceStreamClient: conflicts (another run reused the trace id)", () => {
+  const refusedAt = (seq: number) => ({ seq, event_id: crypto.randomUUID() });
+
+  it("surfaces live conflict frames in the snapshot and as conflicts events, while events keep flowing", async () => {
+    const client = makeClient();
+    const heard: TraceConflicts[] = [];
+    client.on("conflicts", (conflicts) => heard.push(conflicts));
+    client.connect();
+    const connection = await server.nextConnection();
+    await connection.nextResume();
+    connection.replay(TRACE, events(0, 2));
+    await untilStatus(client, "live");
+    expect(client.getSnapshot().conflicts).toBeNull();
+
+    const [first, second] = [refusedAt(1), refusedAt(0)];
+    connection.send(conflictFrame(TRACE, first));
+    connection.send(conflictFrame(TRACE, first)); // a redelivered notice counts once
+    connection.send(conflictFrame(TRACE, second));
+    connection.sendEvents(traceEvent(3));
+    const snapshot = await until(client, (s) => s.lastSeq === 3);
+    expect(snapshot.conflicts).toEqual({ count: 2, more: false, seqs: [0, 1] });
+    expect(heard.map((conflicts) => conflicts.count)).toEqual([1, 2]);
+    expect(snapshot.status).toBe("live");
+  });
+
+  it("reads a summary sent before the history of an ended trace: the viewer of a reused id learns it at once", async () => {
+    const client = makeClient();
+    client.connect();
+    const connection = await server.nextConnection();
+    await connection.nextResume();
+    connection.send(conflictsFrame(TRACE, { count: 18, more: false, refused: [refusedAt(0), refusedAt(1)] }));
+    const done = traceEvent(2, { event: "plan_completed", metadata: {} });
+    connection.replay(TRACE, [...events(0, 1), done]);
+    const snapshot = await untilStatus(client, "ended");
+    expect(snapshot.conflicts).toEqual({ count: 18, more: false, seqs: [0, 1] });
+  });
+
+  it("ignores conflict frames for another trace", async () => {
+    const client = makeClient();
+    const errors: string[] = [];
+    client.on("error", (error) => errors.push(error.code));
+    client.connect();
+    const connection = await server.nextConnection();
+    await connection.nextResume();
+    connection.send(conflictFrame("other-trace", refusedAt(0)));
+    connection.replay(TRACE, events(0, 0));
+    const snapshot = await untilStatus(client, "live");
+    expect(snapshot.conflicts).toBeNull();
+    expect(errors).toEqual(["wrong_trace"]);
+  });
+
+  it("comes to the same conflicts whatever order live notices and summaries arrive in", async () => {
+    const refused = Array.from({ length: 5 }, (_, seq) => refusedAt(seq));
+    const frames = [
+      ...refused.map((event) => conflictFrame(TRACE, event)),
+      conflictsFrame(TRACE, { count: 3, more: false, refused: refused.slice(0, 3) }),
+      conflictsFrame(TRACE, { count: 4, more: false, refused: refused.slice(1, 4) }),
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.shuffledSubarray(frames, { minLength: frames.length }), async (order) => {
+        const client = makeClient();
+        client.connect();
+        const connection = await server.nextConnection();
+        await connection.nextResume();
+        for (const frame of order) connection.send(frame);
+        connection.replay(TRACE, events(0, 0));
+        const snapshot = await untilStatus(client, "live");
+        client.disconnect();
+        expect(snapshot.conflicts).toEqual({ count: 5, more: false, seqs: [0, 1, 2, 3, 4] });
+      }),
+      { numRuns: 12 },
+    );
   });
 });
 

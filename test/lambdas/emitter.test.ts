@@ -98,14 +98,56 @@ describe("emitter", () => {
     expect(metrics.counts).toMatchObject({ EventsStored: 1, EventsDuplicate: 1 });
   });
 
-  it("dead-letters a different event at a stored seq as seq_conflict, and no client sees it", async () => {
+  it("dead-letters a different event at a stored seq as seq_conflict; watchers get a conflict frame, never its body", async () => {
     await subscribe("t-conflict", "e=");
-    const { emit, gateway, deadLetters } = emitterWith();
+    const { emit, gateway, deadLetters, metrics } = emitterWith();
     await emit(envelope(traceEvent(0, { trace_id: "t-conflict" })));
-    const impostor = traceEvent(0, { trace_id: "t-conflict", event: "plan_failed", metadata: {} });
+    const impostor = traceEvent(0, {
+      trace_id: "t-conflict",
+      event: "plan_failed",
+      metadata: { error: "from the second run" },
+    });
     expect(await emit(envelope(impostor))).toEqual({ kind: "rejected", code: "seq_conflict" });
-    expect(gateway.framesFor("e=")).toHaveLength(1);
+    const frames = gateway.framesFor("e=");
+    expect(frames).toHaveLength(2);
+    expect(frames[1]).toEqual({
+      type: "conflict",
+      trace_id: "t-conflict",
+      seq: 0,
+      event_id: impostor.event_id,
+      reason: expect.stringMatching(
+        /already held by another event: another run most likely reused the trace id/,
+      ),
+    });
+    expect(JSON.stringify(frames[1])).not.toContain("from the second run");
     expect(deadLetters.rejections[0]?.reason).toMatch(/seq 0 of trace t-conflict is already held/);
+    expect(metrics.counts).toMatchObject({ EventsConflicting: 1, EventsRejected: 1 });
+  });
+
+  it("records each refused event once on its trace, however often it is redelivered, so a resume can count them", async () => {
+    await subscribe("t-counted", "f=");
+    const { emit } = emitterWith();
+    for (let seq = 0; seq < 3; seq++) await emit(envelope(traceEvent(seq, { trace_id: "t-counted" })));
+    const second = [0, 1, 2].map((seq) => traceEvent(seq, { trace_id: "t-counted" }));
+    for (const event of [...second, second[1] as (typeof second)[number]]) await emit(envelope(event));
+    expect(await store.conflicts("t-counted")).toEqual({
+      count: 3,
+      more: false,
+      refused: second.map((event) => ({ seq: event.seq, event_id: event.event_id })),
+    });
+    expect(await store.conflicts("t-fan")).toEqual({ count: 0, more: false, refused: [] });
+  });
+
+  it("dead-letters a conflict whose notice missed a watcher without re-sending it to all: the record reaches that watcher on resume", async () => {
+    await subscribe("t-conflict-retry", "g=", "h=");
+    const first = emitterWith();
+    await first.emit(envelope(traceEvent(0, { trace_id: "t-conflict-retry" })));
+    const failing = emitterWith(recordingGateway({ failing: ["h="] }));
+    const impostor = envelope(traceEvent(0, { trace_id: "t-conflict-retry" }));
+    expect(await failing.emit(impostor)).toEqual({ kind: "rejected", code: "seq_conflict" });
+    expect(failing.gateway.framesFor("g=")).toEqual([expect.objectContaining({ type: "conflict", seq: 0 })]);
+    expect(failing.deadLetters.rejections).toHaveLength(1);
+    expect((await store.conflicts("t-conflict-retry")).count).toBe(1);
   });
 
   it.each([

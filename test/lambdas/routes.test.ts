@@ -338,6 +338,46 @@ describe("resume", () => {
     });
   });
 
+  it("tells of refused events first, before the history, so a client that stops at the terminal event reads it", async () => {
+    const conflicted = "run-reused";
+    const s = store();
+    await s.putSubscription({
+      traceId: conflicted,
+      connectionId: "viewer=",
+      connectedAt: 0,
+      expiresAt: 9_999_999_999,
+    });
+    for (const seq of [0, 1]) await s.putEvent(traceEvent(seq, { trace_id: conflicted }), 9_999_999_999);
+    const refused = [1, 0].map((seq) => ({ seq, event_id: crypto.randomUUID() }));
+    for (const event of refused) await s.putConflict(conflicted, event, 9_999_999_999);
+    const { gateway, resume } = resumeWith();
+    await resume({ connectionId: "viewer=", body: '{"action":"resume","afterSeq":-1}' });
+    const frames = gateway.framesFor("viewer=") as { type: string }[];
+    expect(frames.map((frame) => frame.type)).toEqual(["conflicts", "events", "synced"]);
+    expect(frames[0]).toEqual({
+      type: "conflicts",
+      trace_id: conflicted,
+      count: 2,
+      more: false,
+      refused: [refused[1], refused[0]],
+    });
+  });
+
+  it("counts at most 1,000 refused events in one read and says there are more, listing the first 100", async () => {
+    const s = store();
+    const flood = "run-reused-often";
+    for (let from = 0; from < 1001; from += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, 1001 - from) }, (_, i) =>
+          s.putConflict(flood, { seq: from + i, event_id: crypto.randomUUID() }, 9_999_999_999),
+        ),
+      );
+    }
+    const summary = await s.conflicts(flood);
+    expect(summary).toMatchObject({ count: 1000, more: true });
+    expect(summary.refused.map((event) => event.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
   it("keeps event keys zero-padded so seq 10 sorts after seq 9", () => {
     expect(keys.event(9) < keys.event(10)).toBe(true);
     expect(keys.event(42)).toBe("EVT#0000000042");

@@ -7,8 +7,15 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import { vi } from "vitest";
 
-/** Decides the answer to one PutEvents call: return result entries (per request entry) or throw. */
-export type Responder = (entries: PutEventsRequestEntry[], call: number) => PutEventsResultEntry[];
+/**
+ * Decides the answer to one PutEvents call: return result entries (per request entry) or throw;
+ * or return a promise, to answer late (`signal` is the request's abort signal).
+ */
+export type Responder = (
+  entries: PutEventsRequestEntry[],
+  call: number,
+  signal: AbortSignal | undefined,
+) => PutEventsResultEntry[] | Promise<PutEventsResultEntry[]>;
 
 export const accepted = (): PutEventsResultEntry => ({ EventId: crypto.randomUUID() });
 export const failedWith = (code: string): PutEventsResultEntry => ({
@@ -28,11 +35,12 @@ export function fakeEventBridge(respond: Responder = (entries) => entries.map(ac
   const requests: PutEventsRequestEntry[][] = [];
   /** Entries that PutEvents accepted, in acceptance order. */
   const delivered: PutEventsRequestEntry[] = [];
-  vi.spyOn(client, "send").mockImplementation(async (command: unknown) => {
+  vi.spyOn(client, "send").mockImplementation(async (command: unknown, options?: unknown) => {
     if (!(command instanceof PutEventsCommand)) throw new Error("only PutEvents is expected");
     const entries = command.input.Entries ?? [];
     requests.push(entries);
-    const results = respond(entries, requests.length);
+    const signal = (options as { abortSignal?: AbortSignal } | undefined)?.abortSignal;
+    const results = await respond(entries, requests.length, signal);
     results.forEach((result, index) => {
       const entry = entries[index];
       if (result.ErrorCode === undefined && entry !== undefined) delivered.push(entry);

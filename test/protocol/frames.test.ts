@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   ClientMessage,
+  conflictFrame,
+  conflictsFrame,
   MAX_EVENT_BYTES,
   MAX_FRAME_BYTES,
   parseServerFrame,
@@ -67,5 +69,51 @@ describe("server frames", () => {
     expect(parseServerFrame(JSON.stringify({ type: "event", ...traceEvent(4) }))).toMatchObject({ seq: 4 });
     expect(() => parseServerFrame('{"type":"party"}')).toThrow();
     expect(() => parseServerFrame("pong")).toThrow(SyntaxError);
+  });
+
+  it("carries a refused event's place (trace, seq, event id, reason) in conflict frames, and never a body", () => {
+    const refused = { seq: 3, event_id: crypto.randomUUID() };
+    const live = parseServerFrame(conflictFrame("run-42", refused));
+    expect(live).toEqual({
+      type: "conflict",
+      trace_id: "run-42",
+      seq: 3,
+      event_id: refused.event_id,
+      reason: expect.stringContaining("another run most likely reused the trace id"),
+    });
+    const summary = parseServerFrame(conflictsFrame("run-42", { count: 250, more: true, refused: [] }));
+    expect(summary).toEqual({ type: "conflicts", trace_id: "run-42", count: 250, more: true, refused: [] });
+    const listed = Array.from({ length: 150 }, (_, seq) => ({
+      seq,
+      event_id: crypto.randomUUID(),
+      metadata: {},
+    }));
+    const capped = JSON.parse(conflictsFrame("run-42", { count: 150, more: false, refused: listed }));
+    expect(capped.refused).toHaveLength(100);
+    expect(Object.keys(capped.refused[0])).toEqual(["seq", "event_id"]);
+  });
+
+  it.each([
+    [
+      "a conflict without its seq",
+      { type: "conflict", trace_id: "t", event_id: crypto.randomUUID(), reason: "r" },
+    ],
+    [
+      "a conflict with a bad event id",
+      { type: "conflict", trace_id: "t", seq: 1, event_id: "x", reason: "r" },
+    ],
+    ["a summary of no conflicts", { type: "conflicts", trace_id: "t", count: 0, more: false, refused: [] }],
+    [
+      "a summary listing more than 100",
+      {
+        type: "conflicts",
+        trace_id: "t",
+        count: 101,
+        more: false,
+        refused: Array.from({ length: 101 }, (_, seq) => ({ seq, event_id: crypto.randomUUID() })),
+      },
+    ],
+  ])("refuses %s", (_label, frame) => {
+    expect(() => parseServerFrame(JSON.stringify(frame))).toThrow();
   });
 });

@@ -6,16 +6,23 @@
  *       {"type": "event", "traceId", "event"} per event (TraceStreamClient order) and
  *       {"type": "ended" | "failed", "traceId", ...} at the end
  *   {"id": 2, "cmd": "deadLetters"}                → {"id": 2, "type": "deadLetters", "items": [...]}
+ *   {"id": 3, "cmd": "storedSeqs", "traceId": "t-1"} → {"id": 3, "type": "storedSeqs", "seqs": [...]}
+ *   {"id": 4, "cmd": "outage", "down": true}       → {"id": 4, "type": "outage", "down": true} once the
+ *       EventBridge endpoint given as `eventBridgeProxy` refuses connections (false: serves again)
  *
  * It stops the stack and exits when stdin closes, so a pytest session that dies cannot leave it
  * running. Run it with `node --import tsx test/support/python-stack.ts`.
  */
 import { createInterface } from "node:readline";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import WebSocket from "ws";
 import { TraceStreamClient } from "../../client/index.js";
+import { keys } from "../../lib/table-design.js";
 import { startTestStack } from "../helpers/local-stack.js";
+import { startOutageProxy } from "./outage-proxy.js";
 
 const stack = await startTestStack();
+const proxy = await startOutageProxy(stack.endpoints.eventBridge);
 const clients = new Set<TraceStreamClient>();
 
 function send(message: Record<string, unknown>): void {
@@ -46,10 +53,28 @@ function watch(id: unknown, traceId: string): void {
   client.connect();
 }
 
+async function storedSeqs(traceId: string): Promise<number[]> {
+  await stack.deliveriesIdle();
+  const { Items = [] } = await stack.clients.dynamo.send(
+    new QueryCommand({
+      TableName: stack.tableName,
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :evt)",
+      ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":evt": keys.eventPrefix },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((item) => Number(item.seq));
+}
+
 async function handle(line: string): Promise<void> {
-  const command = JSON.parse(line) as { id?: unknown; cmd?: unknown; traceId?: unknown };
+  const command = JSON.parse(line) as { id?: unknown; cmd?: unknown; traceId?: unknown; down?: unknown };
   if (command.cmd === "watch" && typeof command.traceId === "string") {
     watch(command.id, command.traceId);
+  } else if (command.cmd === "storedSeqs" && typeof command.traceId === "string") {
+    send({ id: command.id, type: "storedSeqs", seqs: await storedSeqs(command.traceId) });
+  } else if (command.cmd === "outage" && typeof command.down === "boolean") {
+    await (command.down ? proxy.down() : proxy.up());
+    send({ id: command.id, type: "outage", down: proxy.isDown });
   } else if (command.cmd === "deadLetters") {
     await stack.deliveriesIdle();
     send({ id: command.id, type: "deadLetters", items: stack.deadLetters().map((item) => item.payload) });
@@ -60,6 +85,7 @@ async function handle(line: string): Promise<void> {
 
 async function stop(): Promise<void> {
   for (const client of clients) client.disconnect();
+  await proxy.close();
   await stack.stop();
   process.exit(0);
 }
@@ -75,6 +101,7 @@ process.on("SIGTERM", () => void stop());
 send({
   type: "ready",
   eventBridge: stack.endpoints.eventBridge,
+  eventBridgeProxy: proxy.url,
   webSocketUrl: stack.endpoints.webSocketUrl,
   busName: stack.busName,
   source: stack.source,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TraceStreamState } from "../../client/subscriber-state.js";
+import { describeConflicts } from "../../web/conflict-view.js";
 import { describeConnection } from "../../web/connection-view.js";
 import { summarizeEvent } from "../../web/event-summary.js";
 import { formatDuration, formatOffset, formatTick, formatTimeLeft, tickStep } from "../../web/format.js";
@@ -46,6 +47,32 @@ describe("connection state as people read it", () => {
     expect(
       describeConnection({ status: "ended", code: "terminal_event", reason: "ended", event: failed }),
     ).toMatchObject({ kind: "ended", label: "Ended", detail: "run failed" });
+  });
+});
+
+describe("the banner of a reused trace id", () => {
+  it("says how many events were refused, which seqs as ranges, and what to do", () => {
+    const view = describeConflicts({ count: 18, more: false, seqs: [0, 1, 2, 3, 5, 9, 10] });
+    expect(view.title).toBe("Another run reused this trace id: 18 events were refused.");
+    expect(view.detail).toContain("(#0–3, #5, #9–10)");
+    expect(view.detail).toContain("seq_conflict");
+    expect(view.detail).toMatch(/its own trace id \(newTraceId\(\) in the SDKs, or leave out --trace\)/);
+  });
+
+  it("says one event, and more than the count when the server stopped counting", () => {
+    expect(describeConflicts({ count: 1, more: false, seqs: [4] }).title).toBe(
+      "Another run reused this trace id: 1 event was refused.",
+    );
+    expect(describeConflicts({ count: 1000, more: true, seqs: [] }).title).toBe(
+      "Another run reused this trace id: more than 1,000 events were refused.",
+    );
+  });
+
+  it("writes at most six ranges", () => {
+    const seqs = Array.from({ length: 20 }, (_, i) => i * 2);
+    expect(describeConflicts({ count: 20, more: false, seqs }).detail).toContain(
+      "(#0, #2, #4, #6, #8, #10, …)",
+    );
   });
 });
 

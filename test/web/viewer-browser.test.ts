@@ -315,6 +315,30 @@ describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
     await page.close();
   });
 
+  it("says loudly when another run reused the trace id: the page shows the first run and how many events were refused", async () => {
+    const traceId = newTraceId("reused");
+    for (const goal of ["The first run", "The second run, same id"]) {
+      const trace = producer(traceId);
+      trace.plan({ goal, steps: 1 });
+      trace.toolCall("lookup", { domain: "support" }).complete();
+      trace.complete({ steps_completed: 1 });
+      await trace.close();
+    }
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "ended");
+    const banner = page.getByRole("alert");
+    expect(await banner.textContent()).toContain("Another run reused this trace id: 4 events were refused.");
+    expect(await banner.textContent()).toContain("(#0–3)");
+    expect(await listedSeqs(page)).toEqual(range(4));
+    expect(await page.getByText("The first run").count()).toBeGreaterThan(0);
+    expect(await page.getByText("The second run, same id").count()).toBe(0);
+    await page.screenshot({ path: `${ARTIFACTS}/viewer-reused-trace-id.png` });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("shows why it failed when the token is refused", async () => {
     const { page } = await openViewer(`/?traceId=${newTraceId("bad-token")}&token=not-a-valid-jwt`);
     await connection(page, "failed", 30_000);

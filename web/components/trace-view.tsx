@@ -5,6 +5,7 @@ import { useTraceModel } from "../use-trace-model.js";
 import type { ViewerSetup } from "../viewer-config.js";
 import { ApprovalsPanel } from "./approvals-panel.js";
 import { BudgetPanel } from "./budget-panel.js";
+import { ConflictBanner } from "./conflict-banner.js";
 import { ConnectionStatus } from "./connection-status.js";
 import { EventList } from "./event-list.js";
 import { PlanSummary } from "./plan-summary.js";
@@ -71,6 +72,7 @@ export function TraceView({ traceId, setup, onLeave }: TraceViewProps) {
       </header>
       <main className="page" id="main">
         <h1 className="visually-hidden">Trace {traceId}</h1>
+        <ConflictBanner conflicts={stream.conflicts} />
         <PlanSummary model={model} now={now} running={running} />
         <ProblemsPanel problems={model.problems} onShowEvent={showEvent} />
         <div className="columns">

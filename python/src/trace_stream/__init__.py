@@ -13,9 +13,9 @@
 
 from ._schema import event_names
 from .batching import MAX_BATCH_BYTES, MAX_EVENT_BYTES, MAX_PUT_EVENTS_ENTRIES, put_events_entry_size, take_batch
-from .errors import DeliveryFailure, TraceDeliveryError, TraceEventError, TraceStateError
+from .errors import DeliveryFailure, TraceDeliveryError, TraceEventError, TraceStateError, UnacceptedSeqs
 from .redact import MAX_METADATA_DEPTH, MAX_METADATA_VALUES, REDACTED, is_secret_key, redact, redact_string
-from .trace import TERMINAL_EVENTS, EventStatus, TYPICAL_STATUS, Approval, LlmCall, ToolCall, Trace
+from .trace import TERMINAL_EVENTS, EventStatus, TYPICAL_STATUS, Approval, LlmCall, ToolCall, Trace, new_trace_id
 
 __all__ = [
     "Approval",
@@ -35,8 +35,10 @@ __all__ = [
     "TraceDeliveryError",
     "TraceEventError",
     "TraceStateError",
+    "UnacceptedSeqs",
     "event_names",
     "is_secret_key",
+    "new_trace_id",
     "put_events_entry_size",
     "redact",
     "redact_string",

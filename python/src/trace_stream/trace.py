@@ -18,16 +18,20 @@ from urllib.parse import urlparse
 from ._data import to_json_data
 from ._schema import describe_issues, trace_event_validator
 from .batching import MAX_EVENT_BYTES, event_json, utf8_bytes
-from .delivery import DeliveryQueue
+from .delivery import BUFFER_FULL_CODE, DeliveryQueue
 from .errors import DeliveryFailure, TraceDeliveryError, TraceEventError, TraceStateError
 from .redact import iso_time, redact
 
 DEFAULT_BUS_NAME = "trace-stream"
 DEFAULT_SOURCE = "trace-stream"
-DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_BASE_DELAY = 0.1
 DEFAULT_MAX_DELAY = 5.0
-DEFAULT_RETRY_BUDGET = 60.0
+#: Seconds after emit an event may keep being resent: an outage shorter than this loses nothing.
+DEFAULT_RETRY_BUDGET = 300.0
+DEFAULT_MAX_BUFFERED_EVENTS = 10_000
+DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024
+#: The buffer must hold at least one largest event.
+MIN_BUFFERED_BYTES = MAX_EVENT_BYTES + 32 * 1024
 MAX_SEQ = 9_999_999_999
 
 TRACE_ID_PATTERN = re.compile(r"[A-Za-z0-9._:/-]{1,128}", re.ASCII)
@@ -78,6 +82,17 @@ def describe_error(error: Union[BaseException, str, object]) -> Dict[str, str]:
     return {"error": str(error), "error_type": type(error).__name__}
 
 
+def new_trace_id(prefix: Optional[str] = None) -> str:
+    """A fresh trace id: a UUID, after `prefix-` when a prefix is given (`new_trace_id("checkout")` →
+    `checkout-0b7c…`). Every run needs its own id; reusing one makes the emitter refuse the run."""
+    trace_id = str(uuid.uuid4()) if prefix is None else f"{prefix}-{uuid.uuid4()}"
+    if not TRACE_ID_PATTERN.fullmatch(trace_id):
+        raise TraceEventError(
+            "invalid_event", f"trace id prefix: must leave 1-128 characters of A-Za-z0-9._:/-, got {prefix!r}"
+        )
+    return trace_id
+
+
 def _now_iso() -> str:
     return iso_time(_dt.datetime.now(_dt.timezone.utc))
 
@@ -121,6 +136,14 @@ class Trace:
     Connection: `endpoint_url` (e.g. `http://127.0.0.1:4010` for `npm start`; default AWS),
     `region_name` and credentials from boto3's usual chain (a loopback endpoint gets `us-east-1`
     and fixed dummy credentials), or a ready `client` (a boto3 EventBridge client).
+
+    Outages: an event is resent for `retry_budget` seconds (5 minutes) after its emit, from a buffer
+    of at most `max_buffered_events` and `max_buffered_bytes`. When that is full, `emit` raises
+    `TraceStateError` "buffer_full" without using a seq (`when_buffer_full="raise"`), or drops the
+    event and reports it (`"drop"`); `buffer_full` and `wait_for_room()` say when to go on.
+
+    Give every run its own `trace_id` (default: a new UUID, see `new_trace_id`): a run that reuses
+    one another run wrote has every seq they share refused by the emitter (`seq_conflict`).
     """
 
     def __init__(
@@ -133,10 +156,13 @@ class Trace:
         region_name: Optional[str] = None,
         client: Any = None,
         next_seq: int = 0,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        max_attempts: Optional[int] = None,
         base_delay: float = DEFAULT_BASE_DELAY,
         max_delay: float = DEFAULT_MAX_DELAY,
         retry_budget: float = DEFAULT_RETRY_BUDGET,
+        max_buffered_events: int = DEFAULT_MAX_BUFFERED_EVENTS,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
+        when_buffer_full: Literal["raise", "drop"] = "raise",
         linger: float = 0.0,
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
@@ -149,14 +175,23 @@ class Trace:
             )
         if isinstance(next_seq, bool) or not isinstance(next_seq, int) or not 0 <= next_seq <= MAX_SEQ:
             raise ValueError("next_seq must be an integer >= 0")
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-            raise ValueError("max_attempts must be an integer >= 1")
+        if max_attempts is not None and (
+            isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1
+        ):
+            raise ValueError("max_attempts must be None or an integer >= 1")
+        for name, limit, minimum in (("max_buffered_events", max_buffered_events, 1),
+                                     ("max_buffered_bytes", max_buffered_bytes, MIN_BUFFERED_BYTES)):
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}")
+        if when_buffer_full not in ("raise", "drop"):
+            raise ValueError(f'when_buffer_full must be "raise" or "drop", got {when_buffer_full!r}')
         for name, value in (("base_delay", base_delay), ("max_delay", max_delay), ("retry_budget", retry_budget),
                             ("linger", linger)):
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0")
         self._trace_id = trace_id
         self._next_seq = next_seq
+        self._when_buffer_full = when_buffer_full
         self._lock = threading.Lock()
         self._ended = False
         self._closed = False
@@ -174,6 +209,8 @@ class Trace:
             max_delay=max_delay,
             retry_budget=retry_budget,
             linger=linger,
+            max_events=max_buffered_events,
+            max_bytes=max_buffered_bytes,
             on_delivery_error=on_delivery_error,
         )
 
@@ -200,8 +237,22 @@ class Trace:
 
     @property
     def pending(self) -> int:
-        """Events emitted but not yet delivered (or finally failed)."""
+        """Events emitted but not yet accepted by EventBridge (nor finally failed): the buffer's fill."""
         return self._queue.pending
+
+    @property
+    def buffer_full(self) -> bool:
+        """True while the delivery buffer may have no room for another event: `emit` would raise
+        `TraceStateError` "buffer_full" (or drop the event, with `when_buffer_full="drop"`)."""
+        return self._queue.buffer_full
+
+    def wait_for_room(self, timeout: Optional[float] = None) -> bool:
+        """Blocks until the buffer has room for another event; False if `timeout` seconds passed first."""
+        return self._queue.wait_for_room(timeout)
+
+    async def await_for_room(self) -> None:
+        """`wait_for_room()` for asyncio code: waits in a worker thread."""
+        await asyncio.get_running_loop().run_in_executor(None, self._queue.wait_for_room, None)
 
     @property
     def failures(self) -> List[DeliveryFailure]:
@@ -221,7 +272,7 @@ class Trace:
     ) -> Event:
         """Emits one event; `status` defaults to the event's typical status. Returns the event as it
         will be sent (redacted). Raises `TraceEventError` (invalid, unknown name, over 96 KiB) or
-        `TraceStateError` (closed, or the trace already ended); then no seq is used."""
+        `TraceStateError` (closed, the trace already ended, or "buffer_full"); then no seq is used."""
         data = to_json_data({} if metadata is None else metadata)
         with self._lock:
             if self._closed:
@@ -256,7 +307,15 @@ class Trace:
                     "event_too_large",
                     f"serialized event is {size} bytes; the limit is {MAX_EVENT_BYTES} (96 KiB)",
                 )
-            self._queue.enqueue(accepted)
+            if not self._queue.offer(accepted):
+                held = f"{self._queue.pending} events, {self._queue.buffered_bytes} bytes"
+                if self._when_buffer_full == "raise":
+                    raise TraceStateError(
+                        "buffer_full",
+                        f"the delivery buffer is full ({held} not yet accepted by EventBridge); "
+                        "wait_for_room() and emit again",
+                    )
+                self._queue.refuse(accepted, BUFFER_FULL_CODE, f"dropped: the delivery buffer was full ({held})")
             self._next_seq += 1
             if event in TERMINAL_EVENTS:
                 self._ended = True

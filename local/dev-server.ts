@@ -3,7 +3,7 @@
  * and a banner with every endpoint, a ready dev token, and the AWS CLI flags for each emulator.
  */
 import { randomUUID } from "node:crypto";
-import { LocalStackError } from "./http-server.js";
+import { LocalStackError, PortInUseError } from "./http-server.js";
 import { DEFAULT_LOCAL_HOST, type LocalStack, type LocalStackOptions, startLocalStack } from "./index.js";
 import { describeError } from "./log.js";
 
@@ -212,4 +212,4 @@ export function devBanner(input: {
   ].join("\n");
 }
 
-export { LocalStackError };
+export { LocalStackError, PortInUseError };

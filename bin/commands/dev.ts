@@ -69,11 +69,33 @@ The JWT secret is TRACE_STREAM_JWT_SECRET when set, else the local development s
       ...(viewerPort === undefined ? {} : { viewerPort }),
     };
     // Loaded here, not at the top: the stack is heavy, and only this command needs it.
-    const { runDevServer, LocalStackError } = await import("../../local/dev-server.js");
+    const { runDevServer, LocalStackError, PortInUseError, DEFAULT_VIEWER_PORT } = await import(
+      "../../local/dev-server.js"
+    );
+    const { DEFAULT_LOCAL_PORTS } = await import("../../local/index.js");
     try {
       await runDevServer(options);
     } catch (error) {
-      // The stack's start-up errors (a port in use, a bad data dir) are written for the user.
+      if (error instanceof PortInUseError) {
+        // Which flag moves the service off the taken port.
+        const flags: Array<[string, number]> = [
+          ["--websocket-port", ports.webSocket ?? DEFAULT_LOCAL_PORTS.webSocket],
+          ["--eventbridge-port", ports.eventBridge ?? DEFAULT_LOCAL_PORTS.eventBridge],
+          ["--dynamodb-port", ports.dynamodb ?? DEFAULT_LOCAL_PORTS.dynamodb],
+          ["--viewer-port", viewerPort ?? DEFAULT_VIEWER_PORT],
+        ];
+        const flag = flags.find(([, requested]) => requested === error.port)?.[0];
+        throw new CliError(
+          `${error.service} cannot listen on ${error.host}:${error.port}: the port is already in use` +
+            (flag === undefined ? "" : ` (${flag})`),
+          ExitCode.failure,
+          {
+            cause: error,
+            hint: `stop the other process, or choose another port${flag === undefined ? "" : ` with ${flag} N`} (0 picks a free one)`,
+          },
+        );
+      }
+      // The stack's other start-up errors (a bad data dir) are written for the user.
       if (error instanceof LocalStackError)
         throw new CliError(error.message, ExitCode.failure, { cause: error });
       throw error;

@@ -40,8 +40,11 @@ describe("trace-stream dev", () => {
       const result = await runCli(["dev", "--stack-only", ...FREE_PORTS, "--dynamodb-port", String(port)]);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(
-        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use`),
+        new RegExp(
+          `dev: DynamoDB \\(dynalite\\) cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use \\(--dynamodb-port\\)`,
+        ),
       );
+      expect(result.stderr).toContain("choose another port with --dynamodb-port N (0 picks a free one)");
       expect(result.stderr).not.toMatch(STACK_TRACE);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -51,7 +54,7 @@ describe("trace-stream dev", () => {
   it("refuses a bad port or log level as bad input", async () => {
     const port = await runCli(["dev", "--websocket-port", "70000"]);
     expect(port.code).toBe(2);
-    expect(port.stderr).toMatch(/--websocket-port must be a whole number from 0 to 65535/);
+    expect(port.stderr).toMatch(/--websocket-port must be ≤ 65535, got 70000/);
     const level = await runCli(["dev", "--log-level", "loud"]);
     expect(level.code).toBe(2);
     expect(level.stderr).toMatch(/--log-level must be one of debug, info, warn, error, silent/);

@@ -31,6 +31,17 @@ describe("trace-stream dev", () => {
     expect(stopped.stdout).toContain("Stopped.");
   });
 
+  it("stops cleanly on SIGTERM and on SIGHUP (a closed terminal)", async () => {
+    for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+      const dev = startCli(["dev", "--stack-only", ...FREE_PORTS]);
+      await dev.waitFor(({ stdout }) => stdout.includes("Press Ctrl+C to stop."), 60_000);
+      dev.child.kill(signal);
+      const stopped = await dev.done;
+      expect(stopped.stdout, signal).toContain("Stopped.");
+      expect(stopped.code, signal).toBe(0);
+    }
+  });
+
   it("exits 1 naming the service and port when a port is taken", async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -1,9 +1,10 @@
 import type { DevServerOptions } from "../../local/dev-server.js";
 import type { LogLevel } from "../../local/index.js";
+import { LOG_FORMATS, type LogFormat } from "../../local/log.js";
 import type { Command } from "./command.js";
 import { parseCommandArgs } from "./command.js";
 import { CliError, ExitCode, UsageError } from "./errors.js";
-import { parseInteger } from "./settings.js";
+import { ENV_VARS, parseInteger, setting } from "./settings.js";
 
 const NAME = "dev";
 
@@ -11,6 +12,7 @@ const OPTIONS = {
   "data-dir": { type: "string" },
   "stack-only": { type: "boolean", default: false },
   "log-level": { type: "string", default: "info" },
+  "log-format": { type: "string" },
   "websocket-port": { type: "string" },
   "eventbridge-port": { type: "string" },
   "dynamodb-port": { type: "string" },
@@ -32,6 +34,8 @@ Options:
   --data-dir DIR         keep DynamoDB data in DIR across restarts   default: in memory
   --stack-only           no viewer, only the stack
   --log-level LEVEL      debug, info, warn, error or silent   default info
+  --log-format FORMAT    text: one line per record; json: the Lambda handlers' JSON as on AWS
+                         [${ENV_VARS.logFormat}]  default text
   --websocket-port N     default 3001 (0 picks a free port; so do the others)
   --eventbridge-port N   default 4010
   --dynamodb-port N      default 8000
@@ -49,6 +53,13 @@ The JWT secret is TRACE_STREAM_JWT_SECRET when set, else the local development s
         NAME,
       );
     }
+    const logFormat = (setting(values, "log-format", context.env, ENV_VARS.logFormat) ?? "text") as LogFormat;
+    if (!LOG_FORMATS.includes(logFormat)) {
+      throw new UsageError(
+        `--log-format must be one of ${LOG_FORMATS.join(", ")}, got ${JSON.stringify(logFormat)}`,
+        NAME,
+      );
+    }
     const port = (name: keyof typeof OPTIONS) => {
       const value = values[name];
       return typeof value === "string" ? parseInteger(value, `--${name}`, NAME, 0, 65_535) : undefined;
@@ -62,6 +73,7 @@ The JWT secret is TRACE_STREAM_JWT_SECRET when set, else the local development s
     const options: DevServerOptions = {
       ports,
       logLevel,
+      logFormat,
       signal: context.signal,
       print: (text) => context.stdout.write(text),
       ...(values["data-dir"] === undefined ? {} : { dataDir: values["data-dir"] }),

@@ -21,6 +21,7 @@ export const ENV_VARS = {
   table: "TRACE_STREAM_TABLE",
   connectionsEndpoint: "TRACE_STREAM_CONNECTIONS_ENDPOINT",
   viewerUrl: "TRACE_STREAM_VIEWER_URL",
+  logFormat: "TRACE_STREAM_LOG_FORMAT",
   region: "AWS_REGION",
 } as const;
 

@@ -5,6 +5,19 @@ import { runCli, STACK_TRACE, startCli } from "./run-cli.js";
 
 const FREE_PORTS = ["--websocket-port", "0", "--eventbridge-port", "0", "--dynamodb-port", "0"];
 
+/** `HH:MM:SS.mmm LEVEL  source  message fields...` */
+const TEXT_LINE = /^\d\d:\d\d:\d\d\.\d{3} [A-Z]+ +\S+ +\S/;
+
+/** The log: every line the dev server printed after its banner and before stopping. */
+function logLines(output: string): string[] {
+  const start = output.indexOf("Press Ctrl+C to stop.");
+  const end = output.indexOf("Stopping the local stack...");
+  return output
+    .slice(start + "Press Ctrl+C to stop.".length, end === -1 ? undefined : end)
+    .split("\n")
+    .filter((line) => line.trim() !== "");
+}
+
 describe("trace-stream dev", () => {
   it("runs the stack, prints its endpoints, serves demo and tail, and stops cleanly on Ctrl-C", async () => {
     const dev = startCli(["dev", "--stack-only", ...FREE_PORTS]);
@@ -29,6 +42,53 @@ describe("trace-stream dev", () => {
     const stopped = await dev.done;
     expect(stopped.code).toBe(0);
     expect(stopped.stdout).toContain("Stopped.");
+
+    // The log: one short human line per record, the handlers' Powertools JSON included.
+    const log = logLines(stopped.stdout + stopped.stderr);
+    expect(log.filter((line) => line.startsWith("{"))).toEqual([]);
+    for (const line of log) expect(line).toMatch(TEXT_LINE);
+    const delivered = log.filter((line) =>
+      / INFO +emitter +event delivered traceId=dev-demo seq=\d+ /.test(line),
+    );
+    expect(delivered).toHaveLength(DEMO_EVENTS.length);
+  });
+
+  it("logs JSON on request (TRACE_STREAM_LOG_FORMAT=json or --log-format json): the handlers' records as on AWS", async () => {
+    const dev = startCli(["dev", "--stack-only", ...FREE_PORTS], {
+      env: { TRACE_STREAM_LOG_FORMAT: "json" },
+    });
+    await dev.waitFor(({ stdout }) => stdout.includes("Press Ctrl+C to stop."), 60_000);
+    const eventBridge = /EventBridge +(http:\/\/\S+)/.exec(dev.stdout())?.[1] as string;
+    const env = { TRACE_STREAM_EVENTBRIDGE_ENDPOINT: eventBridge };
+    await runCli(["emit", "--trace", "json-logs", "--seq", "0", "--event", "plan_created", "--bus", "nope"], {
+      env,
+    });
+    expect(
+      (await runCli(["emit", "--trace", "json-logs", "--seq", "0", "--event", "plan_created"], { env })).code,
+    ).toBe(0);
+    await dev.waitFor(({ stdout }) => stdout.includes('"message":"event delivered"'));
+    dev.child.kill("SIGTERM");
+    const stopped = await dev.done;
+    expect(stopped.stdout).toContain("Logs: JSON, as the Lambda handlers log on AWS");
+
+    const records = logLines(stopped.stdout + stopped.stderr).map(
+      (line) => JSON.parse(line) as Record<string, unknown>,
+    );
+    expect(records.find((record) => record.function === "emitter")).toMatchObject({
+      level: "INFO",
+      message: "event delivered",
+      service: "trace-stream",
+      traceId: "json-logs",
+      seq: 0,
+    });
+    expect(records.find((record) => record.source === "eventbridge")).toMatchObject({
+      level: "INFO",
+      message: expect.stringContaining("ResourceNotFoundException"),
+    });
+
+    const flag = await runCli(["dev", "--log-format", "xml"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--log-format must be one of text, json, got "xml"/);
   });
 
   it("stops cleanly on SIGTERM and on SIGHUP (a closed terminal)", async () => {

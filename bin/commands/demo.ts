@@ -17,6 +17,7 @@ import {
   resolveEventBridge,
   setting,
   TARGET_HELP,
+  type Target,
 } from "./settings.js";
 
 const NAME = "demo";
@@ -40,7 +41,7 @@ function parseSpeed(value: string): number {
 }
 
 /** What to run to follow the trace in a terminal, as the README spells the CLI. */
-export function tailCommand(traceId: string, target: "local" | "aws"): string {
+export function tailCommand(traceId: string, target: Target): string {
   return `npx trace-stream tail ${traceId}${target === "aws" ? " --target aws" : ""}`;
 }
 

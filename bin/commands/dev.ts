@@ -23,7 +23,7 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "sile
 
 export const devCommand: Command = {
   name: NAME,
-  help: `Usage: trace-stream dev [--data-dir DIR] [--stack-only]
+  help: `Usage: trace-stream dev [--data-dir DIR] [--stack-only] [--log-format text|json]
 
 Runs the whole system on this machine, the same as \`npm start\`: the WebSocket API and @connections
 (3001, stage "local"), EventBridge and SQS (4010, bus and source "trace-stream"), DynamoDB (8000),
@@ -56,7 +56,7 @@ The JWT secret is TRACE_STREAM_JWT_SECRET when set, else the local development s
     const logFormat = (setting(values, "log-format", context.env, ENV_VARS.logFormat) ?? "text") as LogFormat;
     if (!LOG_FORMATS.includes(logFormat)) {
       throw new UsageError(
-        `--log-format must be one of ${LOG_FORMATS.join(", ")}, got ${JSON.stringify(logFormat)}`,
+        `${values["log-format"] === undefined ? ENV_VARS.logFormat : "--log-format"} must be one of ${LOG_FORMATS.join(", ")}, got ${JSON.stringify(logFormat)}`,
         NAME,
       );
     }

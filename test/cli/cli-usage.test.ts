@@ -218,6 +218,13 @@ const BAD_INPUTS: readonly BadInput[] = [
     message: /--seq is required/,
   },
   {
+    name: "dev with an unknown log format in the environment",
+    args: ["dev"],
+    env: { TRACE_STREAM_LOG_FORMAT: "yaml" },
+    code: 2,
+    message: /dev: TRACE_STREAM_LOG_FORMAT must be one of text, json, got "yaml"/,
+  },
+  {
     name: "emit with a negative --seq",
     args: ["emit", "--trace", "a", "--event", "plan_created", "--seq", "-1"],
     code: 2,

@@ -164,7 +164,7 @@ function metricsOf(record: Record<string, unknown>): EmfMetrics | undefined {
 /** A field's value in a text line: bounded, on one line, an error as its name and message. */
 function fieldText(value: unknown): string {
   let text: string;
-  if (typeof value === "string") text = /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  if (typeof value === "string") text = /^[^\s"=\p{Cc}]+$/u.test(value) ? value : JSON.stringify(value);
   else if (value !== null && typeof value === "object" && "message" in value && "name" in value) {
     const error = value as { name: unknown; message: unknown };
     text = JSON.stringify(`${String(error.name)}: ${String(error.message)}`);
@@ -189,11 +189,15 @@ export function formatLogRecord(record: LogRecord, format: LogFormat): string {
   const fields = Object.entries(record.fields)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key}=${fieldText(value)}`);
-  return [time, record.level.padEnd(6), record.source.padEnd(SOURCE_WIDTH), record.message, ...fields]
-    .filter((part) => part !== "")
-    .join(" ")
-    .replaceAll("\n", " ")
-    .trimEnd();
+  return (
+    [time, record.level.padEnd(6), record.source.padEnd(SOURCE_WIDTH), record.message, ...fields]
+      .filter((part) => part !== "")
+      .join(" ")
+      // Messages and fields can carry what clients sent (a user agent, a reason): control
+      // characters are shown escaped, as the JSON held them, never sent to the terminal.
+      .replace(/\p{Cc}/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
+      .trimEnd()
+  );
 }
 
 /** The stack's own lines (emulators, runner), as records in the chosen format, to the console. */

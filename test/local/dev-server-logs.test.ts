@@ -79,6 +79,22 @@ describe("the dev server's log lines", () => {
     expect(output.text()).toBe(others.join("") + powertools);
   });
 
+  it("never sends control characters from a record to the terminal (a client's user agent, a reason)", () => {
+    const record = parseHandlerLine(
+      JSON.stringify({
+        level: "INFO",
+        message: "connected\u001b[2J\nforged line",
+        timestamp: "2026-01-02T03:04:05.678Z",
+        function: "connect",
+        sub: "agent\u001b]0;title\u0007",
+      }),
+    );
+    const line = formatLogRecord(record as NonNullable<typeof record>, "text");
+    expect(line).not.toMatch(/\p{Cc}/u);
+    expect(line).toContain("connected\\u001b[2J\\u000aforged line");
+    expect(line).toContain('sub="agent\\u001b]0;title\\u0007"');
+  });
+
   it("bounds what one field can add to a line", () => {
     const record = parseHandlerLine(
       JSON.stringify({

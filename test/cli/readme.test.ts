@@ -10,19 +10,26 @@
  * as the image ships it; v2: Debian's `awscli`, which .ci/run installs). Without any AWS CLI the
  * block is skipped with a warning, unless REQUIRE_AWS_CLI=1 (CI), where a missing major fails.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_EVENTS } from "../../bin/commands/demo-run.js";
 import { keys, PARTITION_KEY, SORT_KEY } from "../../lib/table-design.js";
 import { openSubscriber, type Subscriber, startTestStack, type TestStack } from "../helpers/local-stack.js";
-import { runCli, stackEnv } from "./run-cli.js";
+import { stackEnv } from "./run-cli.js";
+import {
+  awsCliEnv,
+  awsClis,
+  type CommandResult,
+  commands,
+  connectionOf,
+  ROOT,
+  readerEnv,
+  refusedQueryProtocol,
+  runBlock,
+} from "./shell-commands.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
 
 interface Block {
@@ -58,75 +65,6 @@ function block(first: string): Block {
   const found = shellBlocks(README).find((candidate) => candidate.first.startsWith(first));
   if (found === undefined) throw new Error(`no README block starts with ${JSON.stringify(first)}`);
   return found;
-}
-
-/** Commands of a block: continuation lines joined, blank lines dropped. */
-function commands(text: string): string[] {
-  const result: string[] = [];
-  let current = "";
-  for (const line of text.split("\n")) {
-    current = current === "" ? line : `${current}\n${line}`;
-    if (line.endsWith("\\")) continue;
-    if (current.trim() !== "") result.push(current);
-    current = "";
-  }
-  return result;
-}
-
-interface CommandResult {
-  readonly command: string;
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the commands in one bash, in order, as a reader pastes them; each one's output and status. */
-async function runBlock(
-  list: readonly string[],
-  options: { env: NodeJS.ProcessEnv; timeoutMs: number },
-): Promise<{ results: CommandResult[]; variables: Record<string, string> }> {
-  const marker = `::end-${process.pid}-${Date.now()}`;
-  const script = [
-    ...list.flatMap((command) => [command, `code=$?; echo "${marker} $code"; echo "${marker}" >&2`]),
-    `echo "${marker}-vars trace=\${trace:-}"`,
-  ].join("\n");
-  const child = spawn("bash", ["-c", script], {
-    cwd: ROOT,
-    env: options.env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
-  await new Promise((resolve) => child.on("close", resolve));
-  clearTimeout(timer);
-  const outs = stdout.split(new RegExp(`${marker} (\\d+)\\n`));
-  const errs = stderr.split(`${marker}\n`);
-  const results = list.map((command, index) => ({
-    command,
-    stdout: outs[index * 2] ?? "",
-    code: Number(outs[index * 2 + 1] ?? Number.NaN),
-    stderr: errs[index] ?? "",
-  }));
-  const variables = Object.fromEntries(
-    [...stdout.matchAll(new RegExp(`${marker}-vars (\\w+)=(\\S*)`, "g"))].map((match) => [
-      match[1],
-      match[2],
-    ]),
-  ) as Record<string, string>;
-  return { results, variables };
-}
-
-/** The environment of a fresh terminal: nothing of AWS or trace-stream from the test runner. */
-function readerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith("AWS_") || name.startsWith("TRACE_STREAM_") || name.startsWith("npm_")) continue;
-    env[name] = value;
-  }
-  return { ...env, npm_config_offline: "true", NO_COLOR: "1", ...extra };
 }
 
 let stack: TestStack;
@@ -220,37 +158,6 @@ describe("README and docs/", () => {
   });
 });
 
-/** Every AWS CLI on this machine, one per major version. */
-function awsClis(): Map<1 | 2, string> {
-  const found = new Map<1 | 2, string>();
-  const candidates = [
-    ...(process.env.PATH ?? "").split(delimiter).map((dir) => join(dir, "aws")),
-    "/usr/bin/aws",
-    "/usr/local/bin/aws",
-  ];
-  const seen = new Set<string>();
-  for (const candidate of candidates) {
-    if (!existsSync(candidate)) continue;
-    const real = realpathSync(candidate);
-    if (seen.has(real)) continue;
-    seen.add(real);
-    let version = "";
-    try {
-      version = execFileSync(candidate, ["--version"], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-    } catch (error) {
-      version = String((error as { stdout?: string; stderr?: string }).stderr ?? "");
-    }
-    const major = /aws-cli\/(\d+)\./.exec(version)?.[1];
-    if ((major === "1" || major === "2") && !found.has(Number(major) as 1 | 2)) {
-      found.set(Number(major) as 1 | 2, candidate);
-    }
-  }
-  return found;
-}
-
 const clis = awsClis();
 const awsCliRequired = process.env.REQUIRE_AWS_CLI === "1";
 if (clis.size < 2 && !awsCliRequired) {
@@ -268,23 +175,22 @@ describe("README: the local stack's AWS CLI commands", () => {
 
   describe.each([1, 2].filter((major) => clis.has(major as 1 | 2)))("under AWS CLI v%i", (major) => {
     let watcher: Subscriber;
-    let bin: string;
+    let aws: { env: NodeJS.ProcessEnv; dir: string };
 
     beforeAll(async () => {
       // A socket to address with CONNECTION_ID; the README names `trace-stream connections` to find one.
       const watched = `readme-watch-${major}-${Date.now()}`;
       watcher = await openSubscriber(stack.connectUrl(watched, await stack.mintToken(watched, 600)));
-      bin = mkdtempSync(join(tmpdir(), "readme-aws-"));
-      symlinkSync(clis.get(major as 1 | 2) as string, join(bin, "aws"));
+      aws = awsCliEnv(clis.get(major as 1 | 2) as string);
     });
 
     afterAll(async () => {
       await watcher?.close();
-      if (bin !== undefined) rmSync(bin, { recursive: true, force: true });
+      if (aws !== undefined) rmSync(aws.dir, { recursive: true, force: true });
     });
 
     it("run as written: the event is stored with a current timestamp, posts reach the socket, nothing conflicts", async () => {
-      const connectionId = await connectionOf(watcher);
+      const connectionId = await connectionOf(watcher, stackEnv(stack));
 
       const ports = {
         3000: "127.0.0.1:9", // no viewer here; the README only prints its link
@@ -300,22 +206,12 @@ describe("README: the local stack's AWS CLI commands", () => {
           )
           .replaceAll("CONNECTION_ID", connectionId),
       );
-      const env = readerEnv({
-        PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`,
-        AWS_CONFIG_FILE: join(bin, "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE: join(bin, "no-credentials"),
-        AWS_EC2_METADATA_DISABLED: "true",
-        AWS_PAGER: "",
-      });
       const started = Date.now();
-      const { results, variables } = await runBlock(list, { env, timeoutMs: 120_000 });
-
+      const { results, variables } = await runBlock(list, { env: aws.env, timeoutMs: 120_000 });
       for (const result of results) {
-        const refusedQueryProtocol =
-          result.command.startsWith("aws sqs") && /UnsupportedProtocol/.test(result.stdout + result.stderr);
         // An AWS CLI that still sends SQS's query protocol gets the emulator's clear refusal, as the README says.
-        if (refusedQueryProtocol) expect(result.stdout + result.stderr).toContain("AWS JSON protocols only");
-        else expect(result.code, `${result.command}\n${result.stdout}\n${result.stderr}`).toBe(0);
+        if (refusedQueryProtocol(result)) continue;
+        expect(result.code, `${result.command}\n${result.stdout}\n${result.stderr}`).toBe(0);
       }
       const putEvents = results.find((result) => result.command.startsWith("aws events put-events"));
       expect(JSON.parse(putEvents?.stdout ?? "{}")).toMatchObject({ FailedEntryCount: 0 });
@@ -341,15 +237,3 @@ describe("README: the local stack's AWS CLI commands", () => {
     }, 150_000);
   });
 });
-
-/** The connection id of a socket: the subscription the stack stored for it. */
-async function connectionOf(subscriber: Subscriber): Promise<string> {
-  const url = new URL(subscriber.socket.url);
-  const trace = url.searchParams.get("traceId") as string;
-  const listed = await runCli(["connections", trace, "--json"], { env: stackEnv(stack) });
-  const id = (JSON.parse(listed.stdout) as { connections: Array<{ connection_id: string }> }).connections[0]
-    ?.connection_id;
-  if (id === undefined)
-    throw new Error(`no connection listed for ${trace}: ${listed.stdout}${listed.stderr}`);
-  return id;
-}

@@ -3,9 +3,10 @@
  * and a banner with every endpoint, a ready dev token, and the AWS CLI flags for each emulator.
  */
 import { randomUUID } from "node:crypto";
-import { LocalStackError } from "./http-server.js";
+import { resolve } from "node:path";
+import { LocalStackError, PortInUseError } from "./http-server.js";
 import { DEFAULT_LOCAL_HOST, type LocalStack, type LocalStackOptions, startLocalStack } from "./index.js";
-import { describeError } from "./log.js";
+import { describeError, formattedConsoleSink, type LogFormat, showHandlerLogsAsText } from "./log.js";
 
 /** What a viewer starter gets: the running stack and where to listen. */
 export interface ViewerContext {
@@ -26,8 +27,18 @@ export interface RunningViewer {
 export type ViewerStarter = (context: ViewerContext) => Promise<RunningViewer>;
 
 export interface DevServerOptions extends LocalStackOptions {
-  /** Trace id of the demo token and connect URL in the banner. @default "demo-trace" */
+  /**
+   * Trace id of the banner's token, connect URL and put-events command. @default a fresh
+   * `hello-<8 hex>` per start, so the printed command never reuses a trace a kept data directory
+   * already holds (a second seq 0 there is a seq conflict).
+   */
   readonly demoTraceId?: string;
+  /**
+   * How logs are printed: `text`, one short line per record (the handlers' Powertools JSON
+   * rewritten for the terminal while `runDevServer` runs), or `json`, as the handlers log on AWS.
+   * Ignored when `logSink` is given. @default "text"
+   */
+  readonly logFormat?: LogFormat;
   /** Lifetime of the banner's token. @default 12 h */
   readonly tokenTtlSeconds?: number;
   /**
@@ -55,7 +66,6 @@ export interface DevServer {
 }
 
 export const DEFAULT_VIEWER_PORT = 3000;
-export const DEMO_TRACE_ID = "demo-trace";
 
 const defaultViewer: ViewerStarter = async ({ stack, host, port, log }) => {
   const { startViewerServer } = await import("../web/viewer-server.js");
@@ -68,7 +78,10 @@ const defaultViewer: ViewerStarter = async ({ stack, host, port, log }) => {
  * for the user as it is.
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-  const stack = await startLocalStack(options);
+  const stack = await startLocalStack({
+    ...options,
+    logSink: options.logSink ?? formattedConsoleSink(options.logFormat ?? "text"),
+  });
   try {
     const host = options.host ?? DEFAULT_LOCAL_HOST;
     const viewerStarter = options.viewer === undefined ? defaultViewer : options.viewer;
@@ -81,14 +94,22 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
           log: (message) => viewerLog.info(message),
         })
       : undefined;
-    const demoTraceId = options.demoTraceId ?? DEMO_TRACE_ID;
+    const demoTraceId = options.demoTraceId ?? `hello-${randomUUID().slice(0, 8)}`;
     const ttlSeconds = options.tokenTtlSeconds ?? 12 * 60 * 60;
     const demoToken = await stack.mintToken(demoTraceId, ttlSeconds);
     let stopping: Promise<void> | undefined;
     return {
       stack,
       viewer,
-      banner: devBanner({ stack, viewer, demoTraceId, demoToken, ttlSeconds }),
+      banner: devBanner({
+        stack,
+        viewer,
+        demoTraceId,
+        demoToken,
+        ttlSeconds,
+        dataDir: options.dataDir === undefined ? undefined : resolve(options.dataDir),
+        logFormat: options.logFormat ?? "text",
+      }),
       demoTraceId,
       demoToken,
       stop: () => {
@@ -112,12 +133,18 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
  */
 export async function runDevServer(options: DevServerOptions = {}): Promise<void> {
   const print = options.print ?? ((text: string) => process.stdout.write(text));
-  const server = await startDevServer(options);
-  print(server.banner);
-  await stopSignal(options.signal);
-  print("\nStopping the local stack...\n");
-  await server.stop();
-  print("Stopped.\n");
+  const asText = (options.logFormat ?? "text") === "text" && options.logSink === undefined;
+  const restoreOutput = asText ? showHandlerLogsAsText() : () => undefined;
+  try {
+    const server = await startDevServer(options);
+    print(server.banner);
+    await stopSignal(options.signal);
+    print("\nStopping the local stack...\n");
+    await server.stop();
+    print("Stopped.\n");
+  } finally {
+    restoreOutput();
+  }
 }
 
 function stopSignal(signal: AbortSignal | undefined): Promise<void> {
@@ -144,6 +171,9 @@ export function devBanner(input: {
   demoTraceId: string;
   demoToken: string;
   ttlSeconds: number;
+  /** Absolute; undefined when the data is in memory. */
+  dataDir?: string | undefined;
+  logFormat?: LogFormat;
 }): string {
   const { stack, viewer, demoTraceId, demoToken } = input;
   const { endpoints, region } = stack;
@@ -184,6 +214,13 @@ export function devBanner(input: {
     "",
     ...rows.map(([name, value]) => `  ${name.padEnd(width)}${value}`),
     "",
+    input.dataDir === undefined
+      ? "Data: in memory, gone when the stack stops (--data-dir DIR keeps it)"
+      : `Data: kept in ${input.dataDir}`,
+    input.logFormat === "json"
+      ? "Logs: JSON, as the Lambda handlers log on AWS"
+      : "Logs: one line per record (--log-format json: the Lambda handlers' JSON, as on AWS)",
+    "",
     `Dev token for trace "${demoTraceId}" (${hours} h, signed with the local dev secret):`,
     `  ${demoToken}`,
     "Connect:",
@@ -192,15 +229,12 @@ export function devBanner(input: {
       ? ["Watch it in the viewer:", `  ${viewer.url}?traceId=${encodeURIComponent(demoTraceId)}`]
       : []),
     "",
-    "AWS CLI (any credentials work locally):",
+    "AWS CLI, v1 or v2 (any credentials work locally):",
     "  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local",
     aws("events put-events", `--entries '${entries}'`, endpoints.eventBridge),
     aws("dynamodb scan", `--table-name ${stack.tableName}`, endpoints.dynamodb),
-    aws(
-      "apigatewaymanagementapi post-to-connection",
-      `--connection-id <id> --data '{"type":"pong"}' --cli-binary-format raw-in-base64-out`,
-      endpoints.managementEndpoint,
-    ),
+    // fileb:// sends the bytes as they are under both majors (v2 reads a plain --data as base64).
+    `  printf '{"type":"pong"}' | aws apigatewaymanagementapi post-to-connection \\\n      --connection-id <id> --data fileb:///dev/stdin --endpoint-url ${endpoints.managementEndpoint} --region ${region}`,
     aws(
       "sqs receive-message",
       `--queue-url ${endpoints.deadLetterQueueUrl} --message-attribute-names All --max-number-of-messages 10`,
@@ -212,4 +246,4 @@ export function devBanner(input: {
   ].join("\n");
 }
 
-export { LocalStackError };
+export { LocalStackError, PortInUseError };

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Command, CommandContext } from "./command.js";
 import { wantsHelp } from "./command.js";
 import { classify, ExitCode, UsageError } from "./errors.js";
@@ -66,8 +67,9 @@ Usage: trace-stream <command> [options]
 Commands:
 ${COMMANDS.map((command) => `  ${command.name.padEnd(width)}${command.summary}`).join("\n")}
 
-Run \`trace-stream <command> --help\` for a command's options. Every command reaches the local
-stack (\`npm start\`) by default; flags and TRACE_STREAM_* variables point it elsewhere.
+Run \`trace-stream <command> --help\` for a command's options, \`trace-stream --version\` for the
+version. Every command reaches the local stack (\`npm start\`) by default; flags and
+TRACE_STREAM_* variables point it elsewhere.
 
 ${EXIT_CODES_HELP}
 `;
@@ -85,6 +87,10 @@ export async function runCli(argv: readonly string[], context: CommandContext): 
     if (name === undefined) {
       context.stderr.write(mainHelp());
       return ExitCode.usage;
+    }
+    if (name === "--version" || name === "-v" || name === "version") {
+      context.stdout.write(`trace-stream ${packageVersion()}\n`);
+      return ExitCode.ok;
     }
     if (name === "--help" || name === "-h" || name === "help") {
       const topic = name === "help" ? rest[0] : undefined;
@@ -110,6 +116,14 @@ export async function runCli(argv: readonly string[], context: CommandContext): 
     }
     return interrupted ? ExitCode.interrupted : exitCode;
   }
+}
+
+/** The version in the package's package.json: the one `npm install` put here. */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version?: unknown;
+  };
+  return typeof manifest.version === "string" ? manifest.version : "unknown";
 }
 
 function findCommand(name: string): CommandEntry {

@@ -43,7 +43,12 @@ export function parseCommandArgs<const Options extends OptionsConfig>(
 ): Parsed<Options> {
   let parsed: Parsed<Options>;
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: attachNegativeNumbers(argv, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError(parseArgsMessage(error), command, { cause: error });
   }
@@ -52,6 +57,31 @@ export function parseCommandArgs<const Options extends OptionsConfig>(
     throw new UsageError(`unexpected argument${extra.length > 1 ? "s" : ""} ${extra.join(" ")}`, command);
   }
   return parsed;
+}
+
+/**
+ * `--seq -1` as `--seq=-1`: parseArgs reads a value starting with "-" as a missing value, which
+ * would hide the real problem (the number is out of range) behind advice about `=`. No flag is a
+ * number, so a negative number after a flag that takes a value can only be that flag's value.
+ */
+function attachNegativeNumbers(argv: readonly string[], options: OptionsConfig): string[] {
+  const args: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] as string;
+    const next = argv[index + 1];
+    if (arg === "--") {
+      args.push(...argv.slice(index));
+      break;
+    }
+    const takesValue = arg.startsWith("--") && options[arg.slice(2)]?.type === "string";
+    if (takesValue && next !== undefined && /^-\d+(?:\.\d+)?$/.test(next)) {
+      args.push(`${arg}=${next}`);
+      index++;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
 }
 
 /** Node's parseArgs messages, without the advice about `--` that does not apply here. */

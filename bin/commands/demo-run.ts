@@ -36,12 +36,13 @@ class Interrupted extends Error {}
  * A support agent handling a refund: it plans, routes to a billing specialist, looks the order up,
  * reads policy, hits a payment-service timeout and retries, gets close to its token budget, asks
  * a human before moving money, refunds, writes to the customer and completes. Pauses are human
- * scale at speed 1. Calls `show` with each event as it is emitted.
+ * scale at speed 1. Calls `show` with each event as it is emitted and waits for it, so `show` can
+ * wait for the event's delivery (and throw to stop the run when it fails).
  */
 export async function runDemo(
   trace: Trace,
   pacing: DemoPacing,
-  show: (event: TraceEvent) => void,
+  show: (event: TraceEvent) => void | Promise<void>,
 ): Promise<void> {
   const pause = (ms: number) => sleep(jitter(ms) / pacing.speed, pacing.signal);
   const tool = async (
@@ -51,12 +52,12 @@ export async function runDemo(
     outcome: { result?: Record<string, unknown>; error?: Error },
   ) => {
     const call = trace.toolCall(name, options);
-    show(call.startEvent);
+    await show(call.startEvent);
     await pause(durationMs);
-    show(outcome.error === undefined ? call.complete(outcome.result) : call.fail(outcome.error));
+    await show(outcome.error === undefined ? call.complete(outcome.result) : call.fail(outcome.error));
   };
 
-  show(
+  await show(
     trace.plan({
       goal: "Resolve the refund request on order #48213",
       steps: 5,
@@ -65,7 +66,7 @@ export async function runDemo(
     }),
   );
   await pause(900);
-  show(
+  await show(
     trace.route({ agent: "billing-specialist", reason: "the request names an order and asks for a refund" }),
   );
   await pause(600);
@@ -87,7 +88,7 @@ export async function runDemo(
     result: { status: "settled", retry_of: "fetch_payment_status" },
   });
   await pause(400);
-  show(trace.budgetWarning({ budget_type: "tokens", used: 16_400, limit: 20_000 }));
+  await show(trace.budgetWarning({ budget_type: "tokens", used: 16_400, limit: 20_000 }));
   await pause(800);
   const approval = trace.approval({
     tool: "issue_refund",
@@ -95,9 +96,9 @@ export async function runDemo(
     amount_usd: 129.9,
     expires_at: new Date(Date.now() + 24 * 3600 * 1000),
   });
-  show(approval.requestEvent);
+  await show(approval.requestEvent);
   await pause(3500);
-  show(
+  await show(
     approval.received({
       decision: "approved",
       reason: "within the 30-day refund policy",
@@ -113,7 +114,7 @@ export async function runDemo(
     result: { channel: "email", words: 86 },
   });
   await pause(500);
-  show(trace.complete({ steps_completed: 5 }));
+  await show(trace.complete({ steps_completed: 5 }));
 }
 
 export function isInterrupted(error: unknown): boolean {

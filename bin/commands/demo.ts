@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createTrace } from "../../client/producer.js";
+import { createTrace, TraceDeliveryError } from "../../client/producer.js";
 import type { TraceEvent } from "../../protocol/trace-event.js";
 import type { Command } from "./command.js";
 import { parseCommandArgs } from "./command.js";
@@ -17,6 +17,7 @@ import {
   resolveEventBridge,
   setting,
   TARGET_HELP,
+  type Target,
 } from "./settings.js";
 import { traceUse } from "./trace-in-use.js";
 
@@ -40,6 +41,11 @@ function parseSpeed(value: string): number {
   return speed;
 }
 
+/** What to run to follow the trace in a terminal, as the README spells the CLI. */
+export function tailCommand(traceId: string, target: Target): string {
+  return `npx trace-stream tail ${traceId}${target === "aws" ? " --target aws" : ""}`;
+}
+
 export const demoCommand: Command = {
   name: NAME,
   help: `Usage: trace-stream demo [--trace ID] [--speed N]
@@ -47,7 +53,9 @@ export const demoCommand: Command = {
 Publishes a simulated agent run (${DEMO_EVENTS.length} events: plan, routing, tool calls with durations,
 one failing call and its retry, a budget warning, an approval requested then received, plan
 completed) through the producer SDK, paced like a real run (about 20 s at --speed 1). Prints the
-trace id and the viewer link first, so you can open the viewer or \`trace-stream tail\` and watch.
+trace id, the viewer link and the command that follows the run in a terminal first, then one line
+per event once EventBridge has accepted it. An event that cannot be delivered is reported at once
+and ends the run (exit 3 when EventBridge cannot be reached, else 1).
 
 Options:
   --trace ID             trace id   default demo-<uuid>; refused if the trace already has events
@@ -90,14 +98,27 @@ ${TARGET_HELP}
     }
 
     const paint = painter(shouldColor(context.stdout, context.env));
-    const failed = new AbortController();
-    const trace = createTrace({
-      ...publisherOptions(settings),
-      traceId,
-      // Stop pacing at the first event that cannot be delivered: the run is broken for viewers.
-      onDeliveryError: () => failed.abort(),
-    });
-    const show = (event: TraceEvent) => context.stdout.write(`${formatEvent(event, paint)}\n`);
+    const note = painter(shouldColor(context.stderr, context.env));
+    const trace = createTrace({ ...publisherOptions(settings), traceId });
+    let undelivered: TraceDeliveryError | undefined;
+    // Each line appears once EventBridge has accepted its event, so a ✓ never stands for an event
+    // that is still in doubt; the first event that cannot be delivered is reported at once and
+    // ends the run (viewers would wait at the gap forever).
+    const show = async (event: TraceEvent) => {
+      try {
+        await trace.flush();
+      } catch (error) {
+        if (!(error instanceof TraceDeliveryError)) throw error;
+        undelivered = error;
+        for (const failure of error.failures) {
+          context.stderr.write(
+            `${note("red", `✗ #${failure.seq} ${event.seq === failure.seq ? `${event.event} ` : ""}not delivered`)}: ${failure.code}: ${failure.message} (${failure.attempts} attempt${failure.attempts === 1 ? "" : "s"})\n`,
+          );
+        }
+        throw error;
+      }
+      context.stdout.write(`${formatEvent(event, paint)}\n`);
+    };
 
     context.stdout.write(`${paint("bold", "trace ")}  ${traceId}\n`);
     if (viewerBase !== undefined) {
@@ -105,16 +126,18 @@ ${TARGET_HELP}
       link.searchParams.set("traceId", traceId);
       context.stdout.write(`${paint("bold", "viewer")}  ${link.href}\n`);
     }
-    context.stdout.write(`${paint("bold", "tail  ")}  trace-stream tail ${traceId}\n\n`);
+    context.stdout.write(`${paint("bold", "tail  ")}  ${tailCommand(traceId, settings.target)}\n\n`);
 
     try {
-      await runDemo(trace, { speed, signal: AbortSignal.any([context.signal, failed.signal]) }, show);
+      await runDemo(trace, { speed, signal: context.signal }, show);
     } catch (error) {
-      if (!isInterrupted(error)) throw error;
+      if (!isInterrupted(error) && !(error instanceof TraceDeliveryError)) throw error;
     }
-    if (context.signal.aborted && !trace.ended && !failed.signal.aborted) {
+    if (context.signal.aborted && !trace.ended && undelivered === undefined) {
       // Viewers stop at a terminal event; without one they would wait for this run forever.
-      show(trace.fail(Object.assign(new Error("the demo was interrupted"), { name: "Interrupted" })));
+      await show(
+        trace.fail(Object.assign(new Error("the demo was interrupted"), { name: "Interrupted" })),
+      ).catch(() => undefined);
     }
     try {
       await trace.close();

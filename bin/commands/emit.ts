@@ -114,21 +114,25 @@ Example:
     const metadata =
       values.metadata === undefined ? (base.metadata ?? {}) : parseObject(values.metadata, "--metadata");
 
-    const traceFrom = values.trace === undefined ? "trace_id" : "--trace";
-    const traceId = checkTraceId(
-      values.trace ?? (typeof base.trace_id === "string" ? base.trace_id : undefined),
-      traceFrom,
-      NAME,
-    );
+    if (values.trace === undefined && base.trace_id === undefined) {
+      throw new UsageError('--trace is required (or a "trace_id" field in --file)', NAME);
+    }
+    if (values.trace === undefined && typeof base.trace_id !== "string") {
+      throw new UsageError('"trace_id" in --file must be a string (or pass --trace)', NAME);
+    }
+    const traceId =
+      values.trace === undefined
+        ? checkTraceId(base.trace_id as string, '"trace_id" in --file', NAME)
+        : checkTraceId(values.trace, "--trace", NAME);
     const event = eventName(values.event ?? base.event, values.event === undefined ? "event" : "--event");
-    let seq: unknown = base.seq;
+    let seq: number;
     if (values.seq !== undefined) seq = parseInteger(values.seq, "--seq", NAME, 0, MAX_SEQ);
-    if (seq === undefined) {
+    else if (base.seq === undefined) {
       throw new UsageError(
         "--seq is required: seq is the producer's counter (0 for a trace's first event); see --help for why",
         NAME,
       );
-    }
+    } else seq = parseInteger(JSON.stringify(base.seq), '"seq" in --file', NAME, 0, MAX_SEQ);
     let status: unknown = base.status ?? TYPICAL_STATUS[event];
     if (values.status !== undefined) {
       const parsed = EventStatus.safeParse(values.status);

@@ -53,6 +53,13 @@ const ms = (value: unknown): string | undefined =>
       : `${Math.round(value)} ms`
     : undefined;
 
+/** `1 step`, `5 steps`; a value that is not a number is shown as it is, with the plural. */
+export function count(value: unknown, noun: string): string | undefined {
+  const shown = text(value);
+  if (shown === undefined) return undefined;
+  return `${shown} ${value === 1 ? noun : `${noun}s`}`;
+}
+
 const shortId = (value: unknown): string | undefined => {
   const id = text(value);
   return id === undefined ? undefined : id.length > 8 ? id.slice(0, 8) : id;
@@ -60,11 +67,7 @@ const shortId = (value: unknown): string | undefined => {
 
 /** The few metadata values worth a glance, per event; the rest is one `--json` away. */
 const SUMMARY: Readonly<Record<EventName, (m: Metadata) => (string | undefined)[]>> = {
-  plan_created: (m) => [
-    text(m.goal),
-    m.steps === undefined ? undefined : `${text(m.steps)} steps`,
-    text(m.profile),
-  ],
+  plan_created: (m) => [text(m.goal), count(m.steps, "step"), text(m.profile)],
   route_decision: (m) => [m.agent === undefined ? undefined : `→ ${text(m.agent)}`, text(m.reason)],
   tool_call_start: (m) => [
     text(m.tool),
@@ -91,10 +94,7 @@ const SUMMARY: Readonly<Record<EventName, (m: Metadata) => (string | undefined)[
   ],
   approval_received: (m) => [text(m.decision), text(m.reason), tag("id", shortId(m.approval_id))],
   approval_timeout: (m) => [tag("id", shortId(m.approval_id))],
-  plan_completed: (m) => [
-    m.steps_completed === undefined ? undefined : `${text(m.steps_completed)} steps`,
-    ms(m.duration_ms),
-  ],
+  plan_completed: (m) => [count(m.steps_completed, "step"), ms(m.duration_ms)],
   plan_failed: (m) => [[text(m.error_type), text(m.error)].filter(Boolean).join(": ") || undefined],
   llm_call_start: (m) => [text(m.model), text(m.provider), tag("call", shortId(m.call_id))],
   llm_call_complete: (m) => [

@@ -1,5 +1,5 @@
 import { type PublisherOptions, TraceDeliveryError } from "../../client/producer.js";
-import { isNetworkCode, UnreachableError } from "./errors.js";
+import { CliError, ExitCode, isNetworkCode, UnreachableError } from "./errors.js";
 import type { EventBridgeSettings } from "./settings.js";
 
 /** SDK options for the CLI: the resolved endpoint, and few quick retries (a person is waiting). */
@@ -16,17 +16,32 @@ export function publisherOptions(settings: EventBridgeSettings): PublisherOption
   };
 }
 
-/** A delivery that failed only because EventBridge could not be reached names the endpoint. */
+/**
+ * A delivery that failed only because EventBridge could not be reached names the endpoint; so does
+ * one where something else answered there (the SDK calls that an "Unknown" error).
+ */
 export function explainDeliveryFailure(error: unknown, settings: EventBridgeSettings): unknown {
-  if (
-    error instanceof TraceDeliveryError &&
-    error.failures.length > 0 &&
-    error.failures.every((failure) => isNetworkCode(failure.code))
-  ) {
-    return new UnreachableError(
-      "EventBridge",
-      settings.endpoint ?? `the ${settings.region ?? "default"} region`,
-      error.cause ?? error,
+  if (!(error instanceof TraceDeliveryError) || error.failures.length === 0) return error;
+  const endpoint = settings.endpoint ?? `the ${settings.region ?? "default"} region`;
+  if (error.failures.every((failure) => isNetworkCode(failure.code))) {
+    return new UnreachableError("EventBridge", endpoint, error.cause ?? error);
+  }
+  // The SDK names an error response it cannot read "Unknown", and a body that is not JSON a
+  // deserialization error that keeps the raw `$response`.
+  const cause = error.cause as
+    | { $metadata?: { httpStatusCode?: unknown }; $response?: { statusCode?: unknown } }
+    | undefined;
+  const status = cause?.$metadata?.httpStatusCode ?? cause?.$response?.statusCode;
+  const unreadable =
+    error.failures.every((failure) => failure.code === "Unknown") || cause?.$response !== undefined;
+  if (unreadable && typeof status === "number") {
+    return new CliError(
+      `${error.failures.length} trace event(s) not delivered: ${endpoint} answered HTTP ${status}, not as EventBridge does`,
+      ExitCode.failure,
+      {
+        cause: error,
+        hint: "is --eventbridge-endpoint (TRACE_STREAM_EVENTBRIDGE_ENDPOINT) the EventBridge endpoint?",
+      },
     );
   }
   return error;

@@ -21,6 +21,7 @@ export const ENV_VARS = {
   table: "TRACE_STREAM_TABLE",
   connectionsEndpoint: "TRACE_STREAM_CONNECTIONS_ENDPOINT",
   viewerUrl: "TRACE_STREAM_VIEWER_URL",
+  logFormat: "TRACE_STREAM_LOG_FORMAT",
   region: "AWS_REGION",
 } as const;
 
@@ -169,7 +170,8 @@ export function resolveWebSocketUrl(values: Flags, env: Environment, command: st
 
 /** A trace id as the protocol allows it; `flagName` says where it came from. */
 export function checkTraceId(value: string | undefined, flagName: string, command: string): string {
-  if (value === undefined || value === "") throw new UsageError(`${flagName} is required`, command);
+  if (value === undefined) throw new UsageError(`${flagName} is required`, command);
+  if (value === "") throw new UsageError(`${flagName} must not be empty`, command);
   if (!TRACE_ID_PATTERN.test(value)) {
     throw new UsageError(
       `${flagName} ${JSON.stringify(value)} is not a valid trace id: use 1-128 characters of A-Za-z0-9._:/-`,
@@ -194,7 +196,7 @@ export function parseDuration(value: string, flagName: string, command: string):
   return Math.ceil(seconds);
 }
 
-/** A whole number in [min, max]. */
+/** A whole number in [min, max]; the message says which bound a number missed. */
 export function parseInteger(
   value: string,
   flagName: string,
@@ -202,12 +204,14 @@ export function parseInteger(
   min = 0,
   max = Number.MAX_SAFE_INTEGER,
 ): number {
-  const number = /^-?\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(number) || number < min || number > max) {
+  if (!/^-?\d+$/.test(value.trim())) {
     throw new UsageError(
       `${flagName} must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? "" : ` to ${max}`}, got ${JSON.stringify(value)}`,
       command,
     );
   }
+  const number = Number(value);
+  if (number < min) throw new UsageError(`${flagName} must be ≥ ${min}, got ${value.trim()}`, command);
+  if (number > max) throw new UsageError(`${flagName} must be ≤ ${max}, got ${value.trim()}`, command);
   return number;
 }

@@ -5,6 +5,19 @@ import { runCli, STACK_TRACE, startCli } from "./run-cli.js";
 
 const FREE_PORTS = ["--websocket-port", "0", "--eventbridge-port", "0", "--dynamodb-port", "0"];
 
+/** `HH:MM:SS.mmm LEVEL  source  message fields...` */
+const TEXT_LINE = /^\d\d:\d\d:\d\d\.\d{3} [A-Z]+ +\S+ +\S/;
+
+/** The log: every line the dev server printed after its banner and before stopping. */
+function logLines(output: string): string[] {
+  const start = output.indexOf("Press Ctrl+C to stop.");
+  const end = output.indexOf("Stopping the local stack...");
+  return output
+    .slice(start + "Press Ctrl+C to stop.".length, end === -1 ? undefined : end)
+    .split("\n")
+    .filter((line) => line.trim() !== "");
+}
+
 describe("trace-stream dev", () => {
   it("runs the stack, prints its endpoints, serves demo and tail, and stops cleanly on Ctrl-C", async () => {
     const dev = startCli(["dev", "--stack-only", ...FREE_PORTS]);
@@ -29,6 +42,64 @@ describe("trace-stream dev", () => {
     const stopped = await dev.done;
     expect(stopped.code).toBe(0);
     expect(stopped.stdout).toContain("Stopped.");
+
+    // The log: one short human line per record, the handlers' Powertools JSON included.
+    const log = logLines(stopped.stdout + stopped.stderr);
+    expect(log.filter((line) => line.startsWith("{"))).toEqual([]);
+    for (const line of log) expect(line).toMatch(TEXT_LINE);
+    const delivered = log.filter((line) =>
+      / INFO +emitter +event delivered traceId=dev-demo seq=\d+ /.test(line),
+    );
+    expect(delivered).toHaveLength(DEMO_EVENTS.length);
+  });
+
+  it("logs JSON on request (TRACE_STREAM_LOG_FORMAT=json or --log-format json): the handlers' records as on AWS", async () => {
+    const dev = startCli(["dev", "--stack-only", ...FREE_PORTS], {
+      env: { TRACE_STREAM_LOG_FORMAT: "json" },
+    });
+    await dev.waitFor(({ stdout }) => stdout.includes("Press Ctrl+C to stop."), 60_000);
+    const eventBridge = /EventBridge +(http:\/\/\S+)/.exec(dev.stdout())?.[1] as string;
+    const env = { TRACE_STREAM_EVENTBRIDGE_ENDPOINT: eventBridge };
+    await runCli(["emit", "--trace", "json-logs", "--seq", "0", "--event", "plan_created", "--bus", "nope"], {
+      env,
+    });
+    expect(
+      (await runCli(["emit", "--trace", "json-logs", "--seq", "0", "--event", "plan_created"], { env })).code,
+    ).toBe(0);
+    await dev.waitFor(({ stdout }) => stdout.includes('"message":"event delivered"'));
+    dev.child.kill("SIGTERM");
+    const stopped = await dev.done;
+    expect(stopped.stdout).toContain("Logs: JSON, as the Lambda handlers log on AWS");
+
+    const records = logLines(stopped.stdout + stopped.stderr).map(
+      (line) => JSON.parse(line) as Record<string, unknown>,
+    );
+    expect(records.find((record) => record.function === "emitter")).toMatchObject({
+      level: "INFO",
+      message: "event delivered",
+      service: "trace-stream",
+      traceId: "json-logs",
+      seq: 0,
+    });
+    expect(records.find((record) => record.source === "eventbridge")).toMatchObject({
+      level: "INFO",
+      message: expect.stringContaining("ResourceNotFoundException"),
+    });
+
+    const flag = await runCli(["dev", "--log-format", "xml"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--log-format must be one of text, json, got "xml"/);
+  });
+
+  it("stops cleanly on SIGTERM and on SIGHUP (a closed terminal)", async () => {
+    for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+      const dev = startCli(["dev", "--stack-only", ...FREE_PORTS]);
+      await dev.waitFor(({ stdout }) => stdout.includes("Press Ctrl+C to stop."), 60_000);
+      dev.child.kill(signal);
+      const stopped = await dev.done;
+      expect(stopped.stdout, signal).toContain("Stopped.");
+      expect(stopped.code, signal).toBe(0);
+    }
   });
 
   it("exits 1 naming the service and port when a port is taken", async () => {
@@ -40,8 +111,11 @@ describe("trace-stream dev", () => {
       const result = await runCli(["dev", "--stack-only", ...FREE_PORTS, "--dynamodb-port", String(port)]);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(
-        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use`),
+        new RegExp(
+          `dev: DynamoDB \\(dynalite\\) cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use \\(--dynamodb-port\\)`,
+        ),
       );
+      expect(result.stderr).toContain("choose another port with --dynamodb-port N (0 picks a free one)");
       expect(result.stderr).not.toMatch(STACK_TRACE);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -51,7 +125,7 @@ describe("trace-stream dev", () => {
   it("refuses a bad port or log level as bad input", async () => {
     const port = await runCli(["dev", "--websocket-port", "70000"]);
     expect(port.code).toBe(2);
-    expect(port.stderr).toMatch(/--websocket-port must be a whole number from 0 to 65535/);
+    expect(port.stderr).toMatch(/--websocket-port must be ≤ 65535, got 70000/);
     const level = await runCli(["dev", "--log-level", "loud"]);
     expect(level.code).toBe(2);
     expect(level.stderr).toMatch(/--log-level must be one of debug, info, warn, error, silent/);

@@ -38,8 +38,11 @@ describe("demo and tail", () => {
     expect(demo.stdout).toContain(`trace   ${traceId}`);
     expect(demo.stdout).toContain(`viewer  http://127.0.0.1:3000/?traceId=${traceId}`);
     expect(demo.stdout).toContain(`done: ${DEMO_EVENTS.length} events delivered`);
+    // The follow-up command it prints is the one to run, with this run's id.
+    const printed = /^tail {4}npx trace-stream (tail \S+)$/m.exec(demo.stdout)?.[1];
+    expect(printed).toBe(`tail ${traceId}`);
 
-    const tail = await runCli(["tail", traceId, "--json"], { env });
+    const tail = await runCli([...(printed as string).split(" "), "--json"], { env });
     expect(tail.code).toBe(0);
     const events = jsonLines(tail.stdout);
     expect(events.map((event) => event.event)).toEqual([...DEMO_EVENTS]);

@@ -27,6 +27,22 @@ describe("trace-stream --help", () => {
   );
 });
 
+describe("trace-stream --version", () => {
+  it("prints the package's version and exits 0, as --version, -v and version", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    const result = await runCli(["--version"]);
+    expect(result).toMatchObject({ code: 0, stdout: `trace-stream ${version}\n`, stderr: "" });
+    for (const spelling of ["-v", "version"]) {
+      expect(await runCliInProcess([spelling])).toMatchObject({
+        code: 0,
+        stdout: `trace-stream ${version}\n`,
+      });
+    }
+  });
+});
+
 describe("trace-stream schema", () => {
   it("prints the JSON Schema, the same as the committed schema/trace-event.schema.json", async () => {
     const result = await runCli(["schema"]);
@@ -126,13 +142,31 @@ const BAD_INPUTS: readonly BadInput[] = [
     name: "tail with a negative --from",
     args: ["tail", "a", "--from=-1"],
     code: 2,
-    message: /--from must be a whole number from 0/,
+    message: /--from must be ≥ 0, got -1/,
+  },
+  {
+    name: "tail with a negative --from as its own argument",
+    args: ["tail", "a", "--from", "-1"],
+    code: 2,
+    message: /--from must be ≥ 0, got -1/,
+  },
+  {
+    name: "tail with a --from that is not a number",
+    args: ["tail", "a", "--from", "soon"],
+    code: 2,
+    message: /--from must be a whole number from 0 to 9999999999, got "soon"/,
   },
   {
     name: "a value that looks like an option",
-    args: ["tail", "a", "--from", "-1"],
+    args: ["tail", "a", "--token", "-abc"],
     code: 2,
-    message: /option --from needs a value \(for a value starting with "-", write --from=VALUE\)/,
+    message: /option --token needs a value \(for a value starting with "-", write --token=VALUE\)/,
+  },
+  {
+    name: "tail with an empty trace id",
+    args: ["tail", ""],
+    code: 2,
+    message: /tail: <traceId> must not be empty/,
   },
   {
     name: "tail with a non-WebSocket --url",
@@ -182,6 +216,51 @@ const BAD_INPUTS: readonly BadInput[] = [
     args: ["emit", "--trace", "a", "--event", "plan_created"],
     code: 2,
     message: /--seq is required/,
+  },
+  {
+    name: "dev with an unknown log format in the environment",
+    args: ["dev"],
+    env: { TRACE_STREAM_LOG_FORMAT: "yaml" },
+    code: 2,
+    message: /dev: TRACE_STREAM_LOG_FORMAT must be one of text, json, got "yaml"/,
+  },
+  {
+    name: "emit with a negative --seq",
+    args: ["emit", "--trace", "a", "--event", "plan_created", "--seq", "-1"],
+    code: 2,
+    message: /emit: --seq must be ≥ 0, got -1/,
+  },
+  {
+    name: "emit with a --seq past the largest",
+    args: ["emit", "--trace", "a", "--event", "plan_created", "--seq", "10000000000"],
+    code: 2,
+    message: /emit: --seq must be ≤ 9999999999, got 10000000000/,
+  },
+  {
+    name: "emit with a negative seq in the file",
+    args: ["emit", "--file", "-"],
+    input: JSON.stringify({ trace_id: "a", seq: -1, event: "plan_created" }),
+    code: 2,
+    message: /emit: "seq" in --file must be ≥ 0, got -1/,
+  },
+  {
+    name: "emit without a trace id anywhere",
+    args: ["emit", "--event", "plan_created", "--seq", "0"],
+    code: 2,
+    message: /emit: --trace is required \(or a "trace_id" field in --file\)/,
+  },
+  {
+    name: "emit with a trace id in the file that is not a string",
+    args: ["emit", "--file", "-"],
+    input: JSON.stringify({ trace_id: 7, seq: 0, event: "plan_created" }),
+    code: 2,
+    message: /emit: "trace_id" in --file must be a string \(or pass --trace\)/,
+  },
+  {
+    name: "emit with an empty --trace",
+    args: ["emit", "--trace", "", "--event", "plan_created", "--seq", "0"],
+    code: 2,
+    message: /emit: --trace must not be empty/,
   },
   {
     name: "emit with an unknown event",

@@ -1,5 +1,8 @@
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type DevServerOptions, runDevServer, startDevServer } from "../../local/dev-server.js";
 import { closeServer } from "../../local/http-server.js";
@@ -20,8 +23,8 @@ describe("the dev server", () => {
       const { banner, stack } = server;
       for (const endpoint of Object.values(stack.endpoints)) expect(banner).toContain(endpoint);
       expect(banner).toContain(server.demoToken);
-      expect(server.demoTraceId).toBe("demo-trace");
-      const connectUrl = stack.connectUrl("demo-trace", server.demoToken);
+      expect(server.demoTraceId).toMatch(/^hello-[0-9a-f]{8}$/);
+      const connectUrl = stack.connectUrl(server.demoTraceId, server.demoToken);
       expect(banner).toContain(connectUrl);
       expect(banner).toContain(`aws dynamodb scan --table-name ${stack.tableName}`);
       expect(banner).toContain(`--endpoint-url ${stack.endpoints.dynamodb} --region us-east-1`);
@@ -29,6 +32,12 @@ describe("the dev server", () => {
       expect(banner).toContain(`--endpoint-url ${stack.endpoints.eventBridge}`);
       expect(banner).toContain(`--endpoint-url ${stack.endpoints.managementEndpoint}`);
       expect(banner).toContain(`aws sqs receive-message --queue-url ${stack.endpoints.deadLetterQueueUrl}`);
+      // Flags both AWS CLI majors take: --region on each (v1 ignores AWS_REGION), raw bytes by fileb://.
+      expect(banner).not.toContain("--cli-binary-format");
+      expect(banner).toContain("--data fileb:///dev/stdin");
+      for (const command of banner.split("\n  aws ").slice(1))
+        expect(command).toContain("--region us-east-1");
+      expect(banner).toContain("Data: in memory, gone when the stack stops (--data-dir DIR keeps it)");
 
       const subscriber = await openSubscriber(connectUrl);
       await subscriber.close();
@@ -75,8 +84,28 @@ describe("the dev server", () => {
     await server.stop();
     expect(calls).toEqual([{ host: "127.0.0.1", port: 0 }]);
     expect(server.banner).toMatch(/Viewer\s+http:\/\/127\.0\.0\.1:39999\//);
-    expect(server.banner).toContain("http://127.0.0.1:39999/?traceId=demo-trace");
+    expect(server.banner).toContain(`http://127.0.0.1:39999/?traceId=${server.demoTraceId}`);
     expect(closed).toBe(true);
+  });
+
+  it("uses a fresh trace id at each start, so the printed put-events never conflicts with kept data", async () => {
+    const first = await startDevServer(quietFreePorts);
+    await first.stop();
+    const second = await startDevServer(quietFreePorts);
+    await second.stop();
+    expect(second.demoTraceId).not.toBe(first.demoTraceId);
+    expect(second.banner).toContain(`\\"trace_id\\":\\"${second.demoTraceId}\\"`);
+  });
+
+  it("says where the data is kept when it outlives the stack", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "trace-stream-data-"));
+    try {
+      const server = await startDevServer({ ...quietFreePorts, dataDir: relative(process.cwd(), dataDir) });
+      await server.stop();
+      expect(server.banner).toContain(`Data: kept in ${dataDir}`);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it("runs until its signal aborts, then stops cleanly", async () => {

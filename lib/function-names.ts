@@ -8,7 +8,6 @@ export const FUNCTION_NAMES = [
   "authorizer",
   "connect",
   "disconnect",
-  "ping",
   "resume",
   "default",
   "emitter",

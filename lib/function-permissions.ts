@@ -62,7 +62,6 @@ export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermiss
       { actions: ["dynamodb:BatchWriteItem"], partitions: [TRACE, CONN] },
     ],
   },
-  ping: {},
   // traceOfConnection (CONN#), takeRequest (the rate window on the reverse item, CONN#),
   // eventsAfter and highestSeq (TRACE#); deleteSubscription when the client is gone mid-replay.
   resume: {

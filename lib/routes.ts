@@ -6,21 +6,43 @@
 export const ROUTE_SELECTION_EXPRESSION = "$request.body.action";
 
 /** The Lambda functions behind the WebSocket API (folder names under `lambdas/`). */
-export type RouteFunction = "connect" | "disconnect" | "ping" | "resume" | "default";
+export type RouteFunction = "connect" | "disconnect" | "resume" | "default";
 
-export interface RouteDefinition {
+interface RouteBase {
   readonly routeKey: "$connect" | "$disconnect" | "$default" | "ping" | "resume";
-  readonly function: RouteFunction;
   /** Two-way routes send the integration's response body back to the caller. */
   readonly twoWay: boolean;
   /** `$connect` runs the REQUEST authorizer before the connect function. */
   readonly authorized: boolean;
 }
 
+/**
+ * A route is answered by a Lambda function, or by API Gateway itself (a MOCK integration with a
+ * fixed response: no invocation, no cost beyond the message).
+ */
+export type RouteDefinition = RouteBase &
+  (
+    | { readonly function: RouteFunction; readonly mockResponse?: undefined }
+    | { readonly mockResponse: string; readonly function?: undefined }
+  );
+
+/** A route that a Lambda function answers. */
+export type LambdaRoute = RouteDefinition & { readonly function: RouteFunction };
+
+/** The route with this key when a Lambda function answers it. */
+export function lambdaRoute(routeKey: RouteDefinition["routeKey"]): LambdaRoute | undefined {
+  const route = ROUTES.find((candidate) => candidate.routeKey === routeKey);
+  return route?.function === undefined ? undefined : (route as LambdaRoute);
+}
+
+/** What the `ping` route answers, from API Gateway's mock integration. */
+export const PONG_RESPONSE = '{"type":"pong"}';
+
 export const ROUTES: readonly RouteDefinition[] = [
   { routeKey: "$connect", function: "connect", twoWay: false, authorized: true },
   { routeKey: "$disconnect", function: "disconnect", twoWay: false, authorized: false },
-  { routeKey: "ping", function: "ping", twoWay: true, authorized: false },
+  // The heartbeat: answered by API Gateway itself, so 30 s pings from every viewer invoke nothing.
+  { routeKey: "ping", mockResponse: PONG_RESPONSE, twoWay: true, authorized: false },
   // resume answers through @connections (batches, then `synced`), so the order is the post order.
   { routeKey: "resume", function: "resume", twoWay: false, authorized: false },
   { routeKey: "$default", function: "default", twoWay: true, authorized: false },

@@ -216,7 +216,6 @@ const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName, FunctionSpec>> = 
     memorySize: 256,
     timeout: Duration.seconds(10),
   },
-  ping: { description: "Answers the ping route", memorySize: 128, timeout: Duration.seconds(5) },
   // 29 s is API Gateway's integration timeout; resume posts its frames before it returns.
   resume: {
     description: "Replays stored events to a client",
@@ -396,7 +395,6 @@ export class TraceStreamApi extends Construct {
       authorizer: authEnv,
       connect: { ...tableEnv, [ENV.maxSubscribersPerTrace]: String(maxSubscribersPerTrace) },
       disconnect: tableEnv,
-      ping: {},
       resume: tableEnv,
       default: {},
       emitter: {
@@ -560,13 +558,51 @@ export class TraceStreamApi extends Construct {
     return this.jwtSecret.grantRead(grantee);
   }
 
-  private addRoute(route: RouteDefinition, authorizer: WebSocketLambdaAuthorizer): apigwv2.WebSocketRoute {
+  private addRoute(route: RouteDefinition, authorizer: WebSocketLambdaAuthorizer): IConstruct {
+    if (route.mockResponse !== undefined) return this.addMockRoute(route.routeKey, route.mockResponse);
     const handler = this.functions[route.function];
     return this.webSocketApi.addRoute(route.routeKey, {
       integration: new WebSocketLambdaIntegration(`${pascal(route.function)}Integration`, handler),
       returnResponse: route.twoWay,
       ...(route.authorized ? { authorizer } : {}),
     });
+  }
+
+  /**
+   * A two-way route API Gateway answers itself with a fixed message: a MOCK integration (its
+   * request template sets the status), an integration response whose template is the message, and
+   * a `$default` route response that sends it back. CDK's WebSocketMockIntegration has no
+   * integration responses, hence the L1 resources.
+   */
+  private addMockRoute(routeKey: string, response: string): IConstruct {
+    const apiId = this.webSocketApi.apiId;
+    const name = pascal(routeKey.replace(/^\$/, ""));
+    const integration = new apigwv2.CfnIntegration(this, `${name}MockIntegration`, {
+      apiId,
+      integrationType: "MOCK",
+      requestTemplates: { "application/json": JSON.stringify({ statusCode: 200 }) },
+      templateSelectionExpression: "\\$default",
+    });
+    new apigwv2.CfnIntegrationResponse(this, `${name}MockIntegrationResponse`, {
+      apiId,
+      integrationId: integration.ref,
+      integrationResponseKey: "$default",
+      responseTemplates: { "application/json": response },
+      templateSelectionExpression: "\\$default",
+    });
+    const route = new apigwv2.CfnRoute(this, `${name}Route`, {
+      apiId,
+      routeKey,
+      authorizationType: "NONE",
+      target: `integrations/${integration.ref}`,
+      routeResponseSelectionExpression: "$default",
+    });
+    new apigwv2.CfnRouteResponse(this, `${name}RouteResponse`, {
+      apiId,
+      routeId: route.ref,
+      routeResponseKey: "$default",
+    });
+    return route;
   }
 
   /** Account-level role API Gateway needs before a WebSocket stage may write access logs. */
@@ -650,8 +686,15 @@ export class TraceStreamApi extends Construct {
       "The on-failure destination grant names the failure recorder and its versions only (lambda:InvokeFunction on <recorder ARN>:*), as Lambda destinations require.",
       `AwsSolutions-IAM5[Resource::<${recorderLogicalId}.Arn>:*]`,
     );
-    for (const route of this.webSocketApi.node.children) {
-      if (route instanceof apigwv2.WebSocketRoute && route.routeKey !== "$connect") {
+    const routes = [...this.webSocketApi.node.children, ...this.node.children];
+    for (const route of routes) {
+      const routeKey =
+        route instanceof apigwv2.WebSocketRoute
+          ? route.routeKey
+          : route instanceof apigwv2.CfnRoute
+            ? route.routeKey
+            : undefined;
+      if (routeKey !== undefined && routeKey !== "$connect") {
         acknowledge(
           route,
           "WebSocket APIs authorize on $connect only; every later message runs on the connection the authorizer admitted, scoped to one trace.",

@@ -205,7 +205,6 @@ const HANDLER_MODULES: Record<LambdaFunctionName, () => Promise<HandlerModule>> 
   authorizer: () => import("../lambdas/authorizer/handler.js"),
   connect: () => import("../lambdas/connect/handler.js"),
   disconnect: () => import("../lambdas/disconnect/handler.js"),
-  ping: () => import("../lambdas/ping/handler.js"),
   resume: () => import("../lambdas/resume/handler.js"),
   default: () => import("../lambdas/default/handler.js"),
   emitter: () => import("../lambdas/emitter/handler.js"),

@@ -36,7 +36,6 @@ const TIMEOUT_SECONDS: Record<LambdaFunctionName, number> = {
   authorizer: 10,
   connect: 10,
   disconnect: 10,
-  ping: 10,
   resume: 30,
   default: 10,
   emitter: 30,
@@ -95,7 +94,6 @@ export function lambdaFunctionConfig(
     case "failure-recorder":
       own[ENV.failureQueueUrl] = endpoints.failureQueueUrl;
       break;
-    case "ping":
     case "default":
       break;
   }

@@ -5,6 +5,7 @@ import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
   DEFAULT_STAGE_THROTTLE,
+  lambdaRoute,
   ROUTE_SELECTION_EXPRESSION,
   ROUTES,
 } from "../../lib/routes.js";
@@ -95,9 +96,9 @@ export async function startWebSocketGateway(options: GatewayOptions): Promise<We
   // Fail at startup, not on the first message, if the route table uses forms this emulator lacks.
   const selectionKey = compileRouteSelection(ROUTE_SELECTION_EXPRESSION);
   const missingIdentitySources = compileIdentitySources(AUTHORIZER_IDENTITY_SOURCES);
-  const connectRoute = ROUTES.find((route) => route.routeKey === "$connect");
+  const connectRoute = lambdaRoute("$connect");
   const throttler = new StageThrottler(options.throttle ?? DEFAULT_STAGE_THROTTLE);
-  const disconnectRoute = ROUTES.find((route) => route.routeKey === "$disconnect");
+  const disconnectRoute = lambdaRoute("$disconnect");
 
   const live = new Map<string, LiveConnection>();
   const handshakes = new Set<Duplex>();
@@ -386,6 +387,11 @@ export async function startWebSocketGateway(options: GatewayOptions): Promise<We
     if (!throttler.take(route.routeKey)) {
       logAt("info", "message throttled", { connectionId, route: route.routeKey });
       await reply(connection, gatewayErrorMessage("Too Many Requests", connectionId, requestId));
+      return;
+    }
+    if (route.mockResponse !== undefined) {
+      // A MOCK integration: API Gateway answers from the route's template; nothing is invoked.
+      await reply(connection, route.mockResponse);
       return;
     }
     const event = messageEvent(api, connection.facts, connection.authorizer, {

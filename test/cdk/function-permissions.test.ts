@@ -94,7 +94,6 @@ describe("each function's role allows exactly what its code calls (HS256 stack, 
         ...allow(["dynamodb:Query"], table, leadingKeys("CONN#")),
         ...allow(["dynamodb:BatchWriteItem"], table, leadingKeys("TRACE#", "CONN#")),
       ],
-      ping: logsOf("ping"),
       resume: [
         ...logsOf("resume"),
         ...allow(["dynamodb:Query"], table, leadingKeys("TRACE#", "CONN#")),

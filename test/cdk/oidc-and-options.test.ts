@@ -73,7 +73,7 @@ describe("OIDC mode", () => {
   });
 
   it("refuses grantTokenSigning, since the issuer signs the tokens", () => {
-    expect(() => stack.api.grantTokenSigning(stack.api.functions.ping)).toThrow(/HS256 mode/);
+    expect(() => stack.api.grantTokenSigning(stack.api.functions.default)).toThrow(/HS256 mode/);
   });
 });
 

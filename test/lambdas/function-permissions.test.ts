@@ -8,7 +8,6 @@ import { createHandler as defaultRoute } from "../../lambdas/default/handler.js"
 import { createHandler as disconnect } from "../../lambdas/disconnect/handler.js";
 import { createHandler as emitter } from "../../lambdas/emitter/handler.js";
 import { createHandler as failureRecorder } from "../../lambdas/failure-recorder/handler.js";
-import { createHandler as ping } from "../../lambdas/ping/handler.js";
 import { createHandler as resume } from "../../lambdas/resume/handler.js";
 import { ENV } from "../../lambdas/shared/env-names.js";
 import { dynamoTraceStore } from "../../lambdas/shared/trace-store.js";
@@ -36,7 +35,6 @@ const FACTORIES: Record<FunctionName, HandlerFactory> = {
   authorizer,
   connect,
   disconnect,
-  ping,
   resume,
   default: defaultRoute,
   emitter,

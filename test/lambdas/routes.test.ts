@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHandler as connectHandler } from "../../lambdas/connect/handler.js";
 import { answerUnrouted } from "../../lambdas/default/default-route.js";
 import { createHandler as disconnectHandler } from "../../lambdas/disconnect/handler.js";
-import { createHandler as pingHandler } from "../../lambdas/ping/handler.js";
 import { makeResume } from "../../lambdas/resume/resume.js";
 import { ConfigError } from "../../lambdas/shared/config.js";
 import { dynamoTraceStore } from "../../lambdas/shared/trace-store.js";
@@ -114,10 +113,6 @@ describe("disconnect", () => {
 });
 
 describe("ping and $default", () => {
-  it("answers {action:ping} with a pong frame", async () => {
-    expect(await pingHandler({})()).toEqual({ statusCode: 200, body: '{"type":"pong"}' });
-  });
-
   it("answers raw ping with raw pong", () => {
     expect(answerUnrouted("ping")).toEqual({ statusCode: 200, body: "pong" });
   });

@@ -53,7 +53,6 @@ const DEFAULT_LAMBDAS: Record<string, FakeLambda> = {
     }),
   connect: () => ({ statusCode: 200 }),
   disconnect: () => ({ statusCode: 200 }),
-  ping: () => ({ statusCode: 200, body: '{"type":"pong"}' }),
   resume: () => ({ statusCode: 200 }),
   default: (event) =>
     (event as WebSocketEvent).body === "ping"

@@ -37,18 +37,26 @@ afterEach(async () => {
 });
 
 describe("local gateway messages", () => {
-  it('routes {"action":"ping"} to ping with a MESSAGE event and sends its two-way response back', async () => {
+  it('answers {"action":"ping"} itself, as the mock integration does, invoking nothing', async () => {
+    const { lambdas } = await start();
+    const client = await open();
+    await connectionIdOf(lambdas);
+    const before = lambdas.calls.length;
+    const reply = nextMessage(client);
+    client.send('{"action":"ping"}');
+    expect(await reply).toBe('{"type":"pong"}');
+    expect(lambdas.calls.length).toBe(before);
+  });
+
+  it('routes {"action":"resume"} to resume with a MESSAGE event', async () => {
     const { lambdas } = await start();
     const client = await open();
     const connectionId = await connectionIdOf(lambdas);
-    const reply = nextMessage(client);
-    client.send('{"action":"ping"}');
-
-    expect(await reply).toBe('{"type":"pong"}');
-    const [event] = lambdas.eventsOf("ping");
-    expect(event).toMatchObject({ body: '{"action":"ping"}', isBase64Encoded: false });
+    client.send('{"action":"resume","afterSeq":-1}');
+    const [event] = await lambdas.waitFor("resume");
+    expect(event).toMatchObject({ body: '{"action":"resume","afterSeq":-1}', isBase64Encoded: false });
     expect(event?.requestContext).toMatchObject({
-      routeKey: "ping",
+      routeKey: "resume",
       eventType: "MESSAGE",
       messageDirection: "IN",
       connectionId,
@@ -98,20 +106,19 @@ describe("local gateway messages", () => {
     client.send('{"action":"resume","afterSeq":-1}');
     await lambdas.waitFor("resume");
     client.send('{"action":"ping"}');
-    await lambdas.waitFor("ping");
 
     await expect.poll(() => replies).toEqual(['{"type":"pong"}']);
   });
 
   it("sends API Gateway's error message when a route's integration fails", async () => {
     const { lambdas } = await start();
-    lambdas.set("ping", () => {
+    lambdas.set("default", () => {
       throw new Error("boom");
     });
     const client = await open();
     const connectionId = await connectionIdOf(lambdas);
     const reply = nextMessage(client);
-    client.send('{"action":"ping"}');
+    client.send('{"action":"nope"}');
     const message = await reply;
 
     expect(message).toMatch(
@@ -120,7 +127,7 @@ describe("local gateway messages", () => {
     expect(JSON.parse(message)).toEqual({
       message: "Internal server error",
       connectionId,
-      requestId: lambdas.eventsOf("ping")[0]?.requestContext.requestId,
+      requestId: lambdas.eventsOf("default")[0]?.requestContext.requestId,
     });
   });
 
@@ -136,20 +143,23 @@ describe("local gateway messages", () => {
 
   it("answers a malformed two-way response with the error message", async () => {
     const { lambdas } = await start();
-    lambdas.set("ping", () => ({ statusCode: "200", body: 42 }));
+    lambdas.set("default", () => ({ statusCode: "200", body: 42 }));
     const client = await open();
     const reply = nextMessage(client);
-    client.send('{"action":"ping"}');
+    client.send('{"action":"nope"}');
 
     expect(JSON.parse(await reply)).toMatchObject({ message: "Internal server error" });
   });
 
   it("answers an integration that outlives the integration timeout with the timeout message", async () => {
     const { lambdas } = await start({ limits: { integrationTimeoutMs: 50 } });
-    lambdas.set("ping", () => new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200 }), 300)));
+    lambdas.set(
+      "default",
+      () => new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200 }), 300)),
+    );
     const client = await open();
     const reply = nextMessage(client);
-    client.send('{"action":"ping"}');
+    client.send('{"action":"nope"}');
 
     expect(JSON.parse(await reply)).toMatchObject({ message: "Endpoint request timed out" });
   });

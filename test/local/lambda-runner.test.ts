@@ -57,7 +57,6 @@ describe("the Lambda runner", () => {
       authorizer: [ENV.jwtSecret],
       connect: [ENV.tableName],
       disconnect: [ENV.tableName],
-      ping: [],
       default: [],
       resume: [ENV.tableName, ENV.connectionsEndpoint],
       emitter: [
@@ -132,15 +131,15 @@ describe("the Lambda runner", () => {
     let failures = 1;
     const flaky = await startTestStack({
       handlers: {
-        ping: (env, runtime) => {
+        connect: (env, runtime) => {
           if (failures-- > 0) throw new Error("init failed");
-          return recorder("ping")(env, runtime);
+          return recorder("connect")(env, runtime);
         },
       },
     });
     try {
-      await expect(flaky.invoke("ping", {})).rejects.toThrow("init failed");
-      await expect(flaky.invoke("ping", {})).resolves.toMatchObject({ statusCode: 200 });
+      await expect(flaky.invoke("connect", {})).rejects.toThrow("init failed");
+      await expect(flaky.invoke("connect", {})).resolves.toMatchObject({ statusCode: 200 });
     } finally {
       await flaky.stop();
     }

@@ -1,3 +1,0 @@
-import { createHandler } from "./handler.js";
-
-export const handler = createHandler(process.env);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrace } from "../../client/producer.js";
 import { mintToken } from "../../lambdas/authorizer/token.js";
 import { MAX_EVENT_BYTES } from "../../protocol/limits.js";
+import { DynamoOutage } from "../faults/dynamo-outage.js";
 import { openSubscriber, type Subscriber, startTestStack, type TestStack } from "../helpers/local-stack.js";
 import { eventually } from "../soak/trace-watchers.js";
 import { type CapturedOutput, captureOutput } from "./captured-output.js";
@@ -61,6 +62,7 @@ function leaks(secrets: Secrets, haystack: string): string[] {
 
 describe("secrets put in event metadata", () => {
   let stack: TestStack;
+  const outage = new DynamoOutage();
   let output: CapturedOutput;
   let secrets: Secrets;
   const traceId = `security-secrets-${process.pid}`;
@@ -69,7 +71,12 @@ describe("secrets put in event metadata", () => {
   beforeAll(async () => {
     output = captureOutput();
     secrets = await makeSecrets();
-    stack = await startTestStack({ logLevel: "debug", quiet: false, logSink: output.sink });
+    stack = await startTestStack({
+      logLevel: "debug",
+      quiet: false,
+      logSink: output.sink,
+      handlers: { emitter: outage.emitter() },
+    });
   });
   afterAll(async () => {
     await live?.close();
@@ -164,13 +171,10 @@ describe("secrets put in event metadata", () => {
   // When an invocation keeps failing, Lambda's failure record carries the request payload: the raw
   // EventBridge event, before the emitter's redaction. It must be redacted before it is queued.
   it("are not in the emitter's on-failure queue when its invocations keep failing", async () => {
-    stack.faults.gateway.throttleUntil = Date.now() + 10 * 60_000;
-    try {
+    await outage.during(async () => {
       await putRaw(rawEvent(10));
       await stack.deliveriesIdle();
-    } finally {
-      stack.faults.gateway.throttleUntil = 0;
-    }
+    });
     expect(stack.emitterFailures().length).toBeGreaterThan(0);
     expect(leaks(secrets, JSON.stringify(stack.emitterFailures()))).toEqual([]);
     expect(leaks(secrets, output.text())).toEqual([]);

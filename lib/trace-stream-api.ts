@@ -153,13 +153,23 @@ export interface TraceStreamApiProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Powertools log level of the functions.
+   * Powertools log level of the functions. Per-event lines (the emitter's "event delivered") are
+   * DEBUG: at INFO only sampled invocations write them (`logSampleRate`).
    * @default "INFO"
    */
   readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
   /**
-   * Active X-Ray tracing of the functions.
-   * @default true
+   * Share of emitter invocations (0 to 1) that log at DEBUG whatever `logLevel` says, drawn
+   * per invocation (`POWERTOOLS_LOGGER_SAMPLE_RATE`): a sample of per-event lines to read without
+   * paying for one per event.
+   * @default 0.01
+   */
+  readonly logSampleRate?: number;
+  /**
+   * Active X-Ray tracing of the functions. Off by default: traces cost per invocation sampled
+   * (on top of the logs and EMF metrics every function writes anyway) and need `xray:*` on
+   * resource '*'; turn it on to chase latency.
+   * @default false
    */
   readonly tracing?: boolean;
   /**
@@ -246,6 +256,8 @@ const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "node$1");
 
 const SERVICE_NAME = "trace-stream";
+/** Share of invocations that log at DEBUG by default: enough to read, about 1 per 100 events. */
+export const DEFAULT_LOG_SAMPLE_RATE = 0.01;
 const METRICS_NAMESPACE = "TraceStream";
 const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -313,7 +325,11 @@ export class TraceStreamApi extends Construct {
   constructor(scope: Construct, id: string, props: TraceStreamApiProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const tracing = props.tracing ?? true;
+    const tracing = props.tracing ?? false;
+    const logSampleRate = props.logSampleRate ?? DEFAULT_LOG_SAMPLE_RATE;
+    if (!(logSampleRate >= 0 && logSampleRate <= 1)) {
+      throw new Error(`logSampleRate must be from 0 to 1, got ${logSampleRate}`);
+    }
     const auth = (props.auth ?? TraceStreamAuth.hs256()).config;
     this.eventSource = props.eventSource ?? DEFAULT_EVENT_SOURCE;
     const stageName = props.stageName ?? "prod";
@@ -383,6 +399,7 @@ export class TraceStreamApi extends Construct {
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
+      POWERTOOLS_LOGGER_SAMPLE_RATE: String(logSampleRate),
     };
     const tableEnv = { [ENV.tableName]: this.table.tableName };
     const environments: Record<TraceStreamFunctionName, Record<string, string>> = {

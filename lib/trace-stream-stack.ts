@@ -80,6 +80,8 @@ export const CONTEXT_KEYS = {
   apiGatewayCloudWatchRole: "apiGatewayCloudWatchRole",
   schemaRegistry: "schemaRegistry",
   alarmEmail: "alarmEmail",
+  tracing: "tracing",
+  logSampleRate: "logSampleRate",
   /** Read by TraceStreamStack (an imported topic needs the stack as its scope). */
   alarmTopicArn: "alarmTopicArn",
 } as const;
@@ -107,7 +109,8 @@ function contextBoolean(value: string | undefined, key: string): boolean | undef
  * `jwtTokenUse`),
  * `eventSource`, `stageName`, `eventRetentionDays`, `removalPolicy` (`retain` default or `destroy`),
  * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one),
- * `schemaRegistry` (`false` in regions without the EventBridge Schema Registry), `alarmEmail`.
+ * `schemaRegistry` (`false` in regions without the EventBridge Schema Registry), `alarmEmail`,
+ * `tracing` (`false` default), `logSampleRate` (0 to 1).
  * (`alarmTopicArn` is read by TraceStreamStack.)
  */
 export function apiPropsFromContext(node: Node): TraceStreamApiProps {
@@ -164,5 +167,15 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   if (schemaRegistry !== undefined) props.schemaRegistry = schemaRegistry;
   const alarmEmail = get("alarmEmail");
   if (alarmEmail) props.alarmEmail = alarmEmail;
+  const tracing = contextBoolean(get("tracing"), "tracing");
+  if (tracing !== undefined) props.tracing = tracing;
+  const sampleRate = get("logSampleRate");
+  if (sampleRate !== undefined) {
+    const rate = Number(sampleRate);
+    if (!(rate >= 0 && rate <= 1)) {
+      throw new Error(`context logSampleRate must be a number from 0 to 1, got "${sampleRate}"`);
+    }
+    props.logSampleRate = rate;
+  }
   return props;
 }

@@ -310,7 +310,7 @@ describe("functions", () => {
       .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
       .join("");
 
-  it("runs all eight functions on Node.js 24, arm64, ESM bundles, X-Ray tracing and Powertools settings", () => {
+  it("runs all eight functions on Node.js 24, arm64, ESM bundles, no X-Ray, and Powertools settings with sampled debug logs", () => {
     template.resourceCountIs("AWS::Lambda::Function", names.length);
     for (const name of names) {
       template.hasResourceProperties("AWS::Lambda::Function", {
@@ -318,7 +318,7 @@ describe("functions", () => {
         Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
-        TracingConfig: { Mode: "Active" },
+        TracingConfig: Match.absent(),
         LoggingConfig: {
           LogGroup: { Ref: Match.stringLikeRegexp(`${pascal(name)}Logs`) },
         },
@@ -327,6 +327,7 @@ describe("functions", () => {
             POWERTOOLS_SERVICE_NAME: "trace-stream",
             POWERTOOLS_METRICS_NAMESPACE: "TraceStream",
             POWERTOOLS_LOG_LEVEL: "INFO",
+            POWERTOOLS_LOGGER_SAMPLE_RATE: "0.01",
             NODE_OPTIONS: "--enable-source-maps",
           }),
         },
@@ -409,13 +410,11 @@ describe("least privilege", () => {
     expect(secretStatements[0]!.Resource).toEqual({ Ref: logicalId(stack.api.jwtSecret!) });
   });
 
-  it("gives ping and default nothing but their own logs and X-Ray", () => {
+  it("gives ping and default nothing but their own logs", () => {
     for (const name of ["ping", "default"] as const) {
       expect(actionsOf(statementsOf(name)).sort(), name).toEqual([
         "logs:CreateLogStream",
         "logs:PutLogEvents",
-        "xray:PutTelemetryRecords",
-        "xray:PutTraceSegments",
       ]);
     }
   });

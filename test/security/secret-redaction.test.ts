@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrace } from "../../client/producer.js";
 import { mintToken } from "../../lambdas/authorizer/token.js";
 import { MAX_EVENT_BYTES } from "../../protocol/limits.js";
+import { DynamoOutage, emitterWithFaults } from "../faults/emitter-with-faults.js";
 import { openSubscriber, type Subscriber, startTestStack, type TestStack } from "../helpers/local-stack.js";
 import { eventually } from "../soak/trace-watchers.js";
 import { type CapturedOutput, captureOutput } from "./captured-output.js";
@@ -65,11 +66,17 @@ describe("secrets put in event metadata", () => {
   let secrets: Secrets;
   const traceId = `security-secrets-${process.pid}`;
   let live: Subscriber;
+  const outage = new DynamoOutage();
 
   beforeAll(async () => {
     output = captureOutput();
     secrets = await makeSecrets();
-    stack = await startTestStack({ logLevel: "debug", quiet: false, logSink: output.sink });
+    stack = await startTestStack({
+      logLevel: "debug",
+      quiet: false,
+      logSink: output.sink,
+      handlers: { emitter: emitterWithFaults({ dynamo: (client) => outage.attach(client) }) },
+    });
   });
   afterAll(async () => {
     await live?.close();
@@ -164,12 +171,14 @@ describe("secrets put in event metadata", () => {
   // When an invocation keeps failing, Lambda's failure record carries the request payload: the raw
   // EventBridge event, before the emitter's redaction. It must be redacted before it is queued.
   it("are not in the emitter's on-failure queue when its invocations keep failing", async () => {
-    stack.faults.gateway.throttleUntil = Date.now() + 10 * 60_000;
+    // Reading the subscribers fails (a DynamoDB outage after the event is stored), so every
+    // attempt fails and Lambda gives the invocation, raw event included, to the failure recorder.
+    outage.failing.add("QueryCommand");
     try {
       await putRaw(rawEvent(10));
       await stack.deliveriesIdle();
     } finally {
-      stack.faults.gateway.throttleUntil = 0;
+      outage.failing.clear();
     }
     expect(stack.emitterFailures().length).toBeGreaterThan(0);
     expect(leaks(secrets, JSON.stringify(stack.emitterFailures()))).toEqual([]);

@@ -1,6 +1,8 @@
 /**
- * What one million events delivered live to one viewer cost on AWS, from the requests and capacity
- * units measured in this run (fan-out with one subscriber, same table for both designs).
+ * What one million events delivered live to one viewer cost on AWS, from the requests, capacity
+ * units, frame and log bytes measured in this run (fan-out with one subscriber, same table for
+ * both designs), plus what the stack's settings add: logs, X-Ray, data transfer, heartbeats and
+ * storage.
  *
  * List prices, us-east-1, as published on the AWS pricing pages below (read in 2025; DynamoDB's
  * on-demand prices are those after its 1 November 2024 reduction). They are constants, not
@@ -11,9 +13,17 @@
  *   (the stack's architecture) $0.0000133334 per GB-second.
  * - DynamoDB     https://aws.amazon.com/dynamodb/pricing/on-demand/ : $0.625 per million write
  *   request units (1 KB), $0.125 per million read request units (4 KB strongly consistent, or two
- *   eventually consistent).
+ *   eventually consistent); storage $0.25 per GB-month, point-in-time recovery $0.20 per GB-month,
+ *   each item counted with 100 bytes of overhead.
  * - API Gateway  https://aws.amazon.com/api-gateway/pricing/ : WebSocket $1.00 per million
- *   messages (first billion; metered in 32 KB increments), $0.25 per million connection minutes.
+ *   messages, sent or received (first billion; metered in 32 KB increments), $0.25 per million
+ *   connection minutes; data out at EC2 rates.
+ * - Data transfer https://aws.amazon.com/ec2/pricing/on-demand/ : out to the internet $0.09 per GB
+ *   (first 10 TB a month).
+ * - CloudWatch   https://aws.amazon.com/cloudwatch/pricing/ : logs ingested $0.50 per GB (standard
+ *   class), stored $0.03 per GB-month (billed compressed: the raw bytes here are an upper bound).
+ * - X-Ray        https://aws.amazon.com/xray/pricing/ : $5.00 per million traces recorded. Lambda's
+ *   default sampling rule records the first request each second and 5% of the rest.
  */
 import type { FanOutSide } from "./fan-out.js";
 
@@ -23,18 +33,72 @@ export const PRICES_USD = {
   lambdaArmGbSecond: 0.0000133334,
   dynamoWriteUnitPerMillion: 0.625,
   dynamoReadUnitPerMillion: 0.125,
+  dynamoStorageGbMonth: 0.25,
+  dynamoPitrGbMonth: 0.2,
   apiGatewayMessagePerMillion: 1.0,
   apiGatewayConnectionMinutePerMillion: 0.25,
+  dataTransferOutGb: 0.09,
+  logsIngestedGb: 0.5,
+  logsStoredGbMonth: 0.03,
+  xrayTracesRecordedPerMillion: 5.0,
 } as const;
 
 /** The emitter's memory in the CDK stack (lib/trace-stream-api.ts); the baseline gets the same. */
 export const EMITTER_MEMORY_GB = 0.5;
-/** Assumed pace of a watched run, for connection minutes (identical for both designs). */
+/** Assumed pace of a watched run, for connection minutes and X-Ray sampling (identical for both designs). */
 export const ASSUMED_EVENTS_PER_SECOND_PER_VIEWER = 5;
+
+/**
+ * Lambda's own lines per invocation (START, END, REPORT with duration and memory), written to the
+ * function's log group whatever the log level: about 260 bytes; the REPORT line gains an XRAY
+ * part (trace and segment ids) of about 100 bytes when tracing is on.
+ */
+export const LAMBDA_PLATFORM_LOG_BYTES = 260;
+export const LAMBDA_XRAY_REPORT_BYTES = 100;
+/** One line of the stage's JSON access log (lib/trace-stream-api.ts ACCESS_LOG_FIELDS), filled in. */
+export const ACCESS_LOG_LINE_BYTES = 450;
+/** `{"action":"ping"}` in, `{"type":"pong"}` out: the live client's heartbeat. */
+export const HEARTBEAT_REPLY_BYTES = 15;
+/** X-Ray's default rule: a reservoir of one trace per second, then this share of the rest. */
+export const XRAY_FIXED_RATE = 0.05;
+
+/** The stack settings the cost depends on; `STACK_DEFAULTS` are the construct's defaults. */
+export interface StackSettings {
+  readonly tracing: boolean;
+  /** Share of emitter invocations that write their DEBUG lines (`logSampleRate`). */
+  readonly logSampleRate: number;
+  readonly eventRetentionDays: number;
+  readonly logRetentionDays: number;
+  /** The client's `heartbeatIntervalMs`, in seconds. */
+  readonly heartbeatIntervalSeconds: number;
+}
+
+/** The construct's and the client's defaults (test/bench/cost-model.test.ts checks them against the code). */
+export const STACK_DEFAULTS: StackSettings = {
+  tracing: false,
+  logSampleRate: 0.01,
+  eventRetentionDays: 7,
+  logRetentionDays: 30,
+  heartbeatIntervalSeconds: 30,
+};
+
+/** What the emitter writes and stores per event, measured by bench/per-event-bytes.ts. */
+export interface PerEventBytes {
+  /** The EMF document of one invocation. */
+  readonly emfBytes: number;
+  /** Log lines per event at INFO (none when nothing failed). */
+  readonly infoLogBytes: number;
+  /** Log lines per event at DEBUG: what a sampled invocation writes. */
+  readonly debugLogBytes: number;
+  /** The event's item as DynamoDB sizes it, its 100 bytes of overhead included. */
+  readonly storedItemBytes: number;
+}
 
 const EVENT_BRIDGE_CHUNK = 64 * 1024;
 const MESSAGE_UNIT = 32 * 1024;
 const MILLION = 1_000_000;
+const GB = 1024 ** 3;
+const DAYS_PER_MONTH = 365 / 12;
 
 export interface CostLine {
   readonly item: string;
@@ -53,66 +117,144 @@ export interface CostModel {
   readonly baseline: CostSide;
   /** baseline total / ours total */
   readonly ratio: number;
+  readonly perEvent: PerEventBytes;
+  readonly settings: StackSettings;
   readonly assumptions: string[];
 }
 
-function side(measured: FanOutSide, eventBytes: number): CostSide {
-  const gbSeconds = MILLION * (measured.handlerMs / 1000) * EMITTER_MEMORY_GB;
-  const connectionMinutes = MILLION / ASSUMED_EVENTS_PER_SECOND_PER_VIEWER / 60;
-  const lines: CostLine[] = [
-    {
-      item: "EventBridge custom events (64 KB chunks)",
-      units: MILLION * Math.ceil(eventBytes / EVENT_BRIDGE_CHUNK),
-      usd: 0,
-    },
-    { item: "Lambda invocations (emitter)", units: MILLION, usd: 0 },
-    { item: "Lambda GB-seconds (emitter, measured ms)", units: gbSeconds, usd: 0 },
-    {
-      item: "DynamoDB requests (not billed per call)",
-      units: MILLION * measured.dynamoRequestsPerEvent,
-      usd: 0,
-    },
-    { item: "DynamoDB write request units", units: MILLION * measured.writeUnitsPerEvent, usd: 0 },
-    { item: "DynamoDB read request units", units: MILLION * measured.readUnitsPerEvent, usd: 0 },
-    {
-      item: "API Gateway messages (32 KB units)",
-      units: MILLION * Math.ceil(measured.frameBytes / MESSAGE_UNIT),
-      usd: 0,
-    },
-    { item: "API Gateway connection minutes", units: connectionMinutes, usd: 0 },
-  ];
-  const price = [
-    PRICES_USD.eventBridgeEventPerMillion / MILLION,
-    PRICES_USD.lambdaRequestPerMillion / MILLION,
-    PRICES_USD.lambdaArmGbSecond,
-    0,
-    PRICES_USD.dynamoWriteUnitPerMillion / MILLION,
-    PRICES_USD.dynamoReadUnitPerMillion / MILLION,
-    PRICES_USD.apiGatewayMessagePerMillion / MILLION,
-    PRICES_USD.apiGatewayConnectionMinutePerMillion / MILLION,
-  ];
-  const priced = lines.map((line, i) => ({ ...line, usd: line.units * (price[i] ?? 0) }));
-  return { lines: priced, totalUsd: priced.reduce((sum, line) => sum + line.usd, 0) };
+/** Share of invocations X-Ray records at `perSecond` invocations a second (default sampling rule). */
+export function xraySampledShare(perSecond: number): number {
+  const reservoir = Math.min(perSecond, 1);
+  return (reservoir + XRAY_FIXED_RATE * (perSecond - reservoir)) / perSecond;
 }
 
-/** `oneViewer` is the fan-out row with one subscriber; `eventBytes` an event's PutEvents entry size. */
+interface Design {
+  /** Log bytes the emitter writes per event besides Lambda's own lines. */
+  readonly emitterLogBytes: number;
+  /** Bytes stored per event (0: the design stores nothing). */
+  readonly storedItemBytes: number;
+}
+
+function side(measured: FanOutSide, eventBytes: number, design: Design, settings: StackSettings): CostSide {
+  const viewerSeconds = MILLION / ASSUMED_EVENTS_PER_SECOND_PER_VIEWER;
+  const heartbeats = viewerSeconds / settings.heartbeatIntervalSeconds;
+  const platformBytes = LAMBDA_PLATFORM_LOG_BYTES + (settings.tracing ? LAMBDA_XRAY_REPORT_BYTES : 0);
+  // API Gateway answers pings itself (a mock integration): a heartbeat is two messages and an
+  // access-log line, and runs no Lambda.
+  const loggedBytes = MILLION * (platformBytes + design.emitterLogBytes) + heartbeats * ACCESS_LOG_LINE_BYTES;
+  const tracedInvocations = settings.tracing
+    ? MILLION * xraySampledShare(ASSUMED_EVENTS_PER_SECOND_PER_VIEWER)
+    : 0;
+  const storedGbMonths =
+    ((MILLION * design.storedItemBytes) / GB) * (settings.eventRetentionDays / DAYS_PER_MONTH);
+  const priced: [string, number, number][] = [
+    [
+      "EventBridge custom events (64 KB chunks)",
+      MILLION * Math.ceil(eventBytes / EVENT_BRIDGE_CHUNK),
+      PRICES_USD.eventBridgeEventPerMillion / MILLION,
+    ],
+    ["Lambda invocations (emitter)", MILLION, PRICES_USD.lambdaRequestPerMillion / MILLION],
+    [
+      "Lambda GB-seconds (emitter, measured ms)",
+      MILLION * (measured.handlerMs / 1000) * EMITTER_MEMORY_GB,
+      PRICES_USD.lambdaArmGbSecond,
+    ],
+    ["DynamoDB requests (not billed per call)", MILLION * measured.dynamoRequestsPerEvent, 0],
+    [
+      "DynamoDB write request units",
+      MILLION * measured.writeUnitsPerEvent,
+      PRICES_USD.dynamoWriteUnitPerMillion / MILLION,
+    ],
+    [
+      "DynamoDB read request units",
+      MILLION * measured.readUnitsPerEvent,
+      PRICES_USD.dynamoReadUnitPerMillion / MILLION,
+    ],
+    [
+      "API Gateway messages (32 KB units)",
+      MILLION * Math.ceil(measured.frameBytes / MESSAGE_UNIT),
+      PRICES_USD.apiGatewayMessagePerMillion / MILLION,
+    ],
+    [
+      "API Gateway connection minutes",
+      viewerSeconds / 60,
+      PRICES_USD.apiGatewayConnectionMinutePerMillion / MILLION,
+    ],
+    [
+      "Data transfer out to the viewer (GB)",
+      (MILLION * measured.frameBytes + heartbeats * HEARTBEAT_REPLY_BYTES) / GB,
+      PRICES_USD.dataTransferOutGb,
+    ],
+    [
+      `Heartbeat messages (ping in, pong out, every ${settings.heartbeatIntervalSeconds} s)`,
+      2 * heartbeats,
+      PRICES_USD.apiGatewayMessagePerMillion / MILLION,
+    ],
+    ["CloudWatch Logs ingested (GB)", loggedBytes / GB, PRICES_USD.logsIngestedGb],
+    [
+      `CloudWatch Logs stored (GB-months, ${settings.logRetentionDays}-day retention)`,
+      (loggedBytes / GB) * (settings.logRetentionDays / DAYS_PER_MONTH),
+      PRICES_USD.logsStoredGbMonth,
+    ],
+    [
+      `X-Ray traces recorded (tracing ${settings.tracing ? "on" : "off"})`,
+      tracedInvocations,
+      PRICES_USD.xrayTracesRecordedPerMillion / MILLION,
+    ],
+    [
+      `DynamoDB storage (GB-months, ${settings.eventRetentionDays}-day retention)`,
+      storedGbMonths,
+      PRICES_USD.dynamoStorageGbMonth,
+    ],
+    ["DynamoDB point-in-time recovery (GB-months)", storedGbMonths, PRICES_USD.dynamoPitrGbMonth],
+  ];
+  const lines = priced.map(([item, units, price]) => ({ item, units, usd: units * price }));
+  return { lines, totalUsd: lines.reduce((sum, line) => sum + line.usd, 0) };
+}
+
+/** Our emitter's log bytes per event: EMF always, its INFO lines, and a sample of DEBUG lines. */
+export function emitterLogBytesPerEvent(bytes: PerEventBytes, settings: StackSettings): number {
+  return bytes.emfBytes + bytes.infoLogBytes + settings.logSampleRate * bytes.debugLogBytes;
+}
+
+/**
+ * `oneViewer` is the fan-out row with one subscriber; `eventBytes` an event's PutEvents entry size;
+ * `perEvent` what our emitter logs and stores per event. The baseline writes only Lambda's own
+ * lines (the sample logs nothing per message) and stores nothing.
+ */
 export function costPerMillionEvents(
   oneViewer: { ours: FanOutSide; baseline: FanOutSide },
   eventBytes: number,
   otherSubscriptions: number,
+  perEvent: PerEventBytes,
+  settings: StackSettings = STACK_DEFAULTS,
 ): CostModel {
-  const ours = side(oneViewer.ours, eventBytes);
-  const baseline = side(oneViewer.baseline, eventBytes);
+  const oursDesign = (at: StackSettings): Design => ({
+    emitterLogBytes: emitterLogBytesPerEvent(perEvent, at),
+    storedItemBytes: perEvent.storedItemBytes,
+  });
+  const ours = side(oneViewer.ours, eventBytes, oursDesign(settings), settings);
+  const baseline = side(oneViewer.baseline, eventBytes, { emitterLogBytes: 0, storedItemBytes: 0 }, settings);
+  const extra = (changed: Partial<StackSettings>) => {
+    const at = { ...settings, ...changed };
+    return side(oneViewer.ours, eventBytes, oursDesign(at), at).totalUsd - ours.totalUsd;
+  };
+  const usd = (value: number) => `$${value.toFixed(2)}`;
   return {
     ours,
     baseline,
     ratio: baseline.totalUsd / ours.totalUsd,
+    perEvent,
+    settings,
     assumptions: [
       `one viewer of one trace, in a table that also holds ${otherSubscriptions} subscriptions of other traces (the fan-out table)`,
       "capacity units, DynamoDB requests, frame bytes and handler time measured per event in this run (N = 1)",
       `Lambda time is the handler's local wall time at ${EMITTER_MEMORY_GB * 1024} MB on Arm: an estimate of the billed duration`,
-      `connection minutes assume the viewer watches a run emitting ${ASSUMED_EVENTS_PER_SECOND_PER_VIEWER} events/s`,
-      "per-session requests ($connect authorizer + connect, resume, $disconnect) are left out: they do not grow with events",
+      `connection minutes, heartbeats and X-Ray sampling assume the viewer watches a run emitting ${ASSUMED_EVENTS_PER_SECOND_PER_VIEWER} events/s`,
+      `logs: Lambda's START/END/REPORT lines (about ${LAMBDA_PLATFORM_LOG_BYTES} bytes an invocation) for both designs; ours adds its EMF metrics (${perEvent.emfBytes} bytes measured) and, on the ${settings.logSampleRate} share of sampled invocations, its DEBUG line (${perEvent.debugLogBytes} bytes measured); heartbeats add an access-log line each`,
+      `stored: each event's item (${perEvent.storedItemBytes} bytes measured, with DynamoDB's 100-byte overhead) for ${settings.eventRetentionDays} days, and its point-in-time-recovery copy; the baseline stores nothing`,
+      `with tracing on, X-Ray adds ${usd(extra({ tracing: true }))}; logging every event's line (as at INFO before, or logSampleRate 1) adds ${usd(extra({ logSampleRate: 1 }))}`,
+      "per-session requests ($connect authorizer + connect, resume, $disconnect, and the reconnect API Gateway forces every 2 hours) are left out: they grow with sessions, not events",
       "free tiers are left out",
     ],
   };

@@ -1,9 +1,10 @@
 /**
  * `npm run bench [-- --quick]`: measures fan-out (ours vs the sample-style baseline), end-to-end
- * latency, replay and the cost model in one run on the local stack, prints a markdown report on
+ * latency, replay, the emitter's log and storage bytes per event and the cost model in one run on
+ * the local stack, prints a markdown report on
  * stdout (progress on stderr) and writes bench/results.json.
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchEvent } from "./bench-events.js";
@@ -11,6 +12,7 @@ import { startBenchStack } from "./bench-stack.js";
 import { costPerMillionEvents } from "./cost-model.js";
 import { type FanOutOptions, runFanOut } from "./fan-out.js";
 import { type LatencyOptions, runLatency } from "./latency.js";
+import { measurePerEventBytes } from "./per-event-bytes.js";
 import { type ReplayOptions, runReplay } from "./replay.js";
 import { type BenchResults, renderMarkdown } from "./report.js";
 
@@ -49,12 +51,15 @@ const PLANS: Record<"quick" | "full", Plan> = {
   },
 };
 
-const USAGE = "usage: npm run bench [-- --quick]";
+const USAGE =
+  "usage: npm run bench [-- --quick | --reprice]\n" +
+  "  --reprice  measure only the emitter's bytes per event and reprice bench/results.json's fan-out (no timing runs)";
 
-function parseMode(args: readonly string[]): "quick" | "full" {
-  let mode: "quick" | "full" = "full";
+function parseMode(args: readonly string[]): "quick" | "full" | "reprice" {
+  let mode: "quick" | "full" | "reprice" = "full";
   for (const arg of args) {
     if (arg === "--quick") mode = "quick";
+    else if (arg === "--reprice") mode = "reprice";
     else if (arg === "--help" || arg === "-h") {
       console.log(USAGE);
       process.exit(0);
@@ -80,12 +85,41 @@ function countSocketQueueWarnings(): () => number {
   return () => count;
 }
 
+const RESULTS_PATH = fileURLToPath(new URL("./results.json", import.meta.url));
+const eventBytesOf = () => Buffer.byteLength(JSON.stringify(benchEvent("bench-fan-out", 0)));
+
+/** The cost model again, over the fan-out of the last recorded run, with the bytes measured now. */
+async function reprice(progress: (line: string) => void): Promise<void> {
+  const previous = JSON.parse(await readFile(RESULTS_PATH, "utf8")) as BenchResults;
+  const oneViewer = previous.fanOut.rows.find((row) => row.subscribers === 1);
+  if (!oneViewer) throw new Error("bench/results.json has no N = 1 fan-out row: run the full bench");
+  progress("starting the local stack (reprice: per-event bytes only)");
+  const bench = await startBenchStack();
+  let results: BenchResults;
+  try {
+    const perEvent = await measurePerEventBytes(bench);
+    progress(`per-event bytes: ${JSON.stringify(perEvent)}`);
+    const note = `Cost repriced ${new Date().toISOString()} (npm run bench -- --reprice): per-event bytes measured then, fan-out measurements from the run above.`;
+    results = {
+      ...previous,
+      cost: costPerMillionEvents(oneViewer, eventBytesOf(), previous.fanOut.otherSubscriptions, perEvent),
+      notes: [...previous.notes.filter((line) => !line.startsWith("Cost repriced")), note],
+    };
+  } finally {
+    await bench.stop();
+  }
+  await writeFile(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(renderMarkdown(results));
+  progress(`wrote ${RESULTS_PATH}`);
+}
+
 async function main(): Promise<void> {
   const mode = parseMode(process.argv.slice(2));
-  const plan = PLANS[mode];
   const started = Date.now();
   const progress = (line: string) =>
     process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
+  if (mode === "reprice") return reprice(progress);
+  const plan = PLANS[mode];
   const socketQueueWarnings = countSocketQueueWarnings();
 
   progress(`starting the local stack (${mode} run)`);
@@ -95,9 +129,11 @@ async function main(): Promise<void> {
     const fanOut = await runFanOut(bench, plan.fanOut, progress);
     const replay = await runReplay(bench, plan.replay, progress);
     const latency = await runLatency(bench, plan.latency, progress);
+    const perEvent = await measurePerEventBytes(bench);
+    progress(`per-event bytes: ${JSON.stringify(perEvent)}`);
     const oneViewer = fanOut.rows.find((row) => row.subscribers === 1);
     if (!oneViewer) throw new Error("the fan-out plan must include N = 1 for the cost model");
-    const eventBytes = Buffer.byteLength(JSON.stringify(benchEvent("bench-fan-out", 0)));
+    const eventBytes = eventBytesOf();
     const notes = [
       "Both fan-outs post the same frames to the same sockets through the same @connections emulator; " +
         "ours also validates, redacts and stores the event (1 conditional PutItem) before it reads subscribers.",
@@ -124,16 +160,15 @@ async function main(): Promise<void> {
       fanOut,
       latency,
       replay,
-      cost: costPerMillionEvents(oneViewer, eventBytes, fanOut.otherSubscriptions),
+      cost: costPerMillionEvents(oneViewer, eventBytes, fanOut.otherSubscriptions, perEvent),
       notes,
     };
   } finally {
     await bench.stop();
   }
-  const path = fileURLToPath(new URL("./results.json", import.meta.url));
-  await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(renderMarkdown(results));
-  progress(`wrote ${path}`);
+  progress(`wrote ${RESULTS_PATH}`);
 }
 
 main().catch((error: unknown) => {

@@ -4,7 +4,6 @@ import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
 import { WebSocketLambdaAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
 import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
-import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as events from "aws-cdk-lib/aws-events";
 import * as eventsTargets from "aws-cdk-lib/aws-events-targets";
@@ -15,10 +14,13 @@ import { LambdaDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as snsSubscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
 import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
+import { createAlarms, type TraceStreamAlarms } from "./alarms.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
 import { FUNCTION_NAMES, type FunctionName } from "./function-names.js";
 import { FUNCTION_PERMISSIONS, grantFunctionPermissions } from "./function-permissions.js";
@@ -166,13 +168,23 @@ export interface TraceStreamApiProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Powertools log level of the functions.
+   * Powertools log level of the functions. Per-event lines (the emitter's "event delivered") are
+   * DEBUG: at INFO only sampled invocations write them (`logSampleRate`).
    * @default "INFO"
    */
   readonly logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
   /**
-   * Active X-Ray tracing of the functions.
-   * @default true
+   * Share of emitter invocations (0 to 1) that log at DEBUG whatever `logLevel` says, drawn
+   * per invocation (`POWERTOOLS_LOGGER_SAMPLE_RATE`): a sample of per-event lines to read without
+   * paying for one per event.
+   * @default 0.01
+   */
+  readonly logSampleRate?: number;
+  /**
+   * Active X-Ray tracing of the functions. Off by default: traces cost per invocation sampled
+   * (on top of the logs and EMF metrics every function writes anyway) and need `xray:*` on
+   * resource '*'; turn it on to chase latency.
+   * @default false
    */
   readonly tracing?: boolean;
   /**
@@ -181,6 +193,17 @@ export interface TraceStreamApiProps {
    * @default true, or false when the stack is pinned to a region without the registry
    */
   readonly schemaRegistry?: boolean;
+  /**
+   * Topic every alarm notifies (e.g. a chat or paging integration's topic).
+   * @default - the topic created for `alarmEmail`; with neither, alarms notify nobody
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Email address subscribed to the alarm topic (`alarmTopic`, or one the construct creates). The
+   * address must confirm the subscription from the email SNS sends.
+   * @default - no email subscription
+   */
+  readonly alarmEmail?: string;
   /**
    * Create the role API Gateway uses to write access logs and register it in the account's API
    * Gateway settings (one per account and region; WebSocket stages cannot log without it). The
@@ -247,8 +270,11 @@ const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "node$1");
 
 const SERVICE_NAME = "trace-stream";
+/** Share of invocations that log at DEBUG by default: enough to read, about 1 per 100 events. */
+export const DEFAULT_LOG_SAMPLE_RATE = 0.01;
 const METRICS_NAMESPACE = "TraceStream";
 const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /** ESM needs `require` for the CommonJS modules esbuild inlines (the AWS SDK requires node builtins). */
 const ESM_REQUIRE_BANNER =
@@ -306,17 +332,18 @@ export class TraceStreamApi extends Construct {
   readonly functions: Readonly<Record<TraceStreamFunctionName, nodejs.NodejsFunction>>;
   /** The registry holding the TraceEvent schema; absent when `schemaRegistry` is false. */
   readonly schemaRegistry?: eventschemas.CfnRegistry;
-  readonly alarms: {
-    readonly deadLetterQueueDepth: cloudwatch.Alarm;
-    readonly asyncFailureQueueDepth: cloudwatch.Alarm;
-    readonly emitterErrors: cloudwatch.Alarm;
-    readonly emitterThrottles: cloudwatch.Alarm;
-  };
+  readonly alarms: TraceStreamAlarms;
+  /** The topic every alarm notifies (`alarmTopic`, or the one created for `alarmEmail`). */
+  readonly alarmTopic?: sns.ITopic;
 
   constructor(scope: Construct, id: string, props: TraceStreamApiProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const tracing = props.tracing ?? true;
+    const tracing = props.tracing ?? false;
+    const logSampleRate = props.logSampleRate ?? DEFAULT_LOG_SAMPLE_RATE;
+    if (!(logSampleRate >= 0 && logSampleRate <= 1)) {
+      throw new Error(`logSampleRate must be from 0 to 1, got ${logSampleRate}`);
+    }
     const auth = (props.auth ?? TraceStreamAuth.hs256()).config;
     this.eventSource = props.eventSource ?? DEFAULT_EVENT_SOURCE;
     const stageName = props.stageName ?? "prod";
@@ -328,6 +355,9 @@ export class TraceStreamApi extends Construct {
       "eventRetention in days",
     );
     const schemaRegistry = wantsSchemaRegistry(this, props.schemaRegistry);
+    if (props.alarmEmail !== undefined && !EMAIL_PATTERN.test(props.alarmEmail)) {
+      throw new Error(`alarmEmail must be an email address, got "${props.alarmEmail}"`);
+    }
     const emitterConcurrency = positiveInteger(props.emitterConcurrency ?? 32, "emitterConcurrency");
     const throttle = props.throttle ?? DEFAULT_STAGE_THROTTLE.default;
     checkRouteThrottle(throttle, "throttle");
@@ -389,6 +419,7 @@ export class TraceStreamApi extends Construct {
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
+      POWERTOOLS_LOGGER_SAMPLE_RATE: String(logSampleRate),
     };
     const tableEnv = { [ENV.tableName]: this.table.tableName };
     const environments: Record<TraceStreamFunctionName, Record<string, string>> = {
@@ -542,8 +573,39 @@ export class TraceStreamApi extends Construct {
 
     if (schemaRegistry) this.schemaRegistry = addTraceEventSchemaRegistry(this, this.eventSource);
 
-    this.alarms = this.createAlarms(emitter);
+    this.alarmTopic = this.alarmTopicFor(props, removalPolicy);
+    this.alarms = createAlarms(this, {
+      functions: this.functions,
+      deadLetterQueue: this.deadLetterQueue,
+      asyncFailureQueue: this.asyncFailureQueue,
+      webSocketApi: this.webSocketApi,
+      stage: this.stage,
+      metricsNamespace: METRICS_NAMESPACE,
+      serviceName: SERVICE_NAME,
+      topic: this.alarmTopic,
+    });
     this.acknowledgeNagFindings(stageName, tracing);
+  }
+
+  /** The given topic, or one created for the email address; every alarm notifies it. */
+  private alarmTopicFor(props: TraceStreamApiProps, removalPolicy: RemovalPolicy): sns.ITopic | undefined {
+    const email = props.alarmEmail;
+    let topic = props.alarmTopic;
+    if (!topic && email) {
+      const created = new sns.Topic(this, "AlarmTopic", {
+        displayName: "trace-stream alarms",
+        enforceSSL: true,
+      });
+      created.applyRemovalPolicy(removalPolicy);
+      acknowledge(
+        created,
+        "Alarm notifications carry alarm names and states, no event data; CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer-managed key costs more than the alarms. Pass alarmTopic to use an encrypted topic of your own.",
+        "AwsSolutions-SNS2",
+      );
+      topic = created;
+    }
+    if (topic && email) topic.addSubscription(new snsSubscriptions.EmailSubscription(email));
+    return topic;
   }
 
   /** Lets `grantee` put events on the trace bus (`events:PutEvents` on this bus only). */
@@ -621,42 +683,6 @@ export class TraceStreamApi extends Construct {
       "AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the account-wide API Gateway logging role; API Gateway names its log groups itself, so they cannot be listed ahead.",
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
     );
-  }
-
-  private createAlarms(emitter: lambda.IFunction) {
-    const atLeastOne = (id: string, description: string, metric: cloudwatch.IMetric) =>
-      new cloudwatch.Alarm(this, id, {
-        alarmDescription: description,
-        metric,
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    const everyMinute = { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM };
-    const sumOverFiveMinutes = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
-    return {
-      deadLetterQueueDepth: atLeastOne(
-        "DeadLetterQueueDepthAlarm",
-        "Trace events were dead-lettered (undeliverable to the emitter, or rejected by it with a reason).",
-        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible(everyMinute),
-      ),
-      asyncFailureQueueDepth: atLeastOne(
-        "EmitterFailureQueueDepthAlarm",
-        "Emitter invocations failed after Lambda's retries; their events are in the failure queue.",
-        this.asyncFailureQueue.metricApproximateNumberOfMessagesVisible(everyMinute),
-      ),
-      emitterErrors: atLeastOne(
-        "EmitterErrorsAlarm",
-        "The emitter function threw.",
-        emitter.metricErrors(sumOverFiveMinutes),
-      ),
-      emitterThrottles: atLeastOne(
-        "EmitterThrottlesAlarm",
-        "The emitter function was throttled (account concurrency).",
-        emitter.metricThrottles(sumOverFiveMinutes),
-      ),
-    };
   }
 
   /** cdk-nag (AwsSolutions) findings that are deliberate, each with its reason. */

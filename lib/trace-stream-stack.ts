@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct, Node } from "constructs";
 import { TraceStreamApi, type TraceStreamApiProps, TraceStreamAuth } from "./trace-stream-api.js";
 
@@ -19,7 +20,10 @@ export class TraceStreamStack extends Stack {
       description: "trace-stream: live AI-agent trace events over a serverless WebSocket API",
       ...props,
     });
-    const api = new TraceStreamApi(this, "TraceStream", props.api);
+    const api = new TraceStreamApi(this, "TraceStream", {
+      ...props.api,
+      ...this.alarmTopicFromContext(props.api),
+    });
     this.api = api;
 
     const output = (id: string, value: string, description: string) =>
@@ -40,8 +44,25 @@ export class TraceStreamStack extends Stack {
     if (api.jwtSecret) {
       output("JwtSecretArn", api.jwtSecret.secretArn, "Secrets Manager secret holding the HS256 token key");
     }
+    if (api.alarmTopic) output("AlarmTopicArn", api.alarmTopic.topicArn, "SNS topic every alarm notifies");
+  }
+
+  /** `-c alarmTopicArn=...`: an existing topic (imported into this stack) unless props name one. */
+  private alarmTopicFromContext(
+    props: TraceStreamApiProps | undefined,
+  ): Pick<TraceStreamApiProps, "alarmTopic"> {
+    const arn = contextString(this.node, CONTEXT_KEYS.alarmTopicArn);
+    if (arn === undefined || props?.alarmTopic) return {};
+    if (!SNS_TOPIC_ARN_PATTERN.test(arn)) {
+      throw new Error(
+        `context alarmTopicArn must be an SNS topic ARN (arn:aws:sns:region:account:name), got "${arn}"`,
+      );
+    }
+    return { alarmTopic: sns.Topic.fromTopicArn(this, "AlarmTopic", arn) };
   }
 }
+
+const SNS_TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 /**
  * Context keys read by `apiPropsFromContext` (`cdk deploy -c key=value`, or `context` in cdk.json).
@@ -58,6 +79,11 @@ export const CONTEXT_KEYS = {
   removalPolicy: "removalPolicy",
   apiGatewayCloudWatchRole: "apiGatewayCloudWatchRole",
   schemaRegistry: "schemaRegistry",
+  alarmEmail: "alarmEmail",
+  tracing: "tracing",
+  logSampleRate: "logSampleRate",
+  /** Read by TraceStreamStack (an imported topic needs the stack as its scope). */
+  alarmTopicArn: "alarmTopicArn",
 } as const;
 
 function contextString(node: Node, key: string): string | undefined {
@@ -83,7 +109,9 @@ function contextBoolean(value: string | undefined, key: string): boolean | undef
  * `jwtTokenUse`),
  * `eventSource`, `stageName`, `eventRetentionDays`, `removalPolicy` (`retain` default or `destroy`),
  * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one),
- * `schemaRegistry` (`false` in regions without the EventBridge Schema Registry).
+ * `schemaRegistry` (`false` in regions without the EventBridge Schema Registry), `alarmEmail`,
+ * `tracing` (`false` default), `logSampleRate` (0 to 1).
+ * (`alarmTopicArn` is read by TraceStreamStack.)
  */
 export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   const get = (key: keyof typeof CONTEXT_KEYS) => contextString(node, CONTEXT_KEYS[key]);
@@ -137,5 +165,17 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   if (logRole !== undefined) props.apiGatewayCloudWatchRole = logRole;
   const schemaRegistry = contextBoolean(get("schemaRegistry"), "schemaRegistry");
   if (schemaRegistry !== undefined) props.schemaRegistry = schemaRegistry;
+  const alarmEmail = get("alarmEmail");
+  if (alarmEmail) props.alarmEmail = alarmEmail;
+  const tracing = contextBoolean(get("tracing"), "tracing");
+  if (tracing !== undefined) props.tracing = tracing;
+  const sampleRate = get("logSampleRate");
+  if (sampleRate !== undefined) {
+    const rate = Number(sampleRate);
+    if (!(rate >= 0 && rate <= 1)) {
+      throw new Error(`context logSampleRate must be a number from 0 to 1, got "${sampleRate}"`);
+    }
+    props.logSampleRate = rate;
+  }
   return props;
 }

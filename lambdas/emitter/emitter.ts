@@ -191,7 +191,8 @@ export function makeEmitter(deps: EmitterDeps) {
         failures: logged,
       });
     } else {
-      deps.log.info("event delivered", fields);
+      // Per event: DEBUG, so only sampled invocations (POWERTOOLS_LOGGER_SAMPLE_RATE) pay for it.
+      deps.log.debug("event delivered", fields);
     }
     return {
       kind: "delivered",

@@ -18,7 +18,7 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const source = requiredString(env, ENV.eventSource, "the EventBridge source of trace events");
   const retentionDays = positiveInteger(env, ENV.eventRetentionDays, DEFAULT_EVENT_RETENTION_DAYS);
   const concurrency = positiveInteger(env, ENV.emitterConcurrency, DEFAULT_EMITTER_CONCURRENCY);
-  const { log, metrics } = createTelemetry(env, "emitter");
+  const { log, metrics, beginInvocation } = createTelemetry(env, "emitter");
   const emit = makeEmitter({
     store: dynamoTraceStore(documentClient(env), tableName),
     gateway: managementApiGateway(managementClient(endpoint, env)),
@@ -31,6 +31,7 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
     concurrency,
   });
   return async (event: unknown) => {
+    beginInvocation();
     try {
       return await emit(event);
     } finally {

@@ -1,6 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { EnvRecord } from "./config.js";
+import { ConfigError, type EnvRecord, optionalString } from "./config.js";
 
 /** What the pure cores may log: a message and plain, already-redacted fields. */
 export interface Log {
@@ -41,14 +41,32 @@ export interface MetricsPort {
 export interface Telemetry {
   readonly log: Log;
   readonly metrics: MetricsPort;
+  /**
+   * Call at the start of each invocation: draws again whether this one logs at DEBUG
+   * (`POWERTOOLS_LOGGER_SAMPLE_RATE`), so per-event debug lines are a sample of invocations rather
+   * than every invocation of one warm instance.
+   */
+  beginInvocation(): void;
 }
 
 const SERVICE = "trace-stream";
+
+/** Share of invocations that log at DEBUG, from the given environment (not only `process.env`). */
+function sampleRate(env: EnvRecord): number {
+  const raw = optionalString(env, "POWERTOOLS_LOGGER_SAMPLE_RATE");
+  if (raw === undefined) return 0;
+  const rate = Number(raw);
+  if (!(rate >= 0 && rate <= 1)) {
+    throw new ConfigError(`POWERTOOLS_LOGGER_SAMPLE_RATE must be a number from 0 to 1, got "${raw}".`);
+  }
+  return rate;
+}
 
 export function createTelemetry(env: EnvRecord, functionName: string): Telemetry {
   const logger = new Logger({
     serviceName: env.POWERTOOLS_SERVICE_NAME ?? SERVICE,
     logLevel: (env.POWERTOOLS_LOG_LEVEL ?? "INFO") as "INFO",
+    sampleRateValue: sampleRate(env),
     persistentKeys: { function: functionName },
   });
   const log: Log = {
@@ -57,7 +75,9 @@ export function createTelemetry(env: EnvRecord, functionName: string): Telemetry
     warn: (message, fields) => logger.warn(message, fields ?? {}),
     error: (message, fields) => logger.error(message, fields ?? {}),
   };
-  if (env.POWERTOOLS_METRICS_DISABLED === "true") return { log, metrics: noMetrics };
+  // Powertools keeps the cold start's draw for the first invocation and draws anew from the second.
+  const beginInvocation = () => logger.refreshSampleRateCalculation();
+  if (env.POWERTOOLS_METRICS_DISABLED === "true") return { log, metrics: noMetrics, beginInvocation };
   const metrics = new Metrics({
     namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? "TraceStream",
     serviceName: env.POWERTOOLS_SERVICE_NAME ?? SERVICE,
@@ -67,6 +87,7 @@ export function createTelemetry(env: EnvRecord, functionName: string): Telemetry
   let recorded = false;
   return {
     log,
+    beginInvocation,
     metrics: {
       count: (name, value = 1) => {
         recorded = true;

@@ -11,7 +11,7 @@ import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrace } from "../../client/producer.js";
 import { MAX_EVENT_BYTES } from "../../protocol/limits.js";
-import { DynamoOutage } from "../faults/dynamo-outage.js";
+import { DynamoOutage, emitterWithFaults } from "../faults/emitter-with-faults.js";
 import { openSubscriber } from "../helpers/local-stack.js";
 import { eventually } from "../soak/trace-watchers.js";
 import { type AttackStack, leaks, rawEvent, startAttackStack } from "./attack-stack.js";
@@ -53,7 +53,9 @@ describe("the redaction corpus against the local stack", () => {
   const traceId = `attack-corpus-${process.pid}`;
 
   beforeAll(async () => {
-    attack = await startAttackStack({ handlers: { emitter: outage.emitter() } });
+    attack = await startAttackStack({
+      handlers: { emitter: emitterWithFaults({ dynamo: (client) => outage.attach(client) }) },
+    });
   });
   afterAll(() => attack?.stop());
 
@@ -108,11 +110,15 @@ describe("the redaction corpus against the local stack", () => {
     await attack.stack.deliveriesIdle();
     await eventually(() => attack.stack.deadLetters().length >= 4, "four dead letters", 30_000);
 
-    // Given up: the emitter cannot store, so Lambda's failure record (with the raw event) is queued.
-    await outage.during(async () => {
+    // Given up: reading the subscribers keeps failing (the event is stored first), so Lambda's
+    // failure record (with the raw event) is queued.
+    outage.failing.add("QueryCommand");
+    try {
       await attack.put(rawEvent(traceId, 5, corpusMetadata()));
       await attack.stack.deliveriesIdle();
-    });
+    } finally {
+      outage.failing.clear();
+    }
     expect(attack.stack.emitterFailures()).toHaveLength(1);
 
     await viewer.waitFor(() => viewer.frames().filter((frame) => frame.type === "event").length >= 2);

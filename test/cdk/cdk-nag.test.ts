@@ -50,6 +50,12 @@ describe("cdk-nag AwsSolutions checks", () => {
     expect(violationsOf(app)).toEqual([]);
   });
 
+  it("leave no unacknowledged error or warning with an alarm email (the construct's SNS topic)", () => {
+    const app = appWithoutBundling();
+    new TraceStreamStack(app, "NagAlarms", { api: { alarmEmail: "oncall@example.com" } });
+    expect(violationsOf(app)).toEqual([]);
+  });
+
   it("still report a finding nobody acknowledged (the checks are live)", () => {
     const app = appWithoutBundling();
     new sqs.Queue(new Stack(app, "Plain"), "Unencrypted", { encryption: sqs.QueueEncryption.UNENCRYPTED });

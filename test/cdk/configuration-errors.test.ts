@@ -103,6 +103,19 @@ describe("deploy-time context (cdk -c key=value)", () => {
     );
   });
 
+  it("reads tracing and the debug log sample rate", () => {
+    expect(fromContext({ tracing: "true", logSampleRate: "0.25" })).toMatchObject({
+      tracing: true,
+      logSampleRate: 0.25,
+    });
+    expect(() => fromContext({ tracing: "on" })).toThrow('context tracing must be true or false, got "on"');
+    for (const bad of ["1.5", "-1", "often"]) {
+      expect(() => fromContext({ logSampleRate: bad }), bad).toThrow(
+        /context logSampleRate must be a number from 0 to 1/,
+      );
+    }
+  });
+
   it("refuses a logging-role switch that is not true or false", () => {
     expect(() => fromContext({ apiGatewayCloudWatchRole: "yes" })).toThrow(/must be true or false/);
   });
@@ -122,6 +135,11 @@ describe("construct props", () => {
       /eventRetention in days must be a positive integer/,
     );
     expect(construct({ eventRetention: Duration.days(0) })).toThrow(/eventRetention in days/);
+  });
+
+  it("refuses a debug log sample rate outside 0..1", () => {
+    expect(construct({ logSampleRate: 2 })).toThrow("logSampleRate must be from 0 to 1, got 2");
+    expect(construct({ logSampleRate: Number.NaN })).toThrow(/logSampleRate must be from 0 to 1/);
   });
 
   it("refuses a fan-out concurrency below one", () => {

@@ -1,6 +1,6 @@
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { REGIONS_WITHOUT_SCHEMA_REGISTRY } from "../../lib/registry-schema.js";
 import { TraceStreamApi } from "../../lib/trace-stream-api.js";
 import { apiPropsFromContext, TraceStreamStack } from "../../lib/trace-stream-stack.js";
@@ -10,10 +10,15 @@ const templateOf = (stack: Stack) => Template.fromStack(stack);
 const schemaResources = (template: Template) =>
   Object.values(resources(template)).filter((resource) => resource.Type.startsWith("AWS::EventSchemas::"));
 
+// The default stack, synthesized once (in a hook: the first synthesis of a file is the slow one).
+let defaults: Template;
+beforeAll(() => {
+  defaults = templateOf(new TraceStreamStack(appWithoutBundling(), "Defaults"));
+});
+
 describe("Lambda runtime", () => {
   it("runs every function on nodejs24.x (nodejs22.x is deprecated on 2027-04-30)", () => {
-    const template = templateOf(new TraceStreamStack(appWithoutBundling(), "Runtime"));
-    const functions = template.findResources("AWS::Lambda::Function");
+    const functions = defaults.findResources("AWS::Lambda::Function");
     expect(Object.keys(functions).length).toBeGreaterThan(0);
     for (const [id, fn] of Object.entries(functions)) {
       expect((fn.Properties as { Runtime: string }).Runtime, id).toBe("nodejs24.x");
@@ -23,9 +28,8 @@ describe("Lambda runtime", () => {
 
 describe("schema registry (AWS::EventSchemas does not exist in every region)", () => {
   it("is created by default in a region-agnostic stack", () => {
-    const template = templateOf(new TraceStreamStack(appWithoutBundling(), "WithRegistry"));
     expect(
-      schemaResources(template)
+      schemaResources(defaults)
         .map((resource) => resource.Type)
         .sort(),
     ).toEqual(["AWS::EventSchemas::Registry", "AWS::EventSchemas::Schema"]);

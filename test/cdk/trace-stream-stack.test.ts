@@ -323,7 +323,7 @@ describe("functions", () => {
       .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
       .join("");
 
-  it("runs all seven functions on Node.js 24, arm64, ESM bundles, X-Ray tracing and Powertools settings", () => {
+  it("runs all seven functions on Node.js 24, arm64, ESM bundles, no X-Ray, and Powertools settings with sampled debug logs", () => {
     template.resourceCountIs("AWS::Lambda::Function", names.length);
     for (const name of names) {
       template.hasResourceProperties("AWS::Lambda::Function", {
@@ -331,7 +331,7 @@ describe("functions", () => {
         Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
-        TracingConfig: { Mode: "Active" },
+        TracingConfig: Match.absent(),
         LoggingConfig: {
           LogGroup: { Ref: Match.stringLikeRegexp(`${pascal(name)}Logs`) },
         },
@@ -340,6 +340,7 @@ describe("functions", () => {
             POWERTOOLS_SERVICE_NAME: "trace-stream",
             POWERTOOLS_METRICS_NAMESPACE: "TraceStream",
             POWERTOOLS_LOG_LEVEL: "INFO",
+            POWERTOOLS_LOGGER_SAMPLE_RATE: "0.01",
             NODE_OPTIONS: "--enable-source-maps",
           }),
         },
@@ -422,13 +423,11 @@ describe("least privilege", () => {
     expect(secretStatements[0]!.Resource).toEqual({ Ref: logicalId(stack.api.jwtSecret!) });
   });
 
-  it("gives default nothing but its own logs and X-Ray", () => {
+  it("gives default nothing but its own logs", () => {
     for (const name of ["default"] as const) {
       expect(actionsOf(statementsOf(name)).sort(), name).toEqual([
         "logs:CreateLogStream",
         "logs:PutLogEvents",
-        "xray:PutTelemetryRecords",
-        "xray:PutTraceSegments",
       ]);
     }
   });

@@ -6,6 +6,7 @@
  * real one.
  */
 import type { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import { InternalServerError } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { sqsDeadLetters } from "../../lambdas/emitter/dead-letters.js";
 import { makeEmitter } from "../../lambdas/emitter/emitter.js";
@@ -60,4 +61,30 @@ export function emitterWithFaults(faults: EmitterFaults): HandlerFactory {
       }
     };
   };
+}
+
+/**
+ * A DynamoDB outage for the commands a test names (e.g. "QueryCommand"): each such request fails
+ * with HTTP 500 inside the SDK's retry loop, as the service fails, until the test clears the set.
+ * Attach it through `emitterWithFaults({ dynamo: (client) => outage.attach(client) })`.
+ */
+export class DynamoOutage {
+  readonly failing = new Set<string>();
+  injected = 0;
+
+  attach(client: DynamoDBDocumentClient): void {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (this.failing.has(context.commandName ?? "")) {
+          this.injected++;
+          throw new InternalServerError({
+            message: "Internal server error",
+            $metadata: { httpStatusCode: 500 },
+          });
+        }
+        return next(args);
+      },
+      { step: "deserialize", name: "injectDynamoOutage" },
+    );
+  }
 }

@@ -82,6 +82,13 @@ describe("emitter", () => {
     expect(metrics.timings.EventLag).toHaveLength(1);
   });
 
+  it("logs a delivered event at DEBUG only: per-event lines are for sampled invocations, not every event", async () => {
+    await subscribe("t-quiet", "q=");
+    const { emit, log } = emitterWith();
+    await emit(envelope(traceEvent(0, { trace_id: "t-quiet" })));
+    expect(log.lines.map((line) => `${line.level} ${line.message}`)).toEqual(["debug event delivered"]);
+  });
+
   it("stores events with no subscribers, for late joiners", async () => {
     const { emit } = emitterWith();
     await emit(envelope(traceEvent(0, { trace_id: "t-alone" })));

@@ -3,18 +3,21 @@ import { createRemoteJWKSet, jwtVerify } from "jose";
 import { ConfigError } from "../shared/config.js";
 import type { TokenVerifier } from "./authorizer.js";
 import { MIN_SECRET_LENGTH } from "./token.js";
+import { checkTokenLifetime, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from "./token-lifetime.js";
 
 const CLOCK_TOLERANCE_SECONDS = 5;
 
 interface ClaimChecks {
   readonly issuer?: string | undefined;
   readonly audience?: string | undefined;
+  /** Longest `exp - iat` accepted. @default DEFAULT_MAX_TOKEN_LIFETIME_SECONDS */
+  readonly maxLifetimeSeconds?: number | undefined;
 }
 
 function checks(claims: ClaimChecks) {
   return {
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
-    requiredClaims: ["exp"],
+    requiredClaims: ["exp", "iat"],
     ...(claims.issuer ? { issuer: claims.issuer } : {}),
     ...(claims.audience ? { audience: claims.audience } : {}),
   };
@@ -32,7 +35,7 @@ export function hs256Verifier(loadSecret: () => Promise<string>, claims: ClaimCh
   return async (token) => {
     const key = secretKey(await loadSecret());
     const { payload } = await jwtVerify(token, key, { algorithms: ["HS256"], ...checks(claims) });
-    return payload as Record<string, unknown>;
+    return withinLifetime(payload, claims);
   };
 }
 
@@ -44,8 +47,15 @@ export function jwksVerifier(jwksUrl: string, claims: ClaimChecks & { issuer: st
       algorithms: ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
       ...checks(claims),
     });
-    return payload as Record<string, unknown>;
+    return withinLifetime(payload, claims);
   };
+}
+
+/** The payload, once its `iat` and `exp - iat` pass the lifetime rules (token-lifetime.ts). */
+function withinLifetime(payload: Record<string, unknown>, claims: ClaimChecks): Record<string, unknown> {
+  const max = claims.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+  checkTokenLifetime(payload, Date.now() / 1000, max);
+  return payload;
 }
 
 const SECRET_CACHE_MS = 5 * 60 * 1000;

@@ -27,6 +27,8 @@ export const ENV = {
   jwtIssuer: "JWT_ISSUER",
   /** Authorizer: required `aud` claim (optional). */
   jwtAudience: "JWT_AUDIENCE",
+  /** Authorizer: longest token lifetime (`exp - iat`) accepted, in seconds (default one day). */
+  jwtMaxLifetimeSeconds: "JWT_MAX_LIFETIME_SECONDS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -25,7 +25,9 @@ export type MetricName =
   | "StaleConnectionsPruned"
   | "ReplayFramesSent"
   | "ReplayEventsSent"
-  | "EmitterFailuresRecorded";
+  | "EmitterFailuresRecorded"
+  | "TokensIssued"
+  | "TokensRefused";
 
 export interface MetricsPort {
   count(name: MetricName, value?: number): void;

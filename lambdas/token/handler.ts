@@ -13,10 +13,14 @@ import {
 import { ENV } from "../shared/env-names.js";
 import type { HandlerRuntime } from "../shared/runtime.js";
 import { createTelemetry } from "../shared/telemetry.js";
-import { type MintPort, makeTokenEndpoint, type TokenLifetimes, type TokenResult } from "./token-endpoint.js";
-
-export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
-export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 60 * 60;
+import {
+  DEFAULT_MAX_TOKEN_TTL_SECONDS,
+  DEFAULT_TOKEN_TTL_SECONDS,
+  type MintPort,
+  makeTokenEndpoint,
+  type TokenLifetimes,
+  type TokenResult,
+} from "./token-endpoint.js";
 
 /**
  * The fields of an HTTP API (payload format 2.0) event the endpoint reads; a Lambda function URL

@@ -9,6 +9,11 @@ import {
 import type { Log, MetricsPort } from "../shared/telemetry.js";
 import { grantsOf } from "./caller-grants.js";
 
+/** Lifetime of a token when the caller names none. */
+export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;
+/** Longest lifetime a caller may ask for unless the deployer sets another (at most the authorizer's cap). */
+export const DEFAULT_MAX_TOKEN_TTL_SECONDS = 60 * 60;
+
 /** What the endpoint reads of a request: who signed it (API Gateway's IAM authorizer) and the query. */
 export interface TokenRequest {
   /** The caller's ARN; undefined when the request reached the function without IAM authorization. */

@@ -19,7 +19,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
 import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
-import { FUNCTION_NAMES, type FunctionName } from "./function-names.js";
+import { FUNCTION_NAMES, type FunctionName, type OptionalFunctionName } from "./function-names.js";
 import { REGISTRY_SCHEMA_TYPE, readTraceEventRegistrySchema } from "./registry-schema.js";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
@@ -28,6 +28,11 @@ import {
   type RouteDefinition,
 } from "./routes.js";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "./table-design.js";
+import {
+  TraceStreamTokenEndpoint,
+  type TraceStreamTokenEndpointOptions,
+  tokenEndpointSettings,
+} from "./token-endpoint.js";
 
 /** Options of the HS256 mode: tokens signed with a shared secret held in Secrets Manager. */
 export interface Hs256AuthOptions {
@@ -156,6 +161,18 @@ export interface TraceStreamApiProps {
    * @default true
    */
   readonly apiGatewayCloudWatchRole?: boolean;
+  /**
+   * Longest lifetime (`exp - iat`) of a token the authorizer accepts; tokens must carry `iat`, no
+   * more than a minute in the future.
+   * @default Duration.days(1)
+   */
+  readonly maxTokenLifetime?: Duration;
+  /**
+   * An IAM-authorized HTTPS endpoint that mints short-lived viewer tokens for the traces a caller
+   * asks for, within what `grants` allows that caller (HS256 mode only; see token-endpoint.ts).
+   * @default - no token endpoint
+   */
+  readonly tokenEndpoint?: TraceStreamTokenEndpointOptions;
 }
 
 /** The Lambda functions, by folder name under `lambdas/`. */
@@ -167,7 +184,7 @@ interface FunctionSpec {
   readonly timeout: Duration;
 }
 
-const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName, FunctionSpec>> = {
+const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName | OptionalFunctionName, FunctionSpec>> = {
   authorizer: {
     description: "Verifies viewer tokens on $connect",
     memorySize: 256,
@@ -203,6 +220,11 @@ const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName, FunctionSpec>> = 
   "failure-recorder": {
     description: "Redacts the emitter's failed invocations into the failure queue",
     memorySize: 128,
+    timeout: Duration.seconds(10),
+  },
+  token: {
+    description: "Mints short-lived viewer tokens for IAM callers (token endpoint)",
+    memorySize: 256,
     timeout: Duration.seconds(10),
   },
 };
@@ -264,6 +286,8 @@ export class TraceStreamApi extends Construct {
   readonly asyncFailureQueue: sqs.Queue;
   /** The HS256 secret (HS256 mode only). */
   readonly jwtSecret?: secretsmanager.ISecret;
+  /** The token endpoint, when `tokenEndpoint` is set. */
+  readonly tokenEndpoint?: TraceStreamTokenEndpoint;
   readonly functions: Readonly<Record<TraceStreamFunctionName, nodejs.NodejsFunction>>;
   readonly schemaRegistry: eventschemas.CfnRegistry;
   readonly alarms: {
@@ -292,6 +316,17 @@ export class TraceStreamApi extends Construct {
     positiveInteger(throttle.burstLimit, "throttle.burstLimit");
     if (!(throttle.rateLimit > 0))
       throw new Error(`throttle.rateLimit must be positive, got ${throttle.rateLimit}`);
+    const maxTokenLifetime = props.maxTokenLifetime ?? Duration.days(1);
+    const maxTokenLifetimeSeconds = positiveInteger(
+      maxTokenLifetime.toSeconds({ integral: false }),
+      "maxTokenLifetime in seconds",
+    );
+    if (props.tokenEndpoint && auth.kind !== "hs256") {
+      throw new Error(
+        "tokenEndpoint needs HS256 mode: in OIDC mode the identity provider issues the tokens (add the traces claim there)",
+      );
+    }
+    const tokenSettings = props.tokenEndpoint && tokenEndpointSettings(props.tokenEndpoint, maxTokenLifetime);
 
     // TableV2 (AWS::DynamoDB::GlobalTable) rather than Table: it is CDK's recommended table for new
     // code, and adding a replica region later is an in-place update, whereas moving a Table to
@@ -332,6 +367,7 @@ export class TraceStreamApi extends Construct {
     }
     if (auth.issuer) authEnv[ENV.jwtIssuer] = auth.issuer;
     if (auth.audience) authEnv[ENV.jwtAudience] = auth.audience;
+    authEnv[ENV.jwtMaxLifetimeSeconds] = String(maxTokenLifetimeSeconds);
 
     this.eventBus = new events.EventBus(this, "EventBus", {
       eventBusName: props.eventBusName ?? this.eventSource,
@@ -360,7 +396,10 @@ export class TraceStreamApi extends Construct {
       "failure-recorder": { [ENV.failureQueueUrl]: this.asyncFailureQueue.queueUrl },
     };
 
-    const makeFunction = (name: TraceStreamFunctionName) => {
+    const makeFunction = (
+      name: TraceStreamFunctionName | OptionalFunctionName,
+      environment: Record<string, string>,
+    ) => {
       const spec = FUNCTION_SPECS[name];
       const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
         retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -386,7 +425,7 @@ export class TraceStreamApi extends Construct {
         role,
         logGroup,
         tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-        environment: { ...common, NODE_OPTIONS: "--enable-source-maps", ...environments[name] },
+        environment: { ...common, NODE_OPTIONS: "--enable-source-maps", ...environment },
         bundling: {
           forceDockerBundling: false,
           format: nodejs.OutputFormat.ESM,
@@ -402,10 +441,9 @@ export class TraceStreamApi extends Construct {
         },
       });
     };
-    this.functions = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, makeFunction(name)])) as Record<
-      TraceStreamFunctionName,
-      nodejs.NodejsFunction
-    >;
+    this.functions = Object.fromEntries(
+      FUNCTION_NAMES.map((name) => [name, makeFunction(name, environments[name])]),
+    ) as Record<TraceStreamFunctionName, nodejs.NodejsFunction>;
     const { authorizer, connect, disconnect, resume, emitter } = this.functions;
     const failureRecorder = this.functions["failure-recorder"];
 
@@ -492,6 +530,18 @@ export class TraceStreamApi extends Construct {
       content: readTraceEventRegistrySchema(this.eventSource),
     });
 
+    if (tokenSettings && this.jwtSecret) {
+      this.tokenEndpoint = new TraceStreamTokenEndpoint(this, "TokenEndpoint", {
+        settings: tokenSettings,
+        handler: makeFunction("token", {}),
+        secret: this.jwtSecret,
+        ...(auth.issuer ? { issuer: auth.issuer } : {}),
+        ...(auth.audience ? { audience: auth.audience } : {}),
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy,
+      });
+    }
+
     this.alarms = this.createAlarms(emitter);
     this.acknowledgeNagFindings(stageName, tracing);
   }
@@ -573,7 +623,10 @@ export class TraceStreamApi extends Construct {
 
   /** cdk-nag (AwsSolutions) findings that are deliberate, each with its reason. */
   private acknowledgeNagFindings(stageName: string, tracing: boolean): void {
-    for (const fn of Object.values(this.functions)) {
+    for (const fn of [
+      ...Object.values(this.functions),
+      ...(this.tokenEndpoint ? [this.tokenEndpoint.handler] : []),
+    ]) {
       acknowledge(
         fn,
         "Node.js 22 is the runtime the handlers are built and tested for (target node22); move to a newer runtime together with the test matrix.",

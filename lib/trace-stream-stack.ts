@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct, Node } from "constructs";
+import type { TraceStreamTokenEndpointOptions } from "./token-endpoint.js";
 import { TraceStreamApi, type TraceStreamApiProps, TraceStreamAuth } from "./trace-stream-api.js";
 
 export interface TraceStreamStackProps extends StackProps {
@@ -40,6 +41,18 @@ export class TraceStreamStack extends Stack {
     if (api.jwtSecret) {
       output("JwtSecretArn", api.jwtSecret.secretArn, "Secrets Manager secret holding the HS256 token key");
     }
+    if (api.tokenEndpoint) {
+      output(
+        "TokenEndpointUrl",
+        api.tokenEndpoint.url,
+        "Viewer tokens: SigV4-signed GET ?traceId=T (service execute-api)",
+      );
+      output(
+        "TokenEndpointRouteArn",
+        api.tokenEndpoint.routeArn,
+        "Resource to allow execute-api:Invoke on, for callers of the token endpoint",
+      );
+    }
   }
 }
 
@@ -56,7 +69,25 @@ export const CONTEXT_KEYS = {
   eventRetentionDays: "eventRetentionDays",
   removalPolicy: "removalPolicy",
   apiGatewayCloudWatchRole: "apiGatewayCloudWatchRole",
+  tokenGrants: "tokenGrants",
 } as const;
+
+/**
+ * `tokenGrants`: the token policy as JSON (a string from `-c`, or the array itself in cdk.json).
+ * Its rules are checked by the construct.
+ */
+function contextGrants(node: Node): TraceStreamTokenEndpointOptions["grants"] | undefined {
+  const value: unknown = node.tryGetContext(CONTEXT_KEYS.tokenGrants);
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") return value as TraceStreamTokenEndpointOptions["grants"];
+  try {
+    return JSON.parse(value) as TraceStreamTokenEndpointOptions["grants"];
+  } catch {
+    throw new Error(
+      `context tokenGrants must be JSON like '[{"principals":["arn:aws:iam::123456789012:role/viewer"],"traces":["team-a/*"]}]', got ${JSON.stringify(value.slice(0, 80))}`,
+    );
+  }
+}
 
 function contextString(node: Node, key: string): string | undefined {
   const value: unknown = node.tryGetContext(key);
@@ -71,7 +102,8 @@ function contextString(node: Node, key: string): string | undefined {
  * Construct options from CDK context, failing fast with what to set:
  * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer` and optional `jwtAudience`),
  * `eventSource`, `stageName`, `eventRetentionDays`, `removalPolicy` (`retain` default or `destroy`),
- * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one).
+ * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one),
+ * `tokenGrants` (JSON token policy: deploys the token endpoint).
  */
 export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   const get = (key: keyof typeof CONTEXT_KEYS) => contextString(node, CONTEXT_KEYS[key]);
@@ -124,5 +156,7 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
     }
     props.apiGatewayCloudWatchRole = logRole === "true";
   }
+  const grants = contextGrants(node);
+  if (grants !== undefined) props.tokenEndpoint = { grants };
   return props;
 }

@@ -49,6 +49,19 @@ describe("cdk-nag AwsSolutions checks", () => {
     expect(violationsOf(app)).toEqual([]);
   });
 
+  it("leave no unacknowledged error or warning with the token endpoint on", () => {
+    const app = appWithoutBundling();
+    new TraceStreamStack(app, "NagTokenEndpoint", {
+      api: {
+        tokenEndpoint: {
+          grants: [{ principals: ["arn:aws:iam::123456789012:role/viewer"], traces: ["*"] }],
+          allowedOrigins: ["https://app.example.com"],
+        },
+      },
+    });
+    expect(violationsOf(app)).toEqual([]);
+  });
+
   it("still report a finding nobody acknowledged (the checks are live)", () => {
     const app = appWithoutBundling();
     new sqs.Queue(new Stack(app, "Plain"), "Unencrypted", { encryption: sqs.QueueEncryption.UNENCRYPTED });

@@ -20,6 +20,7 @@ import { Construct, type IConstruct } from "constructs";
 import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
 import { FUNCTION_NAMES, type FunctionName, type OptionalFunctionName } from "./function-names.js";
+import { TraceStreamViewer, type TraceStreamViewerOptions } from "./hosted-viewer.js";
 import { REGISTRY_SCHEMA_TYPE, readTraceEventRegistrySchema } from "./registry-schema.js";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
@@ -173,6 +174,12 @@ export interface TraceStreamApiProps {
    * @default - no token endpoint
    */
   readonly tokenEndpoint?: TraceStreamTokenEndpointOptions;
+  /**
+   * Host the viewer (the build of web/, `npm run build:web`) on CloudFront from a private bucket,
+   * configured from this construct's outputs (see hosted-viewer.ts).
+   * @default - not hosted
+   */
+  readonly viewer?: TraceStreamViewerOptions;
 }
 
 /** The Lambda functions, by folder name under `lambdas/`. */
@@ -288,6 +295,8 @@ export class TraceStreamApi extends Construct {
   readonly jwtSecret?: secretsmanager.ISecret;
   /** The token endpoint, when `tokenEndpoint` is set. */
   readonly tokenEndpoint?: TraceStreamTokenEndpoint;
+  /** The hosted viewer, when `viewer` is set. */
+  readonly viewer?: TraceStreamViewer;
   readonly functions: Readonly<Record<TraceStreamFunctionName, nodejs.NodejsFunction>>;
   readonly schemaRegistry: eventschemas.CfnRegistry;
   readonly alarms: {
@@ -539,6 +548,18 @@ export class TraceStreamApi extends Construct {
         ...(auth.audience ? { audience: auth.audience } : {}),
         logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
         removalPolicy,
+      });
+    }
+
+    if (props.viewer) {
+      this.viewer = new TraceStreamViewer(this, "Viewer", {
+        ...props.viewer,
+        webSocketUrl: this.webSocketUrl,
+        webSocketOrigin: this.webSocketApi.apiEndpoint,
+        authMode: auth.kind,
+        ...(this.tokenEndpoint ? { tokenEndpointUrl: this.tokenEndpoint.url } : {}),
+        removalPolicy,
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       });
     }
 

@@ -41,6 +41,19 @@ export class TraceStreamStack extends Stack {
     if (api.jwtSecret) {
       output("JwtSecretArn", api.jwtSecret.secretArn, "Secrets Manager secret holding the HS256 token key");
     }
+    if (api.viewer) {
+      output("ViewerUrl", api.viewer.url, "The hosted viewer: open ?traceId=T#token=JWT");
+      output(
+        "ViewerBucketName",
+        api.viewer.bucket.bucketName,
+        "Private bucket holding the viewer build and config.json",
+      );
+      output(
+        "ViewerDistributionId",
+        api.viewer.distribution.distributionId,
+        "CloudFront distribution of the viewer",
+      );
+    }
     if (api.tokenEndpoint) {
       output(
         "TokenEndpointUrl",
@@ -70,6 +83,7 @@ export const CONTEXT_KEYS = {
   removalPolicy: "removalPolicy",
   apiGatewayCloudWatchRole: "apiGatewayCloudWatchRole",
   tokenGrants: "tokenGrants",
+  hostedViewer: "hostedViewer",
 } as const;
 
 /**
@@ -103,7 +117,8 @@ function contextString(node: Node, key: string): string | undefined {
  * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer` and optional `jwtAudience`),
  * `eventSource`, `stageName`, `eventRetentionDays`, `removalPolicy` (`retain` default or `destroy`),
  * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one),
- * `tokenGrants` (JSON token policy: deploys the token endpoint).
+ * `tokenGrants` (JSON token policy: deploys the token endpoint), `hostedViewer` (`true` hosts
+ * web/dist on CloudFront; build it first).
  */
 export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   const get = (key: keyof typeof CONTEXT_KEYS) => contextString(node, CONTEXT_KEYS[key]);
@@ -158,5 +173,12 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   }
   const grants = contextGrants(node);
   if (grants !== undefined) props.tokenEndpoint = { grants };
+  const hostedViewer = get("hostedViewer");
+  if (hostedViewer !== undefined) {
+    if (hostedViewer !== "true" && hostedViewer !== "false") {
+      throw new Error(`context hostedViewer must be true or false, got "${hostedViewer}"`);
+    }
+    if (hostedViewer === "true") props.viewer = {};
+  }
   return props;
 }

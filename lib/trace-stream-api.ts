@@ -61,11 +61,16 @@ export interface OidcAuthOptions {
   /** Required `iss` claim. */
   readonly issuer: string;
   /**
-   * Required `aud` claim. Leave unset only when the issuer's tokens carry no `aud` (Cognito access
-   * tokens): then any token of that issuer that lists the trace is accepted.
-   * @default - not checked
+   * Required `aud` claim: the app client of your viewer (Cognito: the app client id, with ID
+   * tokens). Without it, any token the issuer signs for any of its applications would open a
+   * trace it lists.
    */
-  readonly audience?: string;
+  readonly audience: string;
+  /**
+   * Required `token_use` claim: "id" for Cognito ID tokens (whose `aud` is the app client).
+   * @default - not checked (issuers other than Cognito have no such claim)
+   */
+  readonly tokenUse?: string;
 }
 
 /** How the `$connect` authorizer verifies viewer tokens. */
@@ -81,6 +86,11 @@ export class TraceStreamAuth {
       throw new Error(`jwksUrl must be an https URL, got "${options.jwksUrl}"`);
     if (!options.issuer)
       throw new Error("issuer is required in OIDC mode: the authorizer checks the iss claim");
+    if (!options.audience) {
+      throw new Error(
+        "audience is required in OIDC mode: the authorizer checks the aud claim (Cognito: the app client id, with ID tokens)",
+      );
+    }
     return new TraceStreamAuth({ kind: "oidc", ...options });
   }
 
@@ -376,6 +386,7 @@ export class TraceStreamApi extends Construct {
     }
     if (auth.issuer) authEnv[ENV.jwtIssuer] = auth.issuer;
     if (auth.audience) authEnv[ENV.jwtAudience] = auth.audience;
+    if (auth.kind === "oidc" && auth.tokenUse) authEnv[ENV.jwtTokenUse] = auth.tokenUse;
     authEnv[ENV.jwtMaxLifetimeSeconds] = String(maxTokenLifetimeSeconds);
 
     this.eventBus = new events.EventBus(this, "EventBus", {

@@ -77,6 +77,7 @@ export const CONTEXT_KEYS = {
   jwksUrl: "jwksUrl",
   jwtIssuer: "jwtIssuer",
   jwtAudience: "jwtAudience",
+  jwtTokenUse: "jwtTokenUse",
   eventSource: "eventSource",
   stageName: "stageName",
   eventRetentionDays: "eventRetentionDays",
@@ -114,7 +115,8 @@ function contextString(node: Node, key: string): string | undefined {
 
 /**
  * Construct options from CDK context, failing fast with what to set:
- * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer` and optional `jwtAudience`),
+ * `authMode` (`hs256` default, or `oidc` with `jwksUrl`, `jwtIssuer`, `jwtAudience` and optional
+ * `jwtTokenUse`),
  * `eventSource`, `stageName`, `eventRetentionDays`, `removalPolicy` (`retain` default or `destroy`),
  * `apiGatewayCloudWatchRole` (`true` default, `false` when the account already has one),
  * `tokenGrants` (JSON token policy: deploys the token endpoint), `hostedViewer` (`true` hosts
@@ -131,13 +133,14 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   } else if (authMode === "oidc") {
     const jwksUrl = get("jwksUrl");
     const issuer = get("jwtIssuer");
-    if (!jwksUrl || !issuer) {
+    const audience = get("jwtAudience");
+    if (!jwksUrl || !issuer || !audience) {
       throw new Error(
-        "authMode=oidc needs -c jwksUrl=https://.../jwks.json -c jwtIssuer=https://... (jwtAudience optional)",
+        "authMode=oidc needs -c jwksUrl=https://.../jwks.json -c jwtIssuer=https://... -c jwtAudience=<app client id> (jwtTokenUse=id optional)",
       );
     }
-    const audience = get("jwtAudience");
-    auth = TraceStreamAuth.oidc({ jwksUrl, issuer, ...(audience ? { audience } : {}) });
+    const tokenUse = get("jwtTokenUse");
+    auth = TraceStreamAuth.oidc({ jwksUrl, issuer, audience, ...(tokenUse ? { tokenUse } : {}) });
   } else {
     throw new Error(`context authMode must be "hs256" or "oidc", got "${authMode}"`);
   }

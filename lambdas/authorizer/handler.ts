@@ -20,7 +20,8 @@ export function verifierFromEnv(env: EnvRecord): TokenVerifier {
   if (jwksUrl) {
     if (!issuer)
       throw new ConfigError(`Set ${ENV.jwtIssuer}: tokens from ${ENV.jwksUrl} are checked against it.`);
-    return jwksVerifier(jwksUrl, { issuer, audience, maxLifetimeSeconds });
+    const tokenUse = optionalString(env, ENV.jwtTokenUse);
+    return jwksVerifier(jwksUrl, { issuer, audience, maxLifetimeSeconds, tokenUse });
   }
   const secretArn = optionalString(env, ENV.jwtSecretArn);
   if (secretArn)

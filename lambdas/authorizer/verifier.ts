@@ -4,6 +4,7 @@ import { ConfigError } from "../shared/config.js";
 import type { TokenVerifier } from "./authorizer.js";
 import { MIN_SECRET_LENGTH } from "./token.js";
 import { checkTokenLifetime, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from "./token-lifetime.js";
+import { checkTokenUse } from "./token-use.js";
 
 const CLOCK_TOLERANCE_SECONDS = 5;
 
@@ -12,6 +13,8 @@ interface ClaimChecks {
   readonly audience?: string | undefined;
   /** Longest `exp - iat` accepted. @default DEFAULT_MAX_TOKEN_LIFETIME_SECONDS */
   readonly maxLifetimeSeconds?: number | undefined;
+  /** Required `token_use` claim (Cognito: "id" or "access"). @default - not checked */
+  readonly tokenUse?: string | undefined;
 }
 
 function checks(claims: ClaimChecks) {
@@ -35,7 +38,7 @@ export function hs256Verifier(loadSecret: () => Promise<string>, claims: ClaimCh
   return async (token) => {
     const key = secretKey(await loadSecret());
     const { payload } = await jwtVerify(token, key, { algorithms: ["HS256"], ...checks(claims) });
-    return withinLifetime(payload, claims);
+    return checkedClaims(payload, claims);
   };
 }
 
@@ -47,14 +50,15 @@ export function jwksVerifier(jwksUrl: string, claims: ClaimChecks & { issuer: st
       algorithms: ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
       ...checks(claims),
     });
-    return withinLifetime(payload, claims);
+    return checkedClaims(payload, claims);
   };
 }
 
-/** The payload, once its `iat` and `exp - iat` pass the lifetime rules (token-lifetime.ts). */
-function withinLifetime(payload: Record<string, unknown>, claims: ClaimChecks): Record<string, unknown> {
+/** The payload, once it passes the lifetime rules (token-lifetime.ts) and names the right token_use. */
+function checkedClaims(payload: Record<string, unknown>, claims: ClaimChecks): Record<string, unknown> {
   const max = claims.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
   checkTokenLifetime(payload, Date.now() / 1000, max);
+  checkTokenUse(payload, claims.tokenUse);
   return payload;
 }
 

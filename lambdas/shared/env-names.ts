@@ -27,6 +27,8 @@ export const ENV = {
   jwtIssuer: "JWT_ISSUER",
   /** Authorizer: required `aud` claim (optional). */
   jwtAudience: "JWT_AUDIENCE",
+  /** Authorizer (OIDC): required `token_use` claim, e.g. "id" for Cognito ID tokens (optional). */
+  jwtTokenUse: "JWT_TOKEN_USE",
   /** Authorizer: longest token lifetime (`exp - iat`) accepted, in seconds (default one day). */
   jwtMaxLifetimeSeconds: "JWT_MAX_LIFETIME_SECONDS",
   /** Token endpoint: the token policy, JSON rules `[{"principals": [...], "traces": [...]}]`. */

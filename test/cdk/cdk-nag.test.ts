@@ -45,6 +45,7 @@ describe("cdk-nag AwsSolutions checks", () => {
         auth: TraceStreamAuth.oidc({
           jwksUrl: "https://issuer.example/jwks.json",
           issuer: "https://issuer.example/",
+          audience: "viewer-app",
         }),
         stageName: "dev",
       },

@@ -31,12 +31,35 @@ describe("deploy-time context (cdk -c key=value)", () => {
     );
   });
 
-  it("refuses OIDC without a JWKS URL or issuer, saying what to pass", () => {
-    expect(() => fromContext({ authMode: "oidc", jwtIssuer: "https://issuer.example/" })).toThrow(
-      /authMode=oidc needs -c jwksUrl=.* -c jwtIssuer=/,
-    );
-    expect(() => fromContext({ authMode: "oidc", jwksUrl: "https://issuer.example/jwks.json" })).toThrow(
-      /jwtIssuer/,
+  it("refuses OIDC without a JWKS URL, issuer or audience, saying what to pass", () => {
+    const complete = {
+      authMode: "oidc",
+      jwksUrl: "https://issuer.example/jwks.json",
+      jwtIssuer: "https://issuer.example/",
+      jwtAudience: "viewer-app",
+    };
+    for (const missing of ["jwksUrl", "jwtIssuer", "jwtAudience"]) {
+      expect(() => fromContext({ ...complete, [missing]: undefined })).toThrow(
+        /authMode=oidc needs -c jwksUrl=.* -c jwtIssuer=.* -c jwtAudience=<app client id>/,
+      );
+    }
+  });
+
+  it("passes a required token_use (jwtTokenUse) through in OIDC mode", () => {
+    const props = fromContext({
+      authMode: "oidc",
+      jwksUrl: "https://issuer.example/jwks.json",
+      jwtIssuer: "https://issuer.example/",
+      jwtAudience: "viewer-app",
+      jwtTokenUse: "id",
+    });
+    expect(props.auth).toEqual(
+      TraceStreamAuth.oidc({
+        jwksUrl: "https://issuer.example/jwks.json",
+        issuer: "https://issuer.example/",
+        audience: "viewer-app",
+        tokenUse: "id",
+      }),
     );
   });
 
@@ -112,12 +135,14 @@ describe("construct props", () => {
     expect(construct({ throttle: { rateLimit: 10, burstLimit: 2.5 } })).toThrow(/throttle.burstLimit/);
   });
 
-  it("refuses an OIDC JWKS URL that is not https, or a missing issuer", () => {
-    expect(() => TraceStreamAuth.oidc({ jwksUrl: "http://issuer.example/jwks.json", issuer: "x" })).toThrow(
-      /jwksUrl must be an https URL/,
-    );
-    expect(() => TraceStreamAuth.oidc({ jwksUrl: "https://issuer.example/jwks.json", issuer: "" })).toThrow(
-      /issuer is required/,
+  it("refuses an OIDC JWKS URL that is not https, or a missing issuer or audience", () => {
+    const jwksUrl = "https://issuer.example/jwks.json";
+    expect(() =>
+      TraceStreamAuth.oidc({ jwksUrl: "http://issuer.example/jwks.json", issuer: "x", audience: "a" }),
+    ).toThrow(/jwksUrl must be an https URL/);
+    expect(() => TraceStreamAuth.oidc({ jwksUrl, issuer: "", audience: "a" })).toThrow(/issuer is required/);
+    expect(() => TraceStreamAuth.oidc({ jwksUrl, issuer: "x", audience: "" })).toThrow(
+      /audience is required in OIDC mode/,
     );
   });
 });

@@ -191,6 +191,7 @@ describe("token endpoint: bad options fail synthesis before anything is built", 
         auth: TraceStreamAuth.oidc({
           jwksUrl: "https://issuer.example/jwks.json",
           issuer: "https://issuer.example/",
+          audience: "viewer-app",
         }),
         tokenEndpoint: { grants: GRANTS },
       },

@@ -240,8 +240,8 @@ describe("authorizer (OIDC JWKS)", () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const oidcToken = (claims: { iss?: string; aud?: string }) =>
-    new SignJWT({ traces: ["run-1"] })
+  const oidcToken = (claims: { iss?: string; aud?: string; token_use?: string }) =>
+    new SignJWT({ traces: ["run-1"], ...(claims.token_use ? { token_use: claims.token_use } : {}) })
       .setProtectedHeader({ alg: "RS256", kid: "k1" })
       .setIssuer(claims.iss ?? issuer)
       .setAudience(claims.aud ?? "viewer")
@@ -265,6 +265,23 @@ describe("authorizer (OIDC JWKS)", () => {
     expect(await refusal(oidc(request({ traceId: "run-1", token: await oidcToken({ aud: "admin" }) })))).toBe(
       UNAUTHORIZED,
     );
+  });
+
+  it("takes only the token_use it is told to (JWT_TOKEN_USE): an ID token, not an access token", async () => {
+    const idOnly = createHandler({
+      JWKS_URL: jwksUrl,
+      JWT_ISSUER: issuer,
+      JWT_AUDIENCE: "viewer",
+      JWT_TOKEN_USE: "id",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    });
+    const idToken = await oidcToken({ token_use: "id" });
+    expect(
+      (await idOnly(request({ traceId: "run-1", token: idToken }))).policyDocument.Statement[0].Effect,
+    ).toBe("Allow");
+    for (const token of [await oidcToken({ token_use: "access" }), await oidcToken({})]) {
+      expect(await refusal(idOnly(request({ traceId: "run-1", token })))).toBe(UNAUTHORIZED);
+    }
   });
 
   it("refuses an HS256 token signed with the public key's bytes (algorithm confusion)", async () => {

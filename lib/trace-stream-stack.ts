@@ -25,7 +25,7 @@ export class TraceStreamStack extends Stack {
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
-    output("WebSocketUrl", api.webSocketUrl, "Viewer URL: append ?traceId=...&token=...");
+    output("WebSocketUrl", api.webSocketUrl, "WebSocket stage URL: connect with ?traceId=...&token=...");
     output("ManagementEndpoint", api.callbackUrl, "@connections (management API) endpoint of the stage");
     output("EventBusName", api.eventBus.eventBusName, "Bus producers put trace events on");
     output("EventBusArn", api.eventBus.eventBusArn, "ARN of the trace event bus");

@@ -45,7 +45,10 @@ function bucketPolicyStatements(bucketLogicalId: string): PolicyStatementJson[] 
   return Object.values(resources(template))
     .filter((r) => r.Type === "AWS::S3::BucketPolicy")
     .filter((r) => JSON.stringify(r.Properties?.Bucket) === JSON.stringify({ Ref: bucketLogicalId }))
-    .flatMap((r) => (r.Properties?.PolicyDocument as { Statement: PolicyStatementJson[] }).Statement);
+    .flatMap(
+      (r) =>
+        (r.Properties?.PolicyDocument as { Statement?: PolicyStatementJson[] } | undefined)?.Statement ?? [],
+    );
 }
 
 describe("hosted viewer: a private bucket behind CloudFront with Origin Access Control", () => {
@@ -131,13 +134,16 @@ describe("hosted viewer: a private bucket behind CloudFront with Origin Access C
 });
 
 describe("hosted viewer: security headers", () => {
-  const headers = () =>
-    (
-      Object.values(resources(template)).find((r) => r.Type === "AWS::CloudFront::ResponseHeadersPolicy")
-        ?.Properties?.ResponseHeadersPolicyConfig as {
-        SecurityHeadersConfig: Record<string, Record<string, unknown>>;
-      }
-    ).SecurityHeadersConfig;
+  const headers = (): Record<string, Record<string, unknown>> => {
+    const policy = Object.values(resources(template)).find(
+      (r) => r.Type === "AWS::CloudFront::ResponseHeadersPolicy",
+    );
+    const config = policy?.Properties?.ResponseHeadersPolicyConfig as
+      | { SecurityHeadersConfig?: Record<string, Record<string, unknown>> }
+      | undefined;
+    if (!config?.SecurityHeadersConfig) throw new Error("no response headers policy");
+    return config.SecurityHeadersConfig;
+  };
 
   it("sends HSTS for two years, DENY framing, nosniff and no referrer, overriding the origin", () => {
     expect(headers()).toMatchObject({

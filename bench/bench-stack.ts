@@ -27,7 +27,7 @@ export interface BenchStack {
 
 export async function startBenchStack(): Promise<BenchStack> {
   const stack = await startLocalStack({
-    ports: { webSocket: 0, eventBridge: 0, dynamodb: 0 },
+    ports: { webSocket: 0, eventBridge: 0, dynamodb: 0, tokenApi: 0 },
     quiet: true,
     sweepIntervalMs: 0,
   });

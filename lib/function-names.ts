@@ -15,3 +15,11 @@ export const FUNCTION_NAMES = [
 ] as const satisfies readonly (RouteFunction | "authorizer" | "emitter" | "failure-recorder")[];
 
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/**
+ * Functions the construct deploys only when their option is on (`tokenEndpoint`); the local stack
+ * always runs them, so everything an option can deploy is exercised offline.
+ */
+export const OPTIONAL_FUNCTION_NAMES = ["token"] as const;
+
+export type OptionalFunctionName = (typeof OPTIONAL_FUNCTION_NAMES)[number];

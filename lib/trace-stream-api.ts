@@ -22,8 +22,9 @@ import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
 import { createAlarms, type TraceStreamAlarms } from "./alarms.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
-import { FUNCTION_NAMES, type FunctionName } from "./function-names.js";
+import { FUNCTION_NAMES, type FunctionName, type OptionalFunctionName } from "./function-names.js";
 import { FUNCTION_PERMISSIONS, grantFunctionPermissions } from "./function-permissions.js";
+import { TraceStreamViewer, type TraceStreamViewerOptions } from "./hosted-viewer.js";
 import { addTraceEventSchemaRegistry, wantsSchemaRegistry } from "./registry-schema.js";
 import {
   AUTHORIZER_IDENTITY_SOURCES,
@@ -35,6 +36,11 @@ import {
   type RouteKey,
 } from "./routes.js";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "./table-design.js";
+import {
+  TraceStreamTokenEndpoint,
+  type TraceStreamTokenEndpointOptions,
+  tokenEndpointSettings,
+} from "./token-endpoint.js";
 
 /** Options of the HS256 mode: tokens signed with a shared secret held in Secrets Manager. */
 export interface Hs256AuthOptions {
@@ -212,6 +218,24 @@ export interface TraceStreamApiProps {
    * @default true
    */
   readonly apiGatewayCloudWatchRole?: boolean;
+  /**
+   * Longest lifetime (`exp - iat`) of a token the authorizer accepts; tokens must carry `iat`, no
+   * more than a minute in the future.
+   * @default Duration.days(1)
+   */
+  readonly maxTokenLifetime?: Duration;
+  /**
+   * An IAM-authorized HTTPS endpoint that mints short-lived viewer tokens for the traces a caller
+   * asks for, within what `grants` allows that caller (HS256 mode only; see token-endpoint.ts).
+   * @default - no token endpoint
+   */
+  readonly tokenEndpoint?: TraceStreamTokenEndpointOptions;
+  /**
+   * Host the viewer (the build of web/, `npm run build:web`) on CloudFront from a private bucket,
+   * configured from this construct's outputs (see hosted-viewer.ts).
+   * @default - not hosted
+   */
+  readonly viewer?: TraceStreamViewerOptions;
 }
 
 /** The Lambda functions, by folder name under `lambdas/`. */
@@ -223,7 +247,7 @@ interface FunctionSpec {
   readonly timeout: Duration;
 }
 
-const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName, FunctionSpec>> = {
+const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName | OptionalFunctionName, FunctionSpec>> = {
   authorizer: {
     description: "Verifies viewer tokens on $connect",
     memorySize: 256,
@@ -258,6 +282,11 @@ const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName, FunctionSpec>> = 
   "failure-recorder": {
     description: "Redacts the emitter's failed invocations into the failure queue",
     memorySize: 128,
+    timeout: Duration.seconds(10),
+  },
+  token: {
+    description: "Mints short-lived viewer tokens for IAM callers (token endpoint)",
+    memorySize: 256,
     timeout: Duration.seconds(10),
   },
 };
@@ -329,6 +358,10 @@ export class TraceStreamApi extends Construct {
   readonly asyncFailureQueue: sqs.Queue;
   /** The HS256 secret (HS256 mode only). */
   readonly jwtSecret?: secretsmanager.ISecret;
+  /** The token endpoint, when `tokenEndpoint` is set. */
+  readonly tokenEndpoint?: TraceStreamTokenEndpoint;
+  /** The hosted viewer, when `viewer` is set. */
+  readonly viewer?: TraceStreamViewer;
   readonly functions: Readonly<Record<TraceStreamFunctionName, nodejs.NodejsFunction>>;
   /** The registry holding the TraceEvent schema; absent when `schemaRegistry` is false. */
   readonly schemaRegistry?: eventschemas.CfnRegistry;
@@ -369,6 +402,17 @@ export class TraceStreamApi extends Construct {
       props.maxSubscribersPerTrace ?? DEFAULT_MAX_SUBSCRIBERS_PER_TRACE,
       "maxSubscribersPerTrace",
     );
+    const maxTokenLifetime = props.maxTokenLifetime ?? Duration.days(1);
+    const maxTokenLifetimeSeconds = positiveInteger(
+      maxTokenLifetime.toSeconds({ integral: false }),
+      "maxTokenLifetime in seconds",
+    );
+    if (props.tokenEndpoint && auth.kind !== "hs256") {
+      throw new Error(
+        "tokenEndpoint needs HS256 mode: in OIDC mode the identity provider issues the tokens (add the traces claim there)",
+      );
+    }
+    const tokenSettings = props.tokenEndpoint && tokenEndpointSettings(props.tokenEndpoint, maxTokenLifetime);
 
     // TableV2 (AWS::DynamoDB::GlobalTable) rather than Table: it is CDK's recommended table for new
     // code, and adding a replica region later is an in-place update, whereas moving a Table to
@@ -410,6 +454,8 @@ export class TraceStreamApi extends Construct {
     }
     if (auth.issuer) authEnv[ENV.jwtIssuer] = auth.issuer;
     if (auth.audience) authEnv[ENV.jwtAudience] = auth.audience;
+    if (auth.kind === "oidc" && auth.tokenUse) authEnv[ENV.jwtTokenUse] = auth.tokenUse;
+    authEnv[ENV.jwtMaxLifetimeSeconds] = String(maxTokenLifetimeSeconds);
 
     this.eventBus = new events.EventBus(this, "EventBus", {
       eventBusName: props.eventBusName ?? this.eventSource,
@@ -438,7 +484,10 @@ export class TraceStreamApi extends Construct {
       "failure-recorder": { [ENV.failureQueueUrl]: this.asyncFailureQueue.queueUrl },
     };
 
-    const makeFunction = (name: TraceStreamFunctionName) => {
+    const makeFunction = (
+      name: TraceStreamFunctionName | OptionalFunctionName,
+      environment: Record<string, string>,
+    ) => {
       const spec = FUNCTION_SPECS[name];
       const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
         retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -464,7 +513,7 @@ export class TraceStreamApi extends Construct {
         role,
         logGroup,
         tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-        environment: { ...common, NODE_OPTIONS: "--enable-source-maps", ...environments[name] },
+        environment: { ...common, NODE_OPTIONS: "--enable-source-maps", ...environment },
         bundling: {
           forceDockerBundling: false,
           format: nodejs.OutputFormat.ESM,
@@ -480,10 +529,9 @@ export class TraceStreamApi extends Construct {
         },
       });
     };
-    this.functions = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, makeFunction(name)])) as Record<
-      TraceStreamFunctionName,
-      nodejs.NodejsFunction
-    >;
+    this.functions = Object.fromEntries(
+      FUNCTION_NAMES.map((name) => [name, makeFunction(name, environments[name])]),
+    ) as Record<TraceStreamFunctionName, nodejs.NodejsFunction>;
     const { authorizer, emitter } = this.functions;
     const failureRecorder = this.functions["failure-recorder"];
 
@@ -572,6 +620,30 @@ export class TraceStreamApi extends Construct {
     );
 
     if (schemaRegistry) this.schemaRegistry = addTraceEventSchemaRegistry(this, this.eventSource);
+
+    if (tokenSettings && this.jwtSecret) {
+      this.tokenEndpoint = new TraceStreamTokenEndpoint(this, "TokenEndpoint", {
+        settings: tokenSettings,
+        handler: makeFunction("token", {}),
+        secret: this.jwtSecret,
+        ...(auth.issuer ? { issuer: auth.issuer } : {}),
+        ...(auth.audience ? { audience: auth.audience } : {}),
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy,
+      });
+    }
+
+    if (props.viewer) {
+      this.viewer = new TraceStreamViewer(this, "Viewer", {
+        ...props.viewer,
+        webSocketUrl: this.webSocketUrl,
+        webSocketOrigin: this.webSocketApi.apiEndpoint,
+        authMode: auth.kind,
+        ...(this.tokenEndpoint ? { tokenEndpointUrl: this.tokenEndpoint.url } : {}),
+        removalPolicy,
+        logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      });
+    }
 
     this.alarmTopic = this.alarmTopicFor(props, removalPolicy);
     this.alarms = createAlarms(this, {
@@ -687,7 +759,10 @@ export class TraceStreamApi extends Construct {
 
   /** cdk-nag (AwsSolutions) findings that are deliberate, each with its reason. */
   private acknowledgeNagFindings(stageName: string, tracing: boolean): void {
-    for (const fn of Object.values(this.functions)) {
+    for (const fn of [
+      ...Object.values(this.functions),
+      ...(this.tokenEndpoint ? [this.tokenEndpoint.handler] : []),
+    ]) {
       if (tracing) {
         acknowledge(
           fn.role!,

@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type { Construct, Node } from "constructs";
+import type { TraceStreamTokenEndpointOptions } from "./token-endpoint.js";
 import { TraceStreamApi, type TraceStreamApiProps, TraceStreamAuth } from "./trace-stream-api.js";
 
 export interface TraceStreamStackProps extends StackProps {
@@ -28,7 +29,7 @@ export class TraceStreamStack extends Stack {
 
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
-    output("WebSocketUrl", api.webSocketUrl, "Viewer URL: append ?traceId=...&token=...");
+    output("WebSocketUrl", api.webSocketUrl, "WebSocket stage URL: connect with ?traceId=...&token=...");
     output("ManagementEndpoint", api.callbackUrl, "@connections (management API) endpoint of the stage");
     output("EventBusName", api.eventBus.eventBusName, "Bus producers put trace events on");
     output("EventBusArn", api.eventBus.eventBusArn, "ARN of the trace event bus");
@@ -43,6 +44,31 @@ export class TraceStreamStack extends Stack {
     );
     if (api.jwtSecret) {
       output("JwtSecretArn", api.jwtSecret.secretArn, "Secrets Manager secret holding the HS256 token key");
+    }
+    if (api.viewer) {
+      output("ViewerUrl", api.viewer.url, "The hosted viewer: open ?traceId=T#token=JWT");
+      output(
+        "ViewerBucketName",
+        api.viewer.bucket.bucketName,
+        "Private bucket holding the viewer build and config.json",
+      );
+      output(
+        "ViewerDistributionId",
+        api.viewer.distribution.distributionId,
+        "CloudFront distribution of the viewer",
+      );
+    }
+    if (api.tokenEndpoint) {
+      output(
+        "TokenEndpointUrl",
+        api.tokenEndpoint.url,
+        "Viewer tokens: SigV4-signed GET ?traceId=T (service execute-api)",
+      );
+      output(
+        "TokenEndpointRouteArn",
+        api.tokenEndpoint.routeArn,
+        "Resource to allow execute-api:Invoke on, for callers of the token endpoint",
+      );
     }
     if (api.alarmTopic) output("AlarmTopicArn", api.alarmTopic.topicArn, "SNS topic every alarm notifies");
   }
@@ -84,7 +110,26 @@ export const CONTEXT_KEYS = {
   logSampleRate: "logSampleRate",
   /** Read by TraceStreamStack (an imported topic needs the stack as its scope). */
   alarmTopicArn: "alarmTopicArn",
+  tokenGrants: "tokenGrants",
+  hostedViewer: "hostedViewer",
 } as const;
+
+/**
+ * `tokenGrants`: the token policy as JSON (a string from `-c`, or the array itself in cdk.json).
+ * Its rules are checked by the construct.
+ */
+function contextGrants(node: Node): TraceStreamTokenEndpointOptions["grants"] | undefined {
+  const value: unknown = node.tryGetContext(CONTEXT_KEYS.tokenGrants);
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") return value as TraceStreamTokenEndpointOptions["grants"];
+  try {
+    return JSON.parse(value) as TraceStreamTokenEndpointOptions["grants"];
+  } catch {
+    throw new Error(
+      `context tokenGrants must be JSON like '[{"principals":["arn:aws:iam::123456789012:role/viewer"],"traces":["team-a/*"]}]', got ${JSON.stringify(value.slice(0, 80))}`,
+    );
+  }
+}
 
 function contextString(node: Node, key: string): string | undefined {
   const value: unknown = node.tryGetContext(key);
@@ -112,6 +157,8 @@ function contextBoolean(value: string | undefined, key: string): boolean | undef
  * `schemaRegistry` (`false` in regions without the EventBridge Schema Registry), `alarmEmail`,
  * `tracing` (`false` default), `logSampleRate` (0 to 1).
  * (`alarmTopicArn` is read by TraceStreamStack.)
+ * `tokenGrants` (JSON token policy: deploys the token endpoint), `hostedViewer` (`true` hosts
+ * web/dist on CloudFront; build it first).
  */
 export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   const get = (key: keyof typeof CONTEXT_KEYS) => contextString(node, CONTEXT_KEYS[key]);
@@ -176,6 +223,15 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
       throw new Error(`context logSampleRate must be a number from 0 to 1, got "${sampleRate}"`);
     }
     props.logSampleRate = rate;
+  }
+  const grants = contextGrants(node);
+  if (grants !== undefined) props.tokenEndpoint = { grants };
+  const hostedViewer = get("hostedViewer");
+  if (hostedViewer !== undefined) {
+    if (hostedViewer !== "true" && hostedViewer !== "false") {
+      throw new Error(`context hostedViewer must be true or false, got "${hostedViewer}"`);
+    }
+    if (hostedViewer === "true") props.viewer = {};
   }
   return props;
 }

@@ -204,6 +204,7 @@ export function devBanner(input: {
     ["SQS dead letters", endpoints.deadLetterQueueUrl],
     ["SQS emitter failures", endpoints.emitterFailureQueueUrl],
     ["DynamoDB", `${endpoints.dynamodb}  (table "${stack.tableName}")`],
+    ["Token endpoint", `${endpoints.tokenEndpoint}  (GET ?traceId=T, SigV4-signed)`],
   ];
   if (viewer) rows.unshift(["Viewer", viewer.url]);
   const width = Math.max(...rows.map(([name]) => name.length)) + 2;
@@ -228,6 +229,8 @@ export function devBanner(input: {
     ...(viewer
       ? ["Watch it in the viewer:", `  ${viewer.url}?traceId=${encodeURIComponent(demoTraceId)}`]
       : []),
+    "Or ask the token endpoint for one, signed with the local credentials (as deployed, with yours):",
+    `  ${tokenCurl(stack, demoTraceId)}`,
     "",
     "AWS CLI, v1 or v2 (any credentials work locally):",
     "  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local",
@@ -244,6 +247,15 @@ export function devBanner(input: {
     "Press Ctrl+C to stop.",
     "",
   ].join("\n");
+}
+
+/**
+ * A curl command that gets a viewer token from the token endpoint with curl's own SigV4 signing,
+ * as the local caller (LOCAL_CALLER, credentials local/local).
+ */
+export function tokenCurl(stack: LocalStack, traceId: string): string {
+  const url = `${stack.endpoints.tokenEndpoint}?traceId=${encodeURIComponent(traceId)}`;
+  return `curl --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user local:local "${url}"`;
 }
 
 export { LocalStackError, PortInUseError };

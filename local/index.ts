@@ -1,8 +1,10 @@
 import { mintToken as mintViewerToken } from "../lambdas/authorizer/token.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
+import { DEFAULT_MAX_TOKEN_TTL_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from "../lambdas/token/token-endpoint.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "../lib/event-rule.js";
 import type { StageThrottle } from "../lib/routes.js";
 import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
+import { type TokenGrantRules, TokenGrantRules as TokenGrantRulesSchema } from "../protocol/token-api.js";
 import { startAwsApiServer } from "./aws-api-server.js";
 import { type DeliveryFaultSettings, DeliveryFaults } from "./delivery-faults.js";
 import { DeliveryJournal } from "./delivery-journal.js";
@@ -30,8 +32,10 @@ import { createLogger, describeError, type LocalLogger, type LogLevel, type LogS
 import type { EventBridgeEnvelope } from "./put-events.js";
 import type { RetryPolicy } from "./retrying-dispatcher.js";
 import { fallbackFailureBody } from "./safe-json.js";
+import type { LocalCaller } from "./sigv4.js";
 import { SqsApi } from "./sqs-api.js";
 import { LocalQueue, type QueuedMessage } from "./sqs-queue.js";
+import { startTokenApi } from "./token-api.js";
 import { startTtlSweeper } from "./ttl-sweeper.js";
 
 export { type DeliveryFaultSettings, DeliveryFaults } from "./delivery-faults.js";
@@ -54,6 +58,7 @@ export { createLogger, type LocalLogger, type LogLevel, type LogSink } from "./l
 export type { EventBridgeEnvelope } from "./put-events.js";
 export { putEventsEntrySize } from "./put-events.js";
 export type { RetryPolicy } from "./retrying-dispatcher.js";
+export type { LocalCaller } from "./sigv4.js";
 
 /**
  * The fixed HS256 secret of local development: well known, so tokens minted by the CLI, the
@@ -65,7 +70,21 @@ export const LOCAL_DEV_SECRET = "trace-stream-local-development-secret-not-for-p
 export const LOCAL_REGION = "us-east-1";
 export const LOCAL_ACCOUNT_ID = "000000000000";
 export const DEFAULT_LOCAL_HOST = "127.0.0.1";
-export const DEFAULT_LOCAL_PORTS = { webSocket: 3001, eventBridge: 4010, dynamodb: 8000 } as const;
+export const DEFAULT_LOCAL_PORTS = {
+  webSocket: 3001,
+  eventBridge: 4010,
+  dynamodb: 8000,
+  tokenApi: 3002,
+} as const;
+/**
+ * The caller the local token endpoint knows by default: the local credentials (`local`/`local`),
+ * as an IAM user of the local account.
+ */
+export const LOCAL_CALLER: LocalCaller = {
+  accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
+  secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey,
+  arn: "arn:aws:iam::000000000000:user/local",
+};
 export const DEFAULT_LOCAL_TABLE = "trace-stream-local";
 export const DEFAULT_DEAD_LETTER_QUEUE = "trace-stream-dead-letters";
 export const DEFAULT_EMITTER_FAILURE_QUEUE = "trace-stream-emitter-failures";
@@ -91,8 +110,13 @@ export const DEFAULT_LOCAL_ASYNC_RETRY: RetryPolicy = {
 export interface LocalStackOptions {
   /** A loopback address; the local stack never listens beyond this machine. @default "127.0.0.1" */
   readonly host?: string;
-  /** 0 picks a free port. @default { webSocket: 3001, eventBridge: 4010, dynamodb: 8000 } */
-  readonly ports?: { readonly webSocket?: number; readonly eventBridge?: number; readonly dynamodb?: number };
+  /** 0 picks a free port. @default { webSocket: 3001, eventBridge: 4010, dynamodb: 8000, tokenApi: 3002 } */
+  readonly ports?: {
+    readonly webSocket?: number;
+    readonly eventBridge?: number;
+    readonly dynamodb?: number;
+    readonly tokenApi?: number;
+  };
   /** @default "local" */
   readonly stage?: string;
   /** @default "local" */
@@ -107,6 +131,17 @@ export interface LocalStackOptions {
   readonly dataDir?: string;
   /** HS256 secret of the authorizer. @default TRACE_STREAM_JWT_SECRET, else LOCAL_DEV_SECRET */
   readonly secret?: string;
+  /** The token endpoint (`GET /token`, SigV4-signed), as the construct's `tokenEndpoint` option deploys it. */
+  readonly tokenEndpoint?: {
+    /** Credentials it verifies signatures with, and who each belongs to. @default [LOCAL_CALLER] */
+    readonly callers?: readonly LocalCaller[];
+    /** The token policy. @default LOCAL_CALLER may ask for every trace */
+    readonly grants?: TokenGrantRules;
+    /** @default 900 */
+    readonly defaultTtlSeconds?: number;
+    /** @default 3600 */
+    readonly maxTtlSeconds?: number;
+  };
   readonly gatewayLimits?: Partial<GatewayLimits>;
   /** The WebSocket stage's route throttles. @default DEFAULT_STAGE_THROTTLE (the CDK stack's) */
   readonly throttle?: StageThrottle;
@@ -153,6 +188,8 @@ export interface LocalStackEndpoints {
   readonly deadLetterQueueUrl: string;
   /** The emitter's on-failure destination: events whose invocations kept failing. */
   readonly emitterFailureQueueUrl: string;
+  /** http://host:port/token: the token endpoint (sign requests with SigV4, service "execute-api"). */
+  readonly tokenEndpoint: string;
 }
 
 /** A message in one of the queues; `payload` is the body parsed as JSON when it is JSON. */
@@ -209,6 +246,7 @@ const HANDLER_MODULES: Record<LambdaFunctionName, () => Promise<HandlerModule>> 
   default: () => import("../lambdas/default/handler.js"),
   emitter: () => import("../lambdas/emitter/handler.js"),
   "failure-recorder": () => import("../lambdas/failure-recorder/handler.js"),
+  token: () => import("../lambdas/token/handler.js"),
 };
 
 /**
@@ -241,10 +279,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const asyncRetry: RetryPolicy = { ...DEFAULT_LOCAL_ASYNC_RETRY, ...options.asyncRetry };
   const pattern = traceEventPattern(source);
   validateEventPattern(pattern);
+  const token = tokenEndpointSettings(options.tokenEndpoint);
 
   // Stop order: no new PutEvents, then let deliveries in flight finish, then close connections
   // (their $disconnect still reaches DynamoDB), then the sweeper and DynamoDB itself.
-  const parts = ["aws", "bus", "emitterAsync", "journal", "gateway", "sweeper", "dynamo"] as const;
+  const parts = [
+    "tokenApi",
+    "aws",
+    "bus",
+    "emitterAsync",
+    "journal",
+    "gateway",
+    "sweeper",
+    "dynamo",
+  ] as const;
   const closers: Partial<Record<(typeof parts)[number], () => Promise<void>>> = {};
   const unwind = async () => {
     for (const part of parts) {
@@ -310,6 +358,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           emitterConcurrency: options.emitterConcurrency ?? DEFAULT_EMITTER_CONCURRENCY,
           maxSubscribersPerTrace: options.maxSubscribersPerTrace ?? DEFAULT_MAX_SUBSCRIBERS_PER_TRACE,
           jwtSecret: secret,
+          tokenGrants: JSON.stringify(token.grants),
+          tokenDefaultTtlSeconds: token.defaultTtlSeconds,
+          tokenMaxTtlSeconds: token.maxTtlSeconds,
           logLevel,
           functionNamePrefix,
           endpoints: () => {
@@ -424,6 +475,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const openGateway = gateway;
     closers.gateway = () => openGateway.close();
 
+    const tokenApi = await startTokenApi({
+      host,
+      port: options.ports?.tokenApi ?? DEFAULT_LOCAL_PORTS.tokenApi,
+      region,
+      accountId,
+      apiId: `${options.apiId ?? "local"}-token`,
+      callers: token.callers,
+      invoke: (event) => runner.invoke("token", event),
+      log: log.child("token-api"),
+    });
+    closers.tokenApi = tokenApi.close;
+
     const endpoints: LocalStackEndpoints = {
       webSocketUrl: gateway.url,
       managementEndpoint: gateway.managementEndpoint,
@@ -432,6 +495,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs: awsServer.url,
       deadLetterQueueUrl: queueUrl(),
       emitterFailureQueueUrl: urlOf(failureQueue),
+      tokenEndpoint: tokenApi.url,
     };
     log.debug(`local stack up: ${JSON.stringify(endpoints)}`);
     // Events PutEvents acknowledged before the last stop (or crash) and never delivered.
@@ -476,6 +540,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await unwind();
     throw error;
   }
+}
+
+/** The token endpoint's callers, policy and lifetimes, checked as the function would check them. */
+function tokenEndpointSettings(settings: LocalStackOptions["tokenEndpoint"]) {
+  const callers = settings?.callers ?? [LOCAL_CALLER];
+  const grants = settings?.grants ?? [{ principals: callers.map((caller) => caller.arn), traces: ["*"] }];
+  const parsed = TokenGrantRulesSchema.safeParse(grants);
+  if (!parsed.success) {
+    throw new LocalStackError(`tokenEndpoint.grants is not a valid token policy: ${parsed.error.message}`);
+  }
+  const maxTtlSeconds = settings?.maxTtlSeconds ?? DEFAULT_MAX_TOKEN_TTL_SECONDS;
+  const defaultTtlSeconds = settings?.defaultTtlSeconds ?? Math.min(DEFAULT_TOKEN_TTL_SECONDS, maxTtlSeconds);
+  return { callers, grants: parsed.data, maxTtlSeconds, defaultTtlSeconds };
 }
 
 function parseJson(text: string): unknown {

@@ -13,6 +13,10 @@ export interface LambdaEnvironmentInput {
   readonly emitterConcurrency: number;
   readonly maxSubscribersPerTrace: number;
   readonly jwtSecret: string;
+  /** The token endpoint's policy, as TOKEN_GRANTS JSON. */
+  readonly tokenGrants: string;
+  readonly tokenDefaultTtlSeconds: number;
+  readonly tokenMaxTtlSeconds: number;
   readonly logLevel: LogLevel;
   readonly functionNamePrefix: string;
   readonly endpoints: () => {
@@ -40,6 +44,7 @@ const TIMEOUT_SECONDS: Record<LambdaFunctionName, number> = {
   default: 10,
   emitter: 30,
   "failure-recorder": 10,
+  token: 10,
 };
 
 /**
@@ -93,6 +98,12 @@ export function lambdaFunctionConfig(
       break;
     case "failure-recorder":
       own[ENV.failureQueueUrl] = endpoints.failureQueueUrl;
+      break;
+    case "token":
+      own[ENV.jwtSecret] = input.jwtSecret;
+      own[ENV.tokenGrants] = input.tokenGrants;
+      own[ENV.tokenDefaultTtlSeconds] = String(input.tokenDefaultTtlSeconds);
+      own[ENV.tokenMaxTtlSeconds] = String(input.tokenMaxTtlSeconds);
       break;
     case "default":
       break;

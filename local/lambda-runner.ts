@@ -1,13 +1,18 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import type { HandlerRuntime } from "../lambdas/shared/runtime.js";
-import { FUNCTION_NAMES, type FunctionName } from "../lib/function-names.js";
+import {
+  FUNCTION_NAMES,
+  type FunctionName,
+  OPTIONAL_FUNCTION_NAMES,
+  type OptionalFunctionName,
+} from "../lib/function-names.js";
 import { describeError, type LocalLogger } from "./log.js";
 import { copyThroughJson } from "./safe-json.js";
 
-/** The Lambda functions of trace-stream: the list the CDK construct deploys. */
-export const LAMBDA_FUNCTIONS = FUNCTION_NAMES;
-export type LambdaFunctionName = FunctionName;
+/** The Lambda functions of trace-stream: the list the CDK construct deploys, options included. */
+export const LAMBDA_FUNCTIONS = [...FUNCTION_NAMES, ...OPTIONAL_FUNCTION_NAMES] as const;
+export type LambdaFunctionName = FunctionName | OptionalFunctionName;
 
 export function isLambdaFunctionName(name: string): name is LambdaFunctionName {
   return (LAMBDA_FUNCTIONS as readonly string[]).includes(name);

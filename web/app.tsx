@@ -2,7 +2,12 @@ import { useEffect, useState } from "react";
 import { TracePicker } from "./components/trace-picker.js";
 import { TraceView } from "./components/trace-view.js";
 import { useNavigate, useSearch } from "./use-location.js";
-import { fetchLocalConfig, resolveViewerSetup, type SetupResult } from "./viewer-config.js";
+import {
+  fetchHostedConfig,
+  fetchLocalConfig,
+  resolveViewerSetup,
+  type SetupResult,
+} from "./viewer-config.js";
 
 /** `/?traceId=T` watches T; without it, the start page. */
 export function App() {
@@ -53,6 +58,7 @@ function useViewerSetup(): SetupResult | null {
         url: import.meta.env.VITE_TRACE_STREAM_URL,
         tokenUrl: import.meta.env.VITE_TRACE_STREAM_TOKEN_URL,
       },
+      hostedConfig: () => fetchHostedConfig(window.fetch.bind(window)),
       localConfig: () => fetchLocalConfig(window.fetch.bind(window)),
       fetch: window.fetch.bind(window),
     }).then(

@@ -3,6 +3,7 @@
  * configuration:
  *
  *   GET  /api/config              {"mode":"local","webSocketUrl":"ws://127.0.0.1:3001/local","demo":true}
+ *   GET  /config.json             the same: the page looks for a hosted viewer's config.json first
  *   GET  /api/token?traceId=T     {"token":"<JWT for T>","expiresInSeconds":3600}
  *   POST /api/demo                {"traceId":"demo-..."}   (201: a simulated run has started)
  *
@@ -52,6 +53,9 @@ export function createViewerApi(deps: ViewerApiDeps): ApiHandler {
     }
     const stack = deps.stack;
     switch (url.pathname) {
+      // The page reads ./config.json before anything else (a hosted viewer's config); here it gets
+      // the local config, which it does not take for a hosted one, instead of a 404 in its console.
+      case "/config.json":
       case "/api/config":
         if (!allow(request, response, "GET")) return;
         answer(response, 200, {

@@ -5,14 +5,17 @@
  *    server log);
  * 2. `window.traceStreamConfig` (set by `config.js` next to `index.html`, replaceable after the
  *    build): `{ url, getToken(traceId) }` or `{ url, tokenUrl }`;
- * 3. build-time variables `VITE_TRACE_STREAM_URL` and `VITE_TRACE_STREAM_TOKEN_URL`;
- * 4. the local viewer server (`npm start`), when none of the above names a URL: `GET /api/config`,
+ * 3. `config.json` next to `index.html`, which the stack's hosted viewer writes from its outputs
+ *    (`{ webSocketUrl, authMode, tokenUrl?, tokenEndpoint? }`, protocol/viewer-config.ts);
+ * 4. build-time variables `VITE_TRACE_STREAM_URL` and `VITE_TRACE_STREAM_TOKEN_URL`;
+ * 5. the local viewer server (`npm start`), when none of the above names a URL: `GET /api/config`,
  *    tokens from `GET /api/token` (unless the page URL carries one).
  *
  * A token URL is called as `GET {tokenUrl}?traceId=T` (with cookies) and must answer `{"token": "..."}`.
  */
 import { z } from "zod";
 import { TRACE_ID_PATTERN } from "../protocol/trace-event.js";
+import { HOSTED_CONFIG_FILE, HostedViewerConfig } from "../protocol/viewer-config.js";
 
 export type TokenProvider = (traceId: string) => string | Promise<string>;
 
@@ -62,6 +65,8 @@ export interface SetupSources {
   /** `window.traceStreamConfig` as found (unvalidated). */
   readonly pageConfig: unknown;
   readonly build: { readonly url?: string; readonly tokenUrl?: string };
+  /** Resolves with `config.json` next to the page, or undefined when there is none. */
+  readonly hostedConfig: () => Promise<HostedViewerConfig | undefined>;
   /** Resolves with the local server's config, or undefined when there is no local server. */
   readonly localConfig: () => Promise<LocalServerConfig | undefined>;
   readonly fetch: typeof fetch;
@@ -84,10 +89,17 @@ export async function resolveViewerSetup(sources: SetupSources): Promise<SetupRe
   }
 
   const urlToken = nonEmpty(fragment.get("token")) ?? nonEmpty(query.get("token"));
-  const configuredUrl = nonEmpty(query.get("url")) ?? nonEmpty(page.url) ?? nonEmpty(sources.build.url);
+  const pageUrl = nonEmpty(query.get("url")) ?? nonEmpty(page.url);
+  // config.json is read only when neither the page URL nor config.js says where to connect.
+  const hosted = pageUrl === undefined ? await sources.hostedConfig() : undefined;
+  const configuredUrl = pageUrl ?? nonEmpty(hosted?.webSocketUrl) ?? nonEmpty(sources.build.url);
   const configuredProvider: TokenProvider | undefined =
     page.getToken ??
-    tokenUrlProvider(nonEmpty(page.tokenUrl) ?? nonEmpty(sources.build.tokenUrl), sources.fetch, "include");
+    tokenUrlProvider(
+      nonEmpty(page.tokenUrl) ?? nonEmpty(hosted?.tokenUrl) ?? nonEmpty(sources.build.tokenUrl),
+      sources.fetch,
+      "include",
+    );
 
   // The local server is asked only when nothing names where to connect.
   const local = configuredUrl === undefined ? await sources.localConfig() : undefined;
@@ -101,7 +113,10 @@ export async function resolveViewerSetup(sources: SetupSources): Promise<SetupRe
     configuredProvider ??
     (local === undefined ? undefined : tokenUrlProvider("/api/token", sources.fetch, "same-origin"));
   if (urlToken === undefined && provider === undefined) {
-    return { ok: false, reason: `No token is configured. ${CONFIG_HELP}` };
+    return {
+      ok: false,
+      reason: hosted === undefined ? `No token is configured. ${CONFIG_HELP}` : hostedTokenHelp(hosted),
+    };
   }
   return {
     ok: true,
@@ -113,6 +128,44 @@ export async function resolveViewerSetup(sources: SetupSources): Promise<SetupRe
       canRunDemo: local?.demo ?? false,
     },
   };
+}
+
+/**
+ * What a hosted viewer without a token tells its user: the page cannot sign requests to the
+ * IAM-authorized token endpoint, so the token comes in the link (`#token=`, never sent to a server).
+ */
+export function hostedTokenHelp(config: HostedViewerConfig): string {
+  const link = "Open this page with a token in its link: ?traceId=T#token=JWT.";
+  if (config.authMode === "oidc")
+    return `${link} Use a token of your identity provider whose traces claim grants T.`;
+  if (config.tokenEndpoint === undefined) {
+    return `${link} Mint one with \`npx trace-stream token --trace T\` (TRACE_STREAM_JWT_SECRET_ARN set to the stack's JwtSecretArn).`;
+  }
+  const region = /\.execute-api\.([a-z0-9-]+)\./.exec(config.tokenEndpoint.url)?.[1] ?? "REGION";
+  return (
+    `${link} Get one from the stack's token endpoint, signed with your AWS credentials ` +
+    `(temporary ones also need -H "x-amz-security-token: $AWS_SESSION_TOKEN"): ` +
+    `curl --aws-sigv4 "aws:amz:${region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" ` +
+    `"${config.tokenEndpoint.url}?traceId=T"`
+  );
+}
+
+/** Reads `config.json` next to the page; undefined when there is none (or it is not ours). */
+export async function fetchHostedConfig(fetchImpl: typeof fetch): Promise<HostedViewerConfig | undefined> {
+  let response: Response;
+  try {
+    response = await fetchImpl(`./${HOSTED_CONFIG_FILE}`, {
+      headers: { accept: "application/json" },
+      cache: "no-store",
+    });
+  } catch {
+    return undefined;
+  }
+  if (!response.ok) return undefined;
+  // Dev servers answer unknown paths with index.html: anything but our JSON means "not hosted".
+  const body = await response.json().catch(() => undefined);
+  const parsed = HostedViewerConfig.safeParse(body);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** Asks the local viewer server for its config; undefined when the page is not served by one. */

@@ -92,7 +92,8 @@ export async function startViewerServer(options: ViewerServerOptions = {}): Prom
     response.end("the viewer is starting\n");
   };
   const server: Server = createServer((request, response) => {
-    if (request.url?.startsWith("/api/")) {
+    const local = options.stack !== undefined && request.url?.split("?")[0] === "/config.json";
+    if (request.url?.startsWith("/api/") || local) {
       api(request, response).catch((error: unknown) => {
         log(
           `viewer API ${request.method} ${request.url}: ${error instanceof Error ? error.message : String(error)}`,

@@ -16,6 +16,7 @@ const OPTIONS = {
   "websocket-port": { type: "string" },
   "eventbridge-port": { type: "string" },
   "dynamodb-port": { type: "string" },
+  "token-port": { type: "string" },
   "viewer-port": { type: "string" },
 } as const;
 
@@ -27,8 +28,8 @@ export const devCommand: Command = {
 
 Runs the whole system on this machine, the same as \`npm start\`: the WebSocket API and @connections
 (3001, stage "local"), EventBridge and SQS (4010, bus and source "trace-stream"), DynamoDB (8000),
-the Lambda handlers behind them, and the viewer (3000). Prints every endpoint and a ready dev
-token. Stop with Ctrl-C.
+the token endpoint (3002, GET /token signed with the local credentials), the Lambda handlers
+behind them, and the viewer (3000). Prints every endpoint and a ready dev token. Stop with Ctrl-C.
 
 Options:
   --data-dir DIR         keep DynamoDB data in DIR across restarts   default: in memory
@@ -39,6 +40,7 @@ Options:
   --websocket-port N     default 3001 (0 picks a free port; so do the others)
   --eventbridge-port N   default 4010
   --dynamodb-port N      default 8000
+  --token-port N         default 3002
   --viewer-port N        default 3000
   -h, --help             show this help
 
@@ -68,6 +70,7 @@ The JWT secret is TRACE_STREAM_JWT_SECRET when set, else the local development s
       ...(port("websocket-port") === undefined ? {} : { webSocket: port("websocket-port") }),
       ...(port("eventbridge-port") === undefined ? {} : { eventBridge: port("eventbridge-port") }),
       ...(port("dynamodb-port") === undefined ? {} : { dynamodb: port("dynamodb-port") }),
+      ...(port("token-port") === undefined ? {} : { tokenApi: port("token-port") }),
     };
     const viewerPort = port("viewer-port");
     const options: DevServerOptions = {

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from "../../lambdas/authorizer/token-lifetime.js";
 import { TRACE_ID_PATTERN } from "../../protocol/trace-event.js";
 import type { Command } from "./command.js";
 import { parseCommandArgs } from "./command.js";
@@ -39,7 +40,8 @@ with it as ?traceId=ID&token=JWT.
 Options:
   --trace ID             a trace id, or a prefix ending in * ("run-*"; "*" for every trace);
                          repeat for several   (required)
-  --ttl DURATION         lifetime: 90s, 15m, 1h, 7d (a bare number is seconds)   default 1h
+  --ttl DURATION         lifetime: 90s, 15m, 1h, 1d (a bare number is seconds), at most 1d
+                         (the authorizer refuses longer tokens)   default 1h
   --subject NAME         the token's sub claim   default trace-stream-dev
   --issuer ISS           iss claim (when the authorizer requires one)
   --audience AUD         aud claim (when the authorizer requires one)
@@ -54,6 +56,12 @@ JwtSecretArn, read from Secrets Manager); locally the local stack's development 
     const traces = (values.trace ?? []).map(checkGrant);
     if (traces.length === 0) throw new UsageError("--trace is required", NAME);
     const ttlSeconds = parseDuration(values.ttl, "--ttl", NAME);
+    if (ttlSeconds > DEFAULT_MAX_TOKEN_LIFETIME_SECONDS) {
+      throw new UsageError(
+        `--ttl must be at most 1d (${DEFAULT_MAX_TOKEN_LIFETIME_SECONDS} s): the authorizer refuses tokens that live longer, got ${JSON.stringify(values.ttl)}`,
+        NAME,
+      );
+    }
     const target = resolveTarget(values, context.env, NAME);
     const token = await mint(context.env, target, NAME, {
       traces,

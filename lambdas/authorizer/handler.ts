@@ -1,9 +1,10 @@
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { secretsClient } from "../shared/aws-clients.js";
-import { ConfigError, type EnvRecord, optionalString } from "../shared/config.js";
+import { ConfigError, type EnvRecord, optionalString, positiveInteger } from "../shared/config.js";
 import { ENV } from "../shared/env-names.js";
 import { createTelemetry } from "../shared/telemetry.js";
 import { makeAuthorizer, type TokenVerifier } from "./authorizer.js";
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from "./token-lifetime.js";
 import {
   hs256Verifier,
   jwksVerifier,
@@ -24,6 +25,11 @@ function tokenUseFromEnv(env: EnvRecord): OidcTokenUse {
 export function verifierFromEnv(env: EnvRecord): TokenVerifier {
   const issuer = optionalString(env, ENV.jwtIssuer);
   const audience = optionalString(env, ENV.jwtAudience);
+  const maxLifetimeSeconds = positiveInteger(
+    env,
+    ENV.jwtMaxLifetimeSeconds,
+    DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  );
   const jwksUrl = optionalString(env, ENV.jwksUrl);
   if (jwksUrl) {
     if (!issuer)
@@ -33,13 +39,17 @@ export function verifierFromEnv(env: EnvRecord): TokenVerifier {
         `Set ${ENV.jwtAudience}: tokens from ${ENV.jwksUrl} must name it (an issuer signs tokens for many audiences).`,
       );
     }
-    return jwksVerifier(jwksUrl, { issuer, audience, tokenUse: tokenUseFromEnv(env) });
+    return jwksVerifier(jwksUrl, { issuer, audience, tokenUse: tokenUseFromEnv(env), maxLifetimeSeconds });
   }
   const secretArn = optionalString(env, ENV.jwtSecretArn);
   if (secretArn)
-    return hs256Verifier(secretsManagerSecret(secretsClient(env), secretArn), { issuer, audience });
+    return hs256Verifier(secretsManagerSecret(secretsClient(env), secretArn), {
+      issuer,
+      audience,
+      maxLifetimeSeconds,
+    });
   const secret = optionalString(env, ENV.jwtSecret);
-  if (secret) return hs256Verifier(async () => secret, { issuer, audience });
+  if (secret) return hs256Verifier(async () => secret, { issuer, audience, maxLifetimeSeconds });
   throw new ConfigError(
     `Set ${ENV.jwksUrl}, ${ENV.jwtSecretArn} or ${ENV.jwtSecret}: the authorizer needs a key.`,
   );

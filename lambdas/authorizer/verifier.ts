@@ -3,12 +3,19 @@ import { createRemoteJWKSet, type JWTPayload, errors as jose, jwtVerify } from "
 import { ConfigError } from "../shared/config.js";
 import { InvalidTokenError, type TokenVerifier } from "./authorizer.js";
 import { MIN_SECRET_LENGTH } from "./token.js";
+import {
+  checkTokenLifetime,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  TokenLifetimeError,
+} from "./token-lifetime.js";
 
 const CLOCK_TOLERANCE_SECONDS = 5;
 
 interface ClaimChecks {
   readonly issuer?: string | undefined;
   readonly audience?: string | undefined;
+  /** Longest `exp - iat` accepted. @default DEFAULT_MAX_TOKEN_LIFETIME_SECONDS */
+  readonly maxLifetimeSeconds?: number | undefined;
 }
 
 /** What an OIDC token must carry. */
@@ -18,6 +25,8 @@ export interface OidcClaimChecks {
   readonly audience: string;
   /** Required value of `token_use` when a token has one (Cognito: "access" or "id"). */
   readonly tokenUse: OidcTokenUse;
+  /** Longest `exp - iat` accepted. @default DEFAULT_MAX_TOKEN_LIFETIME_SECONDS */
+  readonly maxLifetimeSeconds?: number | undefined;
 }
 
 export type OidcTokenUse = "access" | "id";
@@ -40,11 +49,20 @@ const TOKEN_ERRORS = [
   jose.JWKSMultipleMatchingKeys,
 ] as const;
 
-/** Runs a jose verification, turning its token errors into InvalidTokenError and rethrowing the rest. */
-async function verifying(run: () => Promise<{ payload: JWTPayload }>): Promise<Record<string, unknown>> {
+/**
+ * Runs a jose verification, then the lifetime rules (token-lifetime.ts), turning token errors into
+ * InvalidTokenError and rethrowing the rest.
+ */
+async function verifying(
+  run: () => Promise<{ payload: JWTPayload }>,
+  maxLifetimeSeconds = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+): Promise<Record<string, unknown>> {
   try {
-    return (await run()).payload as Record<string, unknown>;
+    const payload = (await run()).payload as Record<string, unknown>;
+    checkTokenLifetime(payload, Date.now() / 1000, maxLifetimeSeconds);
+    return payload;
   } catch (error) {
+    if (error instanceof TokenLifetimeError) throw new InvalidTokenError(error.code, { cause: error });
     if (TOKEN_ERRORS.some((type) => error instanceof type)) {
       throw new InvalidTokenError((error as jose.JOSEError).code, { cause: error });
     }
@@ -55,7 +73,7 @@ async function verifying(run: () => Promise<{ payload: JWTPayload }>): Promise<R
 function checks(claims: ClaimChecks) {
   return {
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
-    requiredClaims: ["exp"],
+    requiredClaims: ["exp", "iat"],
     ...(claims.issuer ? { issuer: claims.issuer } : {}),
     ...(claims.audience ? { audience: claims.audience } : {}),
   };
@@ -72,7 +90,10 @@ function secretKey(secret: string): Uint8Array {
 export function hs256Verifier(loadSecret: () => Promise<string>, claims: ClaimChecks): TokenVerifier {
   return async (token) => {
     const key = secretKey(await loadSecret());
-    return verifying(() => jwtVerify(token, key, { algorithms: ["HS256"], ...checks(claims) }));
+    return verifying(
+      () => jwtVerify(token, key, { algorithms: ["HS256"], ...checks(claims) }),
+      claims.maxLifetimeSeconds,
+    );
   };
 }
 
@@ -96,11 +117,13 @@ function checkOidcClaims(payload: Record<string, unknown>, claims: OidcClaimChec
 export function jwksVerifier(jwksUrl: string, claims: OidcClaimChecks): TokenVerifier {
   const keySet = createRemoteJWKSet(new URL(jwksUrl));
   return async (token) => {
-    const payload = await verifying(() =>
-      jwtVerify(token, keySet, {
-        algorithms: ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
-        ...checks({ issuer: claims.issuer }),
-      }),
+    const payload = await verifying(
+      () =>
+        jwtVerify(token, keySet, {
+          algorithms: ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
+          ...checks({ issuer: claims.issuer }),
+        }),
+      claims.maxLifetimeSeconds,
     );
     checkOidcClaims(payload, claims);
     return payload;

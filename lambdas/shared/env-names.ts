@@ -31,6 +31,14 @@ export const ENV = {
   jwtAudience: "JWT_AUDIENCE",
   /** Authorizer (JWKS): required `token_use` of tokens that carry one, "access" (default) or "id". */
   jwtTokenUse: "JWT_TOKEN_USE",
+  /** Authorizer: longest token lifetime (`exp - iat`) accepted, in seconds (default one day). */
+  jwtMaxLifetimeSeconds: "JWT_MAX_LIFETIME_SECONDS",
+  /** Token endpoint: the token policy, JSON rules `[{"principals": [...], "traces": [...]}]`. */
+  tokenGrants: "TOKEN_GRANTS",
+  /** Token endpoint: lifetime of a token when the caller names none, in seconds (default 900). */
+  tokenDefaultTtlSeconds: "TOKEN_DEFAULT_TTL_SECONDS",
+  /** Token endpoint: longest lifetime a caller may ask for, in seconds (default 3600). */
+  tokenMaxTtlSeconds: "TOKEN_MAX_TTL_SECONDS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

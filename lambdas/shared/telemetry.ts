@@ -29,7 +29,9 @@ export type MetricName =
   | "ReplayEventsSent"
   | "ResumeRateLimited"
   | "EmitterFailuresRecorded"
-  | "AuthorizerFailures";
+  | "AuthorizerFailures"
+  | "TokensIssued"
+  | "TokensRefused";
 
 export interface MetricsPort {
   count(name: MetricName, value?: number): void;

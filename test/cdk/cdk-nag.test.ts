@@ -1,4 +1,7 @@
-import { type App, Stack, Validations } from "aws-cdk-lib";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type App, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
@@ -55,6 +58,32 @@ describe("cdk-nag AwsSolutions checks", () => {
     new TraceStreamStack(app, "NagAlarms", { api: { alarmEmail: "oncall@example.com" } });
     expect(violationsOf(app)).toEqual([]);
   });
+
+  it.each([RemovalPolicy.RETAIN, RemovalPolicy.DESTROY])(
+    "leave no unacknowledged error or warning with the token endpoint and the hosted viewer on (%s)",
+    (removalPolicy) => {
+      const distDir = mkdtempSync(join(tmpdir(), "nag-viewer-"));
+      writeFileSync(join(distDir, "index.html"), "<!doctype html>");
+      try {
+        const app = appWithoutBundling();
+        new TraceStreamStack(app, "NagOptions", {
+          api: {
+            removalPolicy,
+            tokenEndpoint: {
+              grants: [{ principals: ["arn:aws:iam::123456789012:role/viewer"], traces: ["*"] }],
+              allowedOrigins: ["https://app.example.com"],
+            },
+            viewer: { distDir },
+          },
+        });
+        expect(violationsOf(app)).toEqual([]);
+        Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+        expect(() => app.synth()).not.toThrow();
+      } finally {
+        rmSync(distDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it("still report a finding nobody acknowledged (the checks are live)", () => {
     const app = appWithoutBundling();

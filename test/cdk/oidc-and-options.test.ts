@@ -19,6 +19,7 @@ const OIDC = {
   jwksUrl: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example/.well-known/jwks.json",
   issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example",
   audience: "trace-viewer",
+  tokenUse: "id" as const,
 };
 
 // Every option away from its default, in one stack (template only, no bundling).
@@ -50,13 +51,14 @@ beforeAll(() => {
 });
 
 describe("OIDC mode", () => {
-  it("verifies tokens against the issuer's JWKS, issuer, audience and (by default) access token use", () => {
+  it("verifies tokens against the issuer's JWKS, issuer, audience, (by default) access token use and lifetime cap", () => {
     const env = environmentOf(template, logicalId(stack.api.functions.authorizer));
     expect(env).toMatchObject({
       [ENV.jwksUrl]: OIDC.jwksUrl,
       [ENV.jwtIssuer]: OIDC.issuer,
       [ENV.jwtAudience]: OIDC.audience,
-      [ENV.jwtTokenUse]: "access",
+      [ENV.jwtTokenUse]: "id",
+      [ENV.jwtMaxLifetimeSeconds]: "86400",
     });
     expect(env).not.toHaveProperty(ENV.jwtSecretArn);
     expect(env).not.toHaveProperty(ENV.jwtSecret);

@@ -3,7 +3,16 @@ import { describe, expect, it } from "vitest";
 import { DEMO_EVENTS } from "../../bin/commands/demo-run.js";
 import { runCli, STACK_TRACE, startCli } from "./run-cli.js";
 
-const FREE_PORTS = ["--websocket-port", "0", "--eventbridge-port", "0", "--dynamodb-port", "0"];
+const FREE_PORTS = [
+  "--websocket-port",
+  "0",
+  "--eventbridge-port",
+  "0",
+  "--dynamodb-port",
+  "0",
+  "--token-port",
+  "0",
+];
 
 /** `HH:MM:SS.mmm LEVEL  source  message fields...` */
 const TEXT_LINE = /^\d\d:\d\d:\d\d\.\d{3} [A-Z]+ +\S+ +\S/;

@@ -124,6 +124,12 @@ const BAD_INPUTS: readonly BadInput[] = [
     message: /--ttl must be a positive/,
   },
   {
+    name: "token with a --ttl past the authorizer's lifetime cap",
+    args: ["token", "--trace", "a", "--ttl", "7d"],
+    code: 2,
+    message: /--ttl must be at most 1d \(86400 s\): the authorizer refuses tokens that live longer, got "7d"/,
+  },
+  {
     name: "a secret too short to sign with",
     args: ["token", "--trace", "a"],
     env: { TRACE_STREAM_JWT_SECRET: "short" },

@@ -63,7 +63,7 @@ export async function startTestStack(
 ): Promise<TestStack> {
   const clock = options.clock ?? createTestClock();
   const stack = await startLocalStack({
-    ports: { webSocket: 0, eventBridge: 0, dynamodb: 0 },
+    ports: { webSocket: 0, eventBridge: 0, dynamodb: 0, tokenApi: 0 },
     quiet: true,
     sweepIntervalMs: 0,
     now: clock.now,

@@ -11,6 +11,12 @@ import {
 } from "../../lambdas/authorizer/authorizer.js";
 import { createHandler, verifierFromEnv } from "../../lambdas/authorizer/handler.js";
 import { mintToken } from "../../lambdas/authorizer/token.js";
+import {
+  checkTokenLifetime,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  IAT_CLOCK_SKEW_SECONDS,
+  TokenLifetimeError,
+} from "../../lambdas/authorizer/token-lifetime.js";
 import { hs256Verifier, secretsManagerSecret } from "../../lambdas/authorizer/verifier.js";
 import { ConfigError } from "../../lambdas/shared/config.js";
 import { noMetrics } from "../../lambdas/shared/telemetry.js";
@@ -86,12 +92,69 @@ describe("authorizer (HS256)", () => {
     ["a tampered payload", async () => ({ traceId: "run-1", token: await tampered() })],
     ["an alg:none token", async () => ({ traceId: "run-1", token: unsigned() })],
     ["a token without exp", async () => ({ traceId: "run-1", token: await withoutExpiry() })],
+    ["a token without iat", async () => ({ traceId: "run-1", token: await signed({ traces: ["run-1"] }) })],
+    [
+      "a token valid until the year 2200",
+      async () => ({ traceId: "run-1", token: await lifetime({ iat: 0, exp: YEAR_2200 }) }),
+    ],
+    [
+      "a token issued now that lives a second longer than the day the cap allows",
+      async () => ({
+        traceId: "run-1",
+        token: await lifetime({ iat: 0, exp: DEFAULT_MAX_TOKEN_LIFETIME_SECONDS + 1 }),
+      }),
+    ],
+    [
+      "a token whose iat is in the future beyond the clock skew",
+      async () => ({
+        traceId: "run-1",
+        token: await lifetime({ iat: IAT_CLOCK_SKEW_SECONDS + 30, exp: IAT_CLOCK_SKEW_SECONDS + 600 }),
+      }),
+    ],
     [
       "a traces claim that is not a list",
       async () => ({ traceId: "run-1", token: await signed({ traces: "run-1" }) }),
     ],
   ])("refuses (401) %s", async (_label, query) => {
     expect(await refusal(authorize(request(await query())))).toBe(UNAUTHORIZED);
+  });
+
+  it("accepts a token of exactly the capped lifetime, and one whose iat is a few seconds ahead", async () => {
+    const day = await lifetime({ iat: 0, exp: DEFAULT_MAX_TOKEN_LIFETIME_SECONDS });
+    expect(
+      (await authorize(request({ traceId: "run-1", token: day }))).policyDocument.Statement[0].Effect,
+    ).toBe("Allow");
+    const skewed = await lifetime({ iat: 10, exp: 600 });
+    expect(
+      (await authorize(request({ traceId: "run-1", token: skewed }))).policyDocument.Statement[0].Effect,
+    ).toBe("Allow");
+  });
+
+  it("caps the lifetime at JWT_MAX_LIFETIME_SECONDS when it is set", async () => {
+    const short = createHandler({
+      JWT_SECRET: SECRET,
+      JWT_MAX_LIFETIME_SECONDS: "900",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    });
+    const quarter = await lifetime({ iat: 0, exp: 900 });
+    expect(
+      (await short(request({ traceId: "run-1", token: quarter }))).policyDocument.Statement[0].Effect,
+    ).toBe("Allow");
+    const hour = await mintToken({ secret: SECRET, traces: ["run-1"], ttlSeconds: 3600 });
+    expect(await refusal(short(request({ traceId: "run-1", token: hour })))).toBe(UNAUTHORIZED);
+    expect(() => createHandler({ JWT_SECRET: SECRET, JWT_MAX_LIFETIME_SECONDS: "forever" })).toThrow(
+      /JWT_MAX_LIFETIME_SECONDS must be a positive integer/,
+    );
+  });
+
+  it("logs why a token's lifetime was refused, by code", async () => {
+    const log = recordingLog();
+    const auth = makeAuthorizer({ verify: verifierFromEnv({ JWT_SECRET: SECRET }), log, metrics: noMetrics });
+    const token = await lifetime({ iat: 0, exp: YEAR_2200 });
+    await refusal(auth({ methodArn: METHOD_ARN, queryStringParameters: { traceId: "run-1", token } }));
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ fields: { reason: "invalid_token", code: "ERR_TOKEN_LIFETIME_TOO_LONG" } }),
+    );
   });
 
   it("never logs the token", async () => {
@@ -111,6 +174,47 @@ describe("traceAllowed", () => {
     expect(traceAllowed(["a*"], "ab")).toBe(true);
     expect(traceAllowed(["*"], "anything")).toBe(true);
     expect(traceAllowed([], "a")).toBe(false);
+  });
+});
+
+describe("checkTokenLifetime", () => {
+  const now = 1_800_000_000;
+  const codeOf = (claims: Record<string, unknown>, max = 3600) => {
+    try {
+      checkTokenLifetime(claims, now, max);
+      return "ok";
+    } catch (error) {
+      expect(error).toBeInstanceOf(TokenLifetimeError);
+      return (error as TokenLifetimeError).code;
+    }
+  };
+
+  it("accepts exp - iat up to the cap, with iat up to the clock skew ahead", () => {
+    expect(codeOf({ iat: now, exp: now + 3600 })).toBe("ok");
+    expect(codeOf({ iat: now + IAT_CLOCK_SKEW_SECONDS, exp: now + 3600 })).toBe("ok");
+    expect(codeOf({ iat: now - 3000, exp: now + 600 })).toBe("ok");
+  });
+
+  it("refuses a missing or non-numeric iat, a future iat, and a lifetime over the cap", () => {
+    expect(codeOf({ exp: now + 60 })).toBe("ERR_TOKEN_IAT_MISSING");
+    expect(codeOf({ iat: "now", exp: now + 60 })).toBe("ERR_TOKEN_IAT_MISSING");
+    expect(codeOf({ iat: Number.NaN, exp: now + 60 })).toBe("ERR_TOKEN_IAT_MISSING");
+    expect(codeOf({ iat: now + IAT_CLOCK_SKEW_SECONDS + 1, exp: now + 600 })).toBe("ERR_TOKEN_IAT_IN_FUTURE");
+    expect(codeOf({ iat: now, exp: now + 3601 })).toBe("ERR_TOKEN_LIFETIME_TOO_LONG");
+    expect(codeOf({ iat: now, exp: YEAR_2200 })).toBe("ERR_TOKEN_LIFETIME_TOO_LONG");
+    // A token issued long ago that expires soon still lived too long.
+    expect(codeOf({ iat: now - 10 * 86_400, exp: now + 60 })).toBe("ERR_TOKEN_LIFETIME_TOO_LONG");
+  });
+});
+
+describe("mintToken", () => {
+  it("refuses to mint a token the authorizer would refuse for its lifetime", async () => {
+    await expect(mintToken({ secret: SECRET, traces: ["a"], ttlSeconds: 7 * 86_400 })).rejects.toThrow(
+      /ttlSeconds must be at most 86400/,
+    );
+    await expect(
+      mintToken({ secret: SECRET, traces: ["a"], ttlSeconds: 901, maxTtlSeconds: 900 }),
+    ).rejects.toThrow(/at most 900/);
   });
 });
 
@@ -161,12 +265,13 @@ describe("authorizer (OIDC JWKS)", () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const oidcToken = (claims: { iss?: string; aud?: string }) =>
-    new SignJWT({ traces: ["run-1"] })
+  const oidcToken = (claims: { iss?: string; aud?: string; token_use?: string }) =>
+    new SignJWT({ traces: ["run-1"], ...(claims.token_use ? { token_use: claims.token_use } : {}) })
       .setProtectedHeader({ alg: "RS256", kid: "k1" })
       .setIssuer(claims.iss ?? issuer)
       .setAudience(claims.aud ?? "viewer")
       .setSubject("bob")
+      .setIssuedAt()
       .setExpirationTime("5m")
       .sign(privateKey);
   /** A token with exactly these claims besides iss, sub, exp and traces. */
@@ -243,6 +348,19 @@ describe("authorizer (OIDC JWKS)", () => {
     expect(await refusal(oidc(request({ traceId: "run-1", token })))).toBe(UNAUTHORIZED);
   });
 });
+
+/** 2200-01-01T00:00:00Z in epoch seconds. */
+const YEAR_2200 = 7_258_118_400;
+
+/** An HS256 token for run-1 with `iat` and `exp` given in seconds from now (`exp` absolute past 10^9). */
+async function lifetime(times: { iat: number; exp: number }) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ traces: ["run-1"] })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuedAt(now + times.iat)
+    .setExpirationTime(times.exp > 1_000_000_000 ? times.exp : now + times.exp)
+    .sign(new TextEncoder().encode(SECRET));
+}
 
 /**
  * An outage of what the authorizer depends on (the issuer's JWKS, Secrets Manager) must not look

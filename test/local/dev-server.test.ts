@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -7,10 +8,11 @@ import { describe, expect, it } from "vitest";
 import { type DevServerOptions, runDevServer, startDevServer } from "../../local/dev-server.js";
 import { closeServer } from "../../local/http-server.js";
 import { PortInUseError } from "../../local/index.js";
+import { TokenIssued } from "../../protocol/token-api.js";
 import { openSubscriber } from "../helpers/local-stack.js";
 
 const quietFreePorts: DevServerOptions = {
-  ports: { webSocket: 0, eventBridge: 0, dynamodb: 0 },
+  ports: { webSocket: 0, eventBridge: 0, dynamodb: 0, tokenApi: 0 },
   quiet: true,
   sweepIntervalMs: 0,
   viewer: false,
@@ -60,6 +62,29 @@ describe("the dev server", () => {
       expect(await response.json()).toMatchObject({ FailedEntryCount: 0 });
       await server.stack.deliveriesIdle();
       expect(server.stack.deadLetters()).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("prints a curl command that gets a working token from the token endpoint with curl's own SigV4", async () => {
+    const server = await startDevServer(quietFreePorts);
+    try {
+      const command = /^\s*(curl --aws-sigv4 .+)$/m.exec(server.banner)?.[1] ?? "";
+      expect(command).toContain(server.stack.endpoints.tokenEndpoint);
+      // The banner's command, run as a shell would split it (its arguments are double-quoted).
+      const args = [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2] ?? "");
+      const output = await new Promise<string>((resolve, reject) =>
+        execFile(
+          args[0] ?? "curl",
+          [...args.slice(1), "--silent", "--show-error"],
+          (error, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+        ),
+      );
+      const { token } = TokenIssued.parse(JSON.parse(output));
+      const subscriber = await openSubscriber(server.stack.connectUrl("demo-trace", token));
+      await subscriber.close();
     } finally {
       await server.stop();
     }

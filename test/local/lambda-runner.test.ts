@@ -68,6 +68,7 @@ describe("the Lambda runner", () => {
         ENV.emitterConcurrency,
       ],
       "failure-recorder": [ENV.failureQueueUrl],
+      token: [ENV.jwtSecret, ENV.tokenGrants, ENV.tokenDefaultTtlSeconds, ENV.tokenMaxTtlSeconds],
     } satisfies Record<LambdaFunctionName, string[]>;
     const allOwn = new Set(Object.values(own).flat());
     for (const name of LAMBDA_FUNCTIONS) {

@@ -5,7 +5,7 @@ import { closeServer } from "../../local/http-server.js";
 import { LOCAL_DEV_SECRET, LocalStackError, PortInUseError, startLocalStack } from "../../local/index.js";
 import { openSubscriber, startTestStack } from "../helpers/local-stack.js";
 
-const freePorts = { webSocket: 0, eventBridge: 0, dynamodb: 0 };
+const freePorts = { webSocket: 0, eventBridge: 0, dynamodb: 0, tokenApi: 0 };
 
 /** Resolves with the HTTP status, or the socket error code when nothing listens. */
 function probe(url: string): Promise<number | string> {
@@ -93,7 +93,7 @@ describe("startLocalStack", () => {
     await closeServer(dynamo);
     try {
       const failure = await startLocalStack({
-        ports: { webSocket: taken, eventBridge: 0, dynamodb: dynamoPort },
+        ports: { webSocket: taken, eventBridge: 0, dynamodb: dynamoPort, tokenApi: 0 },
         quiet: true,
       }).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(PortInUseError);

@@ -100,6 +100,20 @@ describe("connecting with a bad or missing token", () => {
     );
   });
 
+  it("refuses a token that lives until 2200, or claims to be issued in the future, with 401", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const year2200 = 7_258_118_400;
+    expect(
+      await connectWith(await signed(stack.secret, { traces: [traceId] }, { expiresIn: year2200 - now })),
+    ).toBe(401);
+    const tomorrow = await new SignJWT({ traces: [traceId] })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuedAt(now + 86_400)
+      .setExpirationTime(now + 86_400 + 600)
+      .sign(encoder.encode(stack.secret));
+    expect(await connectWith(tomorrow)).toBe(401);
+  });
+
   it("refuses a token without an expiry with 401", async () => {
     expect(await connectWith(await signed(stack.secret, { traces: [traceId] }))).toBe(401);
   });

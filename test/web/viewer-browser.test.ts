@@ -4,7 +4,8 @@
  * with a warning, unless REQUIRE_BROWSER=1 (CI), where its absence fails.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
@@ -16,7 +17,11 @@ import { createHandler as createConnectHandler } from "../../lambdas/connect/han
 import { dynamoTraceStore } from "../../lambdas/shared/trace-store.js";
 import type { WebSocketEvent } from "../../lambdas/shared/websocket-event.js";
 import { keys } from "../../lib/table-design.js";
+import { viewerContentSecurityPolicy } from "../../lib/viewer-csp.js";
+import { closeServer, httpUrl, listen } from "../../local/http-server.js";
 import type { TraceEvent } from "../../protocol/trace-event.js";
+import { HOSTED_CONFIG_FILE, type HostedViewerConfig } from "../../protocol/viewer-config.js";
+import { createStaticHandler } from "../../web/static-files.js";
 import { startViewerServer, type ViewerServer } from "../../web/viewer-server.js";
 import { startTestStack, type TestStack } from "../helpers/local-stack.js";
 import { longRun } from "./trace-fixtures.js";
@@ -406,7 +411,7 @@ describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
     await page.close();
   });
 
-  it("works as a static build in deployed mode, configured by ?url and ?token", {
+  it("works as a static build in deployed mode, configured by ?url and ?token, or hosted with config.json and the stack's CSP", {
     timeout: 60_000,
   }, async () => {
     const outDir = await mkdtemp(join(tmpdir(), "viewer-build-"));
@@ -438,6 +443,45 @@ describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
       await page.goto(deployed.url);
       expect(await text(page, "setup-problem")).toContain("No WebSocket URL is configured");
       await page.close();
+
+      // As the stack hosts it: config.json next to the build (what BucketDeployment writes from
+      // the stack's outputs) and the Content-Security-Policy CloudFront sends with every file.
+      const config: HostedViewerConfig = {
+        webSocketUrl: stack.endpoints.webSocketUrl,
+        authMode: "hs256",
+        tokenEndpoint: { url: "https://tok123.execute-api.eu-west-1.amazonaws.com/token", auth: "aws_iam" },
+      };
+      await writeFile(join(outDir, HOSTED_CONFIG_FILE), JSON.stringify(config));
+      const csp = viewerContentSecurityPolicy([new URL(stack.endpoints.webSocketUrl).origin]);
+      const serveStatic = createStaticHandler(outDir);
+      const hosting = createServer((request, response) => {
+        response.setHeader("content-security-policy", csp);
+        response.setHeader("x-content-type-options", "nosniff");
+        void serveStatic(request, response);
+      });
+      const hostedUrl = `${httpUrl("127.0.0.1", await listen(hosting, "hosted viewer", "127.0.0.1", 0))}/`;
+      try {
+        const fragment = new URLSearchParams({ token });
+        const hosted = await openViewer(`/?traceId=${encodeURIComponent(traceId)}#${fragment}`, hostedUrl);
+        const violations: string[] = [];
+        hosted.page.on("console", (message) => {
+          if (message.text().includes("Content Security Policy")) violations.push(message.text());
+        });
+        await connection(hosted.page, "ended");
+        expect(await timeline(hosted.page)).toEqual([["static_tool", "success"]]);
+        expect(hosted.problems).toEqual([]);
+        expect(violations).toEqual([]);
+
+        // Without a token in the link, the page says how to get one from the token endpoint.
+        await hosted.page.goto(hostedUrl);
+        const help = await text(hosted.page, "setup-problem");
+        expect(help).toContain("#token=JWT");
+        expect(help).toContain('curl --aws-sigv4 "aws:amz:eu-west-1:execute-api"');
+        expect(hosted.problems).toEqual([]);
+        await hosted.page.close();
+      } finally {
+        await closeServer(hosting);
+      }
     } finally {
       await deployed.close();
       await rm(outDir, { recursive: true, force: true });

@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
+import type { HostedViewerConfig } from "../../protocol/viewer-config.js";
 import {
+  fetchHostedConfig,
   fetchLocalConfig,
   type LocalServerConfig,
   resolveViewerSetup,
@@ -16,6 +18,7 @@ function sources(overrides: Partial<SetupSources> = {}): SetupSources {
     hash: "",
     pageConfig: undefined,
     build: {},
+    hostedConfig: async () => undefined,
     localConfig: async () => undefined,
     fetch: vi.fn<typeof fetch>(async () => new Response("{}", { status: 404 })),
     ...overrides,
@@ -130,6 +133,75 @@ describe("viewer setup: deployed mode", () => {
     expect(
       await resolveViewerSetup(sources({ pageConfig: { url: DEPLOYED_URL, getToken: "not a function" } })),
     ).toEqual({ ok: false, reason: expect.stringContaining("getToken must be a function") });
+  });
+});
+
+describe("viewer setup: hosted by the stack (config.json)", () => {
+  const TOKEN_ENDPOINT = "https://tok123.execute-api.eu-west-1.amazonaws.com/token";
+  const hosted =
+    (config: Partial<HostedViewerConfig> = {}) =>
+    async (): Promise<HostedViewerConfig> => ({
+      webSocketUrl: DEPLOYED_URL,
+      authMode: "hs256",
+      tokenEndpoint: { url: TOKEN_ENDPOINT, auth: "aws_iam" },
+      ...config,
+    });
+
+  it("connects where config.json says, with the token from the link, and asks no local server", async () => {
+    const localConfig = vi.fn(async () => LOCAL);
+    const result = await resolveViewerSetup(
+      sources({ search: "?traceId=t", hash: "#token=jwt", hostedConfig: hosted(), localConfig }),
+    );
+    expect(result).toMatchObject({ ok: true, setup: { mode: "deployed", url: DEPLOYED_URL } });
+    expect(result.ok && (await result.setup.getToken("t"))).toBe("jwt");
+    expect(localConfig).not.toHaveBeenCalled();
+  });
+
+  it("without a token, says how to get one from the IAM token endpoint, in the endpoint's region", async () => {
+    const result = await resolveViewerSetup(sources({ hostedConfig: hosted() }));
+    expect(result.ok).toBe(false);
+    const reason = result.ok ? "" : result.reason;
+    expect(reason).toContain("#token=JWT");
+    expect(reason).toContain('curl --aws-sigv4 "aws:amz:eu-west-1:execute-api"');
+    expect(reason).toContain(`"${TOKEN_ENDPOINT}?traceId=T"`);
+  });
+
+  it("says where tokens come from without a token endpoint, and in OIDC mode", async () => {
+    const hs256 = await resolveViewerSetup(sources({ hostedConfig: hosted({ tokenEndpoint: undefined }) }));
+    expect(!hs256.ok && hs256.reason).toContain("npx trace-stream token --trace T");
+    const oidc = await resolveViewerSetup(sources({ hostedConfig: hosted({ authMode: "oidc" }) }));
+    expect(!oidc.ok && oidc.reason).toContain("identity provider");
+  });
+
+  it("uses a token URL of the deployer's own from config.json, with cookies", async () => {
+    const fetchImpl = jsonFetch({ "/trace-token": { body: { token: "from-own-service" } } });
+    const result = await resolveViewerSetup(
+      sources({
+        hostedConfig: hosted({ tokenUrl: "https://app.example.com/trace-token" }),
+        fetch: fetchImpl,
+      }),
+    );
+    expect(result.ok && (await result.setup.getToken("t"))).toBe("from-own-service");
+  });
+
+  it("lets ?url or config.js override config.json without reading it", async () => {
+    const hostedConfig = vi.fn(hosted());
+    const other = "wss://other.example.com/prod";
+    const result = await resolveViewerSetup(
+      sources({ search: `?url=${encodeURIComponent(other)}&token=t`, hostedConfig }),
+    );
+    expect(result.ok && result.setup.url).toBe(other);
+    expect(hostedConfig).not.toHaveBeenCalled();
+  });
+
+  it("reads config.json only when it is the stack's JSON (a dev server's index.html is not)", async () => {
+    const config = { webSocketUrl: DEPLOYED_URL, authMode: "hs256" };
+    expect(await fetchHostedConfig(jsonFetch({ "/config.json": { body: config } }))).toEqual(config);
+    expect(await fetchHostedConfig(jsonFetch({}))).toBeUndefined();
+    expect(await fetchHostedConfig(jsonFetch({ "/config.json": { body: { url: "x" } } }))).toBeUndefined();
+    expect(
+      await fetchHostedConfig(jsonFetch({ "/config.json": { status: 403, body: config } })),
+    ).toBeUndefined();
   });
 });
 

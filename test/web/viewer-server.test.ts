@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { dynamoTraceStore } from "../../lambdas/shared/trace-store.js";
 import { LocalStackError, PortInUseError } from "../../local/index.js";
 import type { TraceEvent } from "../../protocol/trace-event.js";
+import { HostedViewerConfig } from "../../protocol/viewer-config.js";
 import { TOKEN_TTL_SECONDS } from "../../web/viewer-api.js";
 import { startViewerServer, type ViewerServer } from "../../web/viewer-server.js";
 import { openSubscriber, startTestStack, type TestStack, UpgradeRefused } from "../helpers/local-stack.js";
@@ -69,6 +70,13 @@ describe("viewer API with a local stack", () => {
     expect(status).toBe(200);
     expect(body).toEqual({ mode: "local", webSocketUrl: stack.endpoints.webSocketUrl, demo: true });
     expect(headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("answers the page's look for a hosted config.json with the local config, not a 404", async () => {
+    const { status, body } = await getJson("/config.json");
+    expect(status).toBe(200);
+    expect(body).toEqual({ mode: "local", webSocketUrl: stack.endpoints.webSocketUrl, demo: true });
+    expect(HostedViewerConfig.safeParse(body).success).toBe(false);
   });
 
   it("mints a token that opens the trace it names and no other", async () => {

@@ -61,6 +61,7 @@ describe("an OIDC issuer whose JWKS endpoint is down", () => {
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setSubject("viewer")
+      .setIssuedAt()
       .setExpirationTime("5m")
       .sign(privateKey);
 

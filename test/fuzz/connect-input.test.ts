@@ -104,6 +104,7 @@ describe("the authorizer, with random tokens and trace ids", () => {
         const { SignJWT } = await import("jose");
         const token = await new SignJWT({ traces })
           .setProtectedHeader({ alg: "HS256" })
+          .setIssuedAt()
           .setExpirationTime("5m")
           .sign(new TextEncoder().encode(SECRET));
         await expect(authorize(request(traceId, token))).rejects.toSatisfy(isUnauthorized);

@@ -280,6 +280,7 @@ describe("authorizer (OIDC JWKS)", () => {
       .setProtectedHeader({ alg: "RS256", kid: "k1" })
       .setIssuer(issuer)
       .setSubject("carol")
+      .setIssuedAt()
       .setExpirationTime("5m")
       .sign(privateKey);
   const oidcEnv = (extra: Record<string, string> = {}) => ({
@@ -392,6 +393,7 @@ describe("authorizer outages are server errors, not refusals", () => {
       .setProtectedHeader({ alg: "RS256", kid: "k1" })
       .setIssuer(issuer)
       .setAudience("viewer")
+      .setIssuedAt()
       .setExpirationTime("5m")
       .sign(privateKey);
 

@@ -57,6 +57,11 @@ const NOT_RUN: ReadonlyArray<readonly [string, string]> = [
   ["npm ci", "deploys to an AWS account; test/cdk synthesizes the same stack offline"],
   ["export TRACE_STREAM_TARGET=aws", "needs a deployed stack"],
   ["npm test", "the test suite and its checks themselves"],
+  [
+    "# curl signs with your credentials",
+    "calls a deployed token endpoint; test/local/token-endpoint.test.ts and the dev banner's curl check the same request locally",
+  ],
+  ["aws cloudformation describe-stack-resources", "reads a deployed stack's resources"],
 ];
 const QUICK_START = "trace=demo-$(node -p 'crypto.randomUUID()')";
 const AWS_CLI_BLOCK = "export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local";
@@ -104,6 +109,7 @@ describe("README shell blocks", () => {
 /** Paths the README names that a build or a test writes, rather than the repository holding them. */
 const GENERATED = new Map([
   ["web/dist", "`npm run build:web` writes it"],
+  ["web/dist/index.html", "`npm run build:web` writes it"],
   ["test-artifacts/viewer.png", "the browser test writes it"],
 ]);
 
@@ -197,11 +203,12 @@ describe("README: the local stack's AWS CLI commands", () => {
         3001: new URL(stack.endpoints.managementEndpoint).host,
         4010: new URL(stack.endpoints.eventBridge).host,
         8000: new URL(stack.endpoints.dynamodb).host,
+        3002: new URL(stack.endpoints.tokenEndpoint).host,
       };
       const list = commands(block(AWS_CLI_BLOCK).text).map((command) =>
         command
           .replaceAll(
-            /127\.0\.0\.1:(3000|3001|4010|8000)\b/g,
+            /127\.0\.0\.1:(3000|3001|3002|4010|8000)\b/g,
             (_all, port: keyof typeof ports) => ports[port],
           )
           .replaceAll("CONNECTION_ID", connectionId),

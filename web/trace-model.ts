@@ -1,10 +1,13 @@
 /**
  * The viewer's picture of one run, built from its TraceEvents (pure: no clock, no DOM, no I/O).
  *
- * `applyEvents(model, events)` folds new events into a model and returns a new model. It is
- * incremental: events at or below `model.lastSeq` are ignored (the client's window may hand the
- * same events again), and only the parts an event touches are copied, once per call, so a run of
- * 10,000 events streamed in small batches costs about as much as one pass over them.
+ * The model is a function of the set of events folded in, never of the order they arrived: it is
+ * always the fold of those events in seq order. `applyEvents(model, events)` is incremental: events
+ * already folded are ignored (the client's window hands the same events again), events after
+ * `model.lastSeq` are folded forward, and a late event (a seq given up as missing that turned up
+ * after later ones) makes the model fold its retained events again with the late one in its place.
+ * Only the parts an event touches are copied, once per call, so a run of 10,000 events streamed in
+ * small batches costs about as much as one pass over them.
  */
 import {
   type EventStatus,
@@ -13,7 +16,11 @@ import {
   type TraceEvent,
 } from "../protocol/trace-event.js";
 
-export type CallState = "pending" | "success" | "error";
+/**
+ * `unfinished`: the run ended (plan_completed or plan_failed) while the call had no end event. It
+ * never finished as far as anyone can know; it is not running.
+ */
+export type CallState = "pending" | "success" | "error" | "unfinished";
 
 export interface ToolCallView {
   /** The producer's `call_id`, or `seq:N` of the start event when it sent none. */
@@ -49,7 +56,8 @@ export interface BudgetView {
   readonly lastSeq: number | undefined;
 }
 
-export type ApprovalState = "pending" | "approved" | "rejected" | "timed_out";
+/** `unfinished`: the run ended with no decision and no timeout. */
+export type ApprovalState = "pending" | "approved" | "rejected" | "timed_out" | "unfinished";
 
 export interface ApprovalView {
   readonly approvalId: string;
@@ -110,7 +118,41 @@ export interface TraceModel {
   readonly problems: readonly ProblemView[];
   /** Lookup tables for the incremental fold; not for display (see `TraceModelIndex`). */
   readonly index: TraceModelIndex;
+  /** What the model was folded from, to fold again when a late event arrives; not for display. */
+  readonly log: FoldLog;
 }
+
+/** An inclusive range of seqs. */
+export interface SeqSpan {
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The events behind a model. `checkpoint` is the fold of every event before `events` (the log keeps
+ * at most `MAX_LOG_EVENTS` events; older ones live on only in the checkpoint, so memory stays
+ * bounded). `events` is shared between successive models like the index maps: a model trusts only
+ * its first `length` entries. `seqs` holds every seq ever folded in, checkpoint included.
+ */
+export interface FoldLog {
+  readonly checkpoint: TraceModel | null;
+  readonly events: readonly ReceivedTraceEvent[];
+  readonly length: number;
+  readonly seqs: readonly SeqSpan[];
+}
+
+/**
+ * Events kept for folding again; past this the older half moves into the checkpoint. A late event
+ * older than the checkpoint (more than ~10,000 events late) is folded in after it, not in place.
+ */
+export const MAX_LOG_EVENTS = 20_000;
+
+const EMPTY_LOG: FoldLog = Object.freeze({
+  checkpoint: null,
+  events: Object.freeze([]),
+  length: 0,
+  seqs: Object.freeze([]),
+});
 
 /**
  * key -> position of the item in its list. Entries are only ever added, each at the next position,
@@ -153,30 +195,223 @@ export const EMPTY_TRACE_MODEL: TraceModel = Object.freeze({
   approvals: Object.freeze([]),
   problems: Object.freeze([]),
   index: Object.freeze({ calls: new Map(), approvals: new Map(), budgets: new Map() }),
+  log: EMPTY_LOG,
 });
 
 /** The budget type used when an event names none (and for a plain-number `total_budget`). */
 export const DEFAULT_BUDGET_TYPE = "total";
 
 /**
- * Folds `events` (ascending seq; gaps allowed) into `model`. Returns `model` itself when no event
- * is new, so React can skip work by identity.
+ * Folds `events` (ascending seq, each seq once; gaps allowed) into `model`. Returns `model` itself
+ * when no event is new, so React can skip work by identity.
  */
 export function applyEvents(model: TraceModel, events: readonly ReceivedTraceEvent[]): TraceModel {
   const start = firstNewIndex(events, model.lastSeq);
+  const late = lateEvents(model, events, start);
+  if (late.length > 0) return refold(model, late, events.slice(start));
   if (start >= events.length) return model;
-  const draft = new Draft(model);
-  for (let i = start; i < events.length; i++) {
-    const event = events[i] as ReceivedTraceEvent;
-    if (event.seq <= draft.lastSeq) continue;
-    draft.apply(event);
-  }
-  return draft.finish();
+  return fold(model, events, start);
 }
 
 /** Builds a model from scratch. */
 export function buildTraceModel(events: readonly ReceivedTraceEvent[]): TraceModel {
   return applyEvents(EMPTY_TRACE_MODEL, events);
+}
+
+/** Folds `events[start..]` (all after `model.lastSeq`, ascending) forward, recording them in the log. */
+function fold(model: TraceModel, events: readonly ReceivedTraceEvent[], start: number): TraceModel {
+  const draft = new Draft(model);
+  const log = new LogDraft(model.log);
+  for (let i = start; i < events.length; i++) {
+    const event = events[i] as ReceivedTraceEvent;
+    if (event.seq <= draft.lastSeq) continue;
+    draft.apply(event);
+    log.append(event);
+  }
+  return compact(draft.finish(log.finish()));
+}
+
+/**
+ * The events of `events[..start)` (all at or below `model.lastSeq`) that the model has not folded.
+ * The window holds each seq once, so a count per range finds out whether there are any cheaply.
+ */
+function lateEvents(
+  model: TraceModel,
+  events: readonly ReceivedTraceEvent[],
+  start: number,
+): ReceivedTraceEvent[] {
+  const first = events[0];
+  if (first === undefined || start === 0) return [];
+  const { seqs } = model.log;
+  if (countInSpans(seqs, first.seq, model.lastSeq) >= start) return [];
+  const late: ReceivedTraceEvent[] = [];
+  for (let i = 0; i < start; i++) {
+    const event = events[i] as ReceivedTraceEvent;
+    if (!spansInclude(seqs, event.seq)) late.push(event);
+  }
+  return late;
+}
+
+/**
+ * Folds the log again with the late events in their seq places, then the new ones. Late events
+ * older than the checkpoint are folded into the checkpoint first (after its own events).
+ */
+function refold(
+  model: TraceModel,
+  late: readonly ReceivedTraceEvent[],
+  fresh: readonly ReceivedTraceEvent[],
+): TraceModel {
+  const { log } = model;
+  let checkpoint = log.checkpoint ?? EMPTY_TRACE_MODEL;
+  const beforeCheckpoint = late.filter((event) => event.seq <= checkpoint.lastSeq);
+  if (beforeCheckpoint.length > 0) {
+    const draft = new Draft(checkpoint);
+    for (const event of beforeCheckpoint) draft.apply(event);
+    checkpoint = draft.finish(EMPTY_LOG);
+  }
+  const retained = log.events.slice(0, log.length);
+  const merged = mergeBySeq(
+    retained,
+    late.filter((event) => event.seq > checkpoint.lastSeq),
+  );
+  const draft = new Draft(checkpoint);
+  const events = [...merged, ...fresh.filter((event) => event.seq > model.lastSeq)];
+  for (const event of events) draft.apply(event);
+  let seqs = log.seqs;
+  for (const event of [...late, ...fresh]) seqs = addToSpans(seqs, event.seq);
+  return compact(
+    draft.finish({
+      checkpoint: log.checkpoint === null && beforeCheckpoint.length === 0 ? null : checkpoint,
+      events,
+      length: events.length,
+      seqs,
+    }),
+  );
+}
+
+/** Moves the older half of a long log into the checkpoint (amortized O(1) per event). */
+function compact(model: TraceModel): TraceModel {
+  const { log } = model;
+  if (log.length <= MAX_LOG_EVENTS) return model;
+  const half = log.length >>> 1;
+  const draft = new Draft(log.checkpoint ?? EMPTY_TRACE_MODEL);
+  for (let i = 0; i < half; i++) draft.apply(log.events[i] as ReceivedTraceEvent);
+  const events = log.events.slice(half, log.length);
+  return {
+    ...model,
+    log: { checkpoint: draft.finish(EMPTY_LOG), events, length: events.length, seqs: log.seqs },
+  };
+}
+
+function mergeBySeq(
+  a: readonly ReceivedTraceEvent[],
+  b: readonly ReceivedTraceEvent[],
+): ReceivedTraceEvent[] {
+  const sortedB = [...b].sort((x, y) => x.seq - y.seq);
+  const merged: ReceivedTraceEvent[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < sortedB.length) {
+    const x = a[i];
+    const y = sortedB[j];
+    if (y === undefined || (x !== undefined && x.seq < y.seq)) {
+      merged.push(x as ReceivedTraceEvent);
+      i++;
+    } else {
+      if (x !== undefined && x.seq === y.seq) i++;
+      merged.push(y);
+      j++;
+    }
+  }
+  return merged;
+}
+
+/** The log of one fold: appends to the shared array when this fold extends the newest model. */
+class LogDraft {
+  #events: ReceivedTraceEvent[];
+  #length: number;
+  #seqs: SeqSpan[];
+  readonly #base: FoldLog;
+
+  constructor(base: FoldLog) {
+    this.#base = base;
+    this.#events = base.events as ReceivedTraceEvent[];
+    this.#length = base.length;
+    this.#seqs = [...base.seqs];
+  }
+
+  append(event: ReceivedTraceEvent): void {
+    if (this.#events.length !== this.#length || Object.isFrozen(this.#events)) {
+      // Another fold already extended the shared array (this one branches from an older model).
+      this.#events = this.#events.slice(0, this.#length);
+    }
+    this.#events.push(event);
+    this.#length++;
+    const last = this.#seqs.at(-1);
+    if (last !== undefined && last.to + 1 === event.seq)
+      this.#seqs[this.#seqs.length - 1] = { ...last, to: event.seq };
+    else this.#seqs = [...addToSpans(this.#seqs, event.seq)];
+  }
+
+  finish(): FoldLog {
+    return {
+      checkpoint: this.#base.checkpoint,
+      events: this.#events,
+      length: this.#length,
+      seqs: this.#seqs,
+    };
+  }
+}
+
+/** Adds `seq` to sorted, disjoint, non-adjacent spans. */
+function addToSpans(spans: readonly SeqSpan[], seq: number): readonly SeqSpan[] {
+  const last = spans.at(-1);
+  if (last === undefined || seq > last.to + 1) return [...spans, { from: seq, to: seq }];
+  if (seq === last.to + 1) return [...spans.slice(0, -1), { from: last.from, to: seq }];
+  if (spansInclude(spans, seq)) return spans;
+  const result: SeqSpan[] = [];
+  let placed = false;
+  for (const span of spans) {
+    if (!placed && seq < span.from) {
+      result.push({ from: seq, to: seq });
+      placed = true;
+    }
+    result.push(span);
+  }
+  if (!placed) result.push({ from: seq, to: seq });
+  // Join neighbours that now touch.
+  const joined: SeqSpan[] = [];
+  for (const span of result) {
+    const previous = joined.at(-1);
+    if (previous !== undefined && previous.to + 1 >= span.from) {
+      joined[joined.length - 1] = { from: previous.from, to: Math.max(previous.to, span.to) };
+    } else joined.push(span);
+  }
+  return joined;
+}
+
+function spansInclude(spans: readonly SeqSpan[], seq: number): boolean {
+  let low = 0;
+  let high = spans.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const span = spans[middle] as SeqSpan;
+    if (span.to < seq) low = middle + 1;
+    else if (span.from > seq) high = middle;
+    else return true;
+  }
+  return false;
+}
+
+/** How many seqs in [from, to] the spans hold. */
+function countInSpans(spans: readonly SeqSpan[], from: number, to: number): number {
+  let count = 0;
+  for (const span of spans) {
+    const low = Math.max(span.from, from);
+    const high = Math.min(span.to, to);
+    if (high >= low) count += high - low + 1;
+  }
+  return count;
 }
 
 /** Index of the first event with seq > lastSeq, by binary search (events ascend by seq). */
@@ -228,7 +463,7 @@ class Draft {
 
   apply(event: ReceivedTraceEvent): void {
     const at = parseTime(event.timestamp) ?? this.#lastEventAt ?? 0;
-    this.lastSeq = event.seq;
+    this.lastSeq = Math.max(this.lastSeq, event.seq);
     this.#eventCount++;
     this.#statusCounts[event.status]++;
     this.#firstEventAt ??= at;
@@ -276,6 +511,7 @@ class Draft {
         this.#onApprovalSettled(event, at, "timed_out");
         break;
       case "plan_completed":
+        this.#onRunEnded();
         this.#plan = {
           ...this.#plan,
           outcome: "completed",
@@ -285,6 +521,7 @@ class Draft {
         };
         break;
       case "plan_failed":
+        this.#onRunEnded();
         this.#plan = {
           ...this.#plan,
           outcome: "failed",
@@ -302,7 +539,7 @@ class Draft {
     }
   }
 
-  finish(): TraceModel {
+  finish(log: FoldLog): TraceModel {
     const calls = this.#callIndex.map;
     const approvals = this.#approvalIndex.map;
     const budgets = this.#budgetIndex.map;
@@ -322,7 +559,18 @@ class Draft {
         calls === index.calls && approvals === index.approvals && budgets === index.budgets
           ? index
           : { calls, approvals, budgets },
+      log,
     };
+  }
+
+  /** Calls and approvals still open when the run ends never finished: they are not running. */
+  #onRunEnded(): void {
+    this.#calls.items.forEach((call, position) => {
+      if (call.state === "pending") this.#calls.set(position, { ...call, state: "unfinished" });
+    });
+    this.#approvals.items.forEach((approval, position) => {
+      if (approval.state === "pending") this.#approvals.set(position, { ...approval, state: "unfinished" });
+    });
   }
 
   // -- plan -----------------------------------------------------------------------------------------
@@ -399,7 +647,8 @@ class Draft {
       });
     } else {
       const call = this.#calls.get(position);
-      if (call.state !== "pending") return; // a second end for one call: the first one stands
+      // A second end for one call: the first one stands. An end after the run's end still counts.
+      if (call.state !== "pending" && call.state !== "unfinished") return;
       this.#calls.set(position, {
         ...call,
         tool: tool ?? call.tool,
@@ -424,7 +673,10 @@ class Draft {
   /** Ends without call_id match the oldest pending call of the same tool that had none either. */
   #oldestPendingWithoutId(tool: string | undefined): number | undefined {
     const position = this.#calls.items.findIndex(
-      (call) => call.state === "pending" && call.key.startsWith("seq:") && call.tool === tool,
+      (call) =>
+        (call.state === "pending" || call.state === "unfinished") &&
+        call.key.startsWith("seq:") &&
+        call.tool === tool,
     );
     return position === -1 ? undefined : position;
   }
@@ -510,7 +762,9 @@ class Draft {
   }
 
   #oldestPendingApproval(): string | undefined {
-    return this.#approvals.items.find((approval) => approval.state === "pending")?.approvalId;
+    return this.#approvals.items.find(
+      (approval) => approval.state === "pending" || approval.state === "unfinished",
+    )?.approvalId;
   }
 
   #upsertApproval(id: string, update: (approval: ApprovalView) => ApprovalView): ApprovalView {

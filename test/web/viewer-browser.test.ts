@@ -18,8 +18,8 @@ import type { WebSocketEvent } from "../../lambdas/shared/websocket-event.js";
 import { keys } from "../../lib/table-design.js";
 import type { TraceEvent } from "../../protocol/trace-event.js";
 import { startViewerServer, type ViewerServer } from "../../web/viewer-server.js";
-import { startTestStack, type TestStack } from "../helpers/local-stack.js";
-import { longRun } from "./trace-fixtures.js";
+import { putTraceEvents, startTestStack, type TestStack } from "../helpers/local-stack.js";
+import { longRun, traceBuilder } from "./trace-fixtures.js";
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const chromiumAvailable = existsSync(CHROMIUM_PATH);
@@ -346,6 +346,96 @@ describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
     expect(status).toContain("Failed");
     expect(status).toContain("the token was most likely refused");
     expect(await page.getByRole("button", { name: "Reconnect" }).isVisible()).toBe(true);
+    // The plan card agrees with the header: nothing is running, the page failed to load the run.
+    expect(await page.getByTestId("plan-outcome").getAttribute("data-outcome")).toBe("unavailable");
+    expect(await text(page, "plan-outcome")).toContain("Failed");
+    const card = (await page.getByTestId("plan-summary").textContent()) ?? "";
+    expect(card).toContain("Could not load this run");
+    expect(card).not.toMatch(/Running|Waiting for the run/);
+    await page.close();
+  });
+
+  it("folds a late event into every panel as if it had arrived in order", async () => {
+    const traceId = newTraceId("late-event");
+    const trace = traceBuilder(traceId, Date.now() - 5_000);
+    trace.add("plan_created", { goal: "Late events agree everywhere", steps: 1 });
+    trace.add("tool_call_start", { tool: "search_kb", call_id: "a", domain: "support" });
+    trace.wait(400);
+    trace.add("tool_call_complete", { tool: "search_kb", call_id: "a", duration_ms: 380, success: true });
+    trace.add("route_decision", { agent: "writer" });
+    trace.wait(100);
+    trace.add("plan_completed", { steps_completed: 1 });
+    const [e0, e1, e2, e3, e4] = trace.events as TraceEvent[];
+    await putTraceEvents(stack, [e0, e1, e3] as TraceEvent[]);
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await page.waitForSelector('[data-testid="missing"]', { timeout: 20_000 });
+    expect(await text(page, "missing")).toContain("#2 (never stored on the server: not produced, or lost");
+    expect(await timeline(page)).toEqual([["search_kb", "pending"]]);
+
+    // The run's end arrives before the missing seq: the open call never finished; nothing runs.
+    await putTraceEvents(stack, [e4] as TraceEvent[]);
+    await connection(page, "ended");
+    await expect.poll(() => timeline(page)).toEqual([["search_kb", "unfinished"]]);
+    expect(await page.getByTestId("timeline").textContent()).toContain("never finished");
+    expect(await page.getByTestId("plan-summary").textContent()).not.toContain("running");
+
+    // Then seq 2 turns up: every panel shows it as if it had come in order.
+    await putTraceEvents(stack, [e2] as TraceEvent[]);
+    await expect.poll(() => listedSeqs(page)).toEqual(range(5));
+    await expect.poll(() => timeline(page)).toEqual([["search_kb", "success"]]);
+    expect(await text(page, "plan-events")).toBe("5 events");
+    expect(await text(page, "event-count")).toBe("5 events");
+    expect(await page.getByTestId("plan-outcome").getAttribute("data-outcome")).toBe("completed");
+    expect(await page.getByTestId("plan-summary").textContent()).not.toMatch(/running|never finished/);
+    expect(await page.getByTestId("timeline").textContent()).not.toContain("running");
+    expect(await page.locator('[data-testid="missing"]').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows calls still open when the run ended as never finished, with no clock running", async () => {
+    const traceId = newTraceId("unfinished");
+    const trace = producer(traceId);
+    trace.plan({ goal: "End with work still open", steps: 2 });
+    trace.toolCall("quick_lookup", { domain: "ops" }).complete();
+    trace.toolCall("slow_export", { domain: "ops" });
+    trace.approval({ approval_id: "ap-1", tool: "refund", risk_level: "high" });
+    trace.complete({ steps_completed: 1 });
+    await trace.close();
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "ended");
+    expect(await timeline(page)).toEqual([
+      ["quick_lookup", "success"],
+      ["slow_export", "unfinished"],
+    ]);
+    const slowRow = page.locator('[data-tool="slow_export"]');
+    expect(await slowRow.textContent()).toContain("never finished");
+    expect(await page.getByTestId("approval").getAttribute("data-state")).toBe("unfinished");
+    const summary = (await page.getByTestId("plan-summary").textContent()) ?? "";
+    expect(summary).toContain("1 never finished");
+    expect(summary).not.toContain("running");
+    const elapsed = await text(page, "plan-elapsed");
+    await page.waitForTimeout(600);
+    expect(await text(page, "plan-elapsed")).toBe(elapsed);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("says that nothing is stored for an unknown trace id, instead of a run about to start", async () => {
+    const { page, problems } = await openViewer(`/?traceId=${newTraceId("never-written")}`);
+    await connection(page, "live");
+    await expect.poll(() => page.getByTestId("plan-outcome").getAttribute("data-outcome")).toBe("empty");
+    expect(await text(page, "plan-outcome")).toContain("Nothing stored");
+    expect(await page.getByTestId("plan-summary").textContent()).toContain(
+      "Nothing is stored for this trace id yet",
+    );
+    expect(await text(page, "connection-detail")).toBe("nothing stored for this id yet");
+    expect(await page.getByTestId("plan-summary").textContent()).not.toMatch(/Running|Waiting for the run/);
+    expect(problems).toEqual([]);
     await page.close();
   });
 

@@ -3,6 +3,7 @@ import type { SeqRange } from "../../client/subscriber-reorder-buffer.js";
 import type { ReceivedTraceEvent } from "../../protocol/trace-event.js";
 import { STATUS_LOOK, summarizeEvent } from "../event-summary.js";
 import { formatClock, formatNumber, formatOffset, plural } from "../format.js";
+import { describeGaps } from "../gap-view.js";
 import { indexOfSortedKey, rowStyle, VirtualList, type VirtualRow } from "./virtual-list.js";
 
 export interface EventListProps {
@@ -106,10 +107,13 @@ export function EventList({ events, start, reveal, droppedCount, missing }: Even
       )}
       {missing.length > 0 && (
         <p className="notice notice--warning" role="note" data-testid="missing">
-          <span aria-hidden="true">⚠</span> Not shown, the server no longer had them:{" "}
-          {missing
-            .map((range) => (range.from === range.to ? `#${range.from}` : `#${range.from}–${range.to}`))
-            .join(", ")}
+          <span aria-hidden="true">⚠</span> Not shown:{" "}
+          {describeGaps(missing).map((note, index) => (
+            <span key={note.seqs}>
+              {index > 0 && "; "}
+              {note.seqs} ({note.explanation})
+            </span>
+          ))}
         </p>
       )}
       {shown.length === 0 ? (

@@ -23,6 +23,7 @@ const LOOK: Record<CallState, { icon: string; word: string }> = {
   pending: { icon: "◔", word: "running" },
   success: { icon: "✓", word: "succeeded" },
   error: { icon: "✕", word: "failed" },
+  unfinished: { icon: "◌", word: "never finished" },
 };
 
 /** Each tool call as a bar from its start to its end (or to now while it runs), on one time axis. */
@@ -122,6 +123,7 @@ function TimelineRow({
   onShowEvent,
 }: TimelineRowProps) {
   const look = LOOK[call.state];
+  // An unfinished call's bar stops at the run's end: it is not counting any more.
   const end = call.endedAt ?? Math.max(span.end, call.startedAt);
   const duration = call.durationMs ?? end - call.startedAt;
   const left = clamp(((call.startedAt - span.start) / width) * 100, 0, 100);
@@ -129,11 +131,19 @@ function TimelineRow({
   const durationText =
     call.state === "pending"
       ? `running ${formatDuration(duration)}`
-      : call.state === "error"
-        ? `failed · ${formatDuration(duration)}`
-        : formatDuration(duration);
+      : call.state === "unfinished"
+        ? "never finished"
+        : call.state === "error"
+          ? `failed · ${formatDuration(duration)}`
+          : formatDuration(duration);
   const seq = call.endSeq ?? call.startSeq;
-  const description = `${call.tool} ${look.word}${call.state === "pending" ? ` for ${formatDuration(duration)}` : ` in ${formatDuration(duration)}`}${call.error ? `: ${call.error}` : ""}`;
+  const took =
+    call.state === "pending"
+      ? ` for ${formatDuration(duration)}`
+      : call.state === "unfinished"
+        ? ` (started ${formatDuration(call.startedAt - span.start)} in, no end event before the run ended)`
+        : ` in ${formatDuration(duration)}`;
+  const description = `${call.tool} ${look.word}${took}${call.error ? `: ${call.error}` : ""}`;
 
   return (
     <li

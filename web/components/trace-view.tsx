@@ -1,5 +1,6 @@
 import { useCallback, useMemo, useState } from "react";
 import { useTraceStream } from "../../client/react.js";
+import { describeRun } from "../run-status.js";
 import { useNow } from "../use-now.js";
 import { useTraceModel } from "../use-trace-model.js";
 import type { ViewerSetup } from "../viewer-config.js";
@@ -32,9 +33,15 @@ export function TraceView({ traceId, setup, onLeave }: TraceViewProps) {
     [],
   );
 
+  const status = describeRun(model, {
+    status: stream.status,
+    lastSeq: stream.lastSeq,
+    eventCount: stream.events.length,
+    missingCount: stream.missing.length,
+    failure: stream.state.status === "failed" ? stream.state.reason : undefined,
+  });
   // "Running" as far as this page can tell: no terminal event, and the stream may still bring one.
-  const streaming = stream.status !== "ended" && stream.status !== "failed" && stream.status !== "closed";
-  const running = model.plan.outcome === "running" && streaming;
+  const running = status.live;
   const now = useNow(running ? TICK_MS : null);
 
   const span = useMemo(() => {
@@ -68,12 +75,16 @@ export function TraceView({ traceId, setup, onLeave }: TraceViewProps) {
             </code>
           </span>
         </div>
-        <ConnectionStatus state={stream.state} onRetry={stream.reconnect} />
+        <ConnectionStatus
+          state={stream.state}
+          onRetry={stream.reconnect}
+          note={status.kind === "empty" ? "nothing stored for this id yet" : undefined}
+        />
       </header>
       <main className="page" id="main">
         <h1 className="visually-hidden">Trace {traceId}</h1>
         <ConflictBanner conflicts={stream.conflicts} />
-        <PlanSummary model={model} now={now} running={running} />
+        <PlanSummary model={model} now={now} status={status} />
         <ProblemsPanel problems={model.problems} onShowEvent={showEvent} />
         <div className="columns">
           <ToolTimeline calls={model.toolCalls} span={span} onShowEvent={showEvent} />

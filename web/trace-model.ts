@@ -22,10 +22,30 @@ import {
  */
 export type CallState = "pending" | "success" | "error" | "unfinished";
 
+/** Tool calls and model calls share one timeline; `kind` tells them apart. */
+export type CallKind = "tool" | "model";
+
+export interface ModelUsage {
+  readonly inputTokens: number | undefined;
+  readonly outputTokens: number | undefined;
+  readonly cacheReadTokens: number | undefined;
+  readonly costUsd: number | undefined;
+  readonly finishReason: string | undefined;
+}
+
 export interface ToolCallView {
-  /** The producer's `call_id`, or `seq:N` of the start event when it sent none. */
+  /**
+   * The producer's `call_id` (`llm:` first for model calls, whose ids are their own namespace), or
+   * `seq:N` of the start event when it sent none.
+   */
   readonly key: string;
+  readonly kind: CallKind;
+  /** The tool's name, or the model's for a model call. */
   readonly tool: string;
+  /** Model calls: provider (gen_ai.provider.name). */
+  readonly provider: string | undefined;
+  /** Model calls: tokens, cost and finish reason of the end event. */
+  readonly usage: ModelUsage | undefined;
   readonly domain: string | undefined;
   readonly sideEffectClass: string | undefined;
   readonly state: CallState;
@@ -101,6 +121,16 @@ export interface ProblemView {
   readonly detail: string | undefined;
 }
 
+/** Run totals of the model calls' end events; undefined parts were never reported. */
+export interface UsageTotals {
+  readonly modelCalls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  /** Sum of `cost_usd`; undefined when no call reported a cost. */
+  readonly costUsd: number | undefined;
+}
+
 export interface TraceModel {
   /** Highest seq folded in; -1 for none. */
   readonly lastSeq: number;
@@ -109,10 +139,16 @@ export interface TraceModel {
   readonly firstEventAt: number | undefined;
   readonly lastEventAt: number | undefined;
   readonly plan: PlanView;
-  /** In order of their first event. */
+  /** Tool and model calls, in order of their first event. */
   readonly toolCalls: readonly ToolCallView[];
-  /** One per budget type, in order of first mention. */
+  readonly usage: UsageTotals;
+  /**
+   * One per budget type, in order of first mention; a budget no warning spoke for yet is fed by
+   * the model calls' tokens or cost (see `withUsage`).
+   */
   readonly budgets: readonly BudgetView[];
+  /** The budgets as the events reported them, before model-call usage; the fold's input. */
+  readonly reportedBudgets: readonly BudgetView[];
   /** In order of request. */
   readonly approvals: readonly ApprovalView[];
   readonly problems: readonly ProblemView[];
@@ -191,7 +227,15 @@ export const EMPTY_TRACE_MODEL: TraceModel = Object.freeze({
   lastEventAt: undefined,
   plan: EMPTY_PLAN,
   toolCalls: Object.freeze([]),
+  usage: Object.freeze({
+    modelCalls: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    costUsd: undefined,
+  }),
   budgets: Object.freeze([]),
+  reportedBudgets: Object.freeze([]),
   approvals: Object.freeze([]),
   problems: Object.freeze([]),
   index: Object.freeze({ calls: new Map(), approvals: new Map(), budgets: new Map() }),
@@ -437,6 +481,7 @@ class Draft {
   #firstEventAt: number | undefined;
   #lastEventAt: number | undefined;
   #plan: PlanView;
+  #usage: UsageTotals;
   readonly #calls: CopyOnWriteList<ToolCallView>;
   readonly #budgets: CopyOnWriteList<BudgetView>;
   readonly #approvals: CopyOnWriteList<ApprovalView>;
@@ -452,13 +497,14 @@ class Draft {
     this.#firstEventAt = base.firstEventAt;
     this.#lastEventAt = base.lastEventAt;
     this.#plan = base.plan;
+    this.#usage = base.usage;
     this.#calls = new CopyOnWriteList(base.toolCalls);
-    this.#budgets = new CopyOnWriteList(base.budgets);
+    this.#budgets = new CopyOnWriteList(base.reportedBudgets);
     this.#approvals = new CopyOnWriteList(base.approvals);
     this.#problems = new CopyOnWriteList(base.problems);
     this.#callIndex = new AppendOnlyIndex(base.index.calls, base.toolCalls.length);
     this.#approvalIndex = new AppendOnlyIndex(base.index.approvals, base.approvals.length);
-    this.#budgetIndex = new AppendOnlyIndex(base.index.budgets, base.budgets.length);
+    this.#budgetIndex = new AppendOnlyIndex(base.index.budgets, base.reportedBudgets.length);
   }
 
   apply(event: ReceivedTraceEvent): void {
@@ -481,6 +527,13 @@ class Draft {
         break;
       case "tool_call_start":
         this.#onToolCallStart(event, at);
+        break;
+      case "llm_call_start":
+        this.#onModelCallStart(event, at);
+        break;
+      case "llm_call_complete":
+      case "llm_call_error":
+        this.#onModelCallEnd(event, at);
         break;
       case "tool_call_complete":
       case "tool_call_error":
@@ -552,7 +605,12 @@ class Draft {
       lastEventAt: this.#lastEventAt,
       plan: this.#plan,
       toolCalls: this.#calls.items,
-      budgets: this.#budgets.items,
+      usage: this.#usage,
+      budgets:
+        this.#budgets.items === this.base.reportedBudgets && this.#usage === this.base.usage
+          ? this.base.budgets
+          : withUsage(this.#budgets.items, this.#usage),
+      reportedBudgets: this.#budgets.items,
       approvals: this.#approvals.items,
       problems: this.#problems.items,
       index:
@@ -600,7 +658,10 @@ class Draft {
     if (this.#callIndex.get(key) !== undefined) return; // a repeated start (same call_id) adds nothing
     this.#pushCall(key, {
       key,
+      kind: "tool",
       tool: event.metadata.tool ?? "unknown tool",
+      provider: undefined,
+      usage: undefined,
       domain: event.metadata.domain,
       sideEffectClass: event.metadata.side_effect_class,
       state: "pending",
@@ -633,7 +694,10 @@ class Draft {
       const key = callId ?? `seq:${event.seq}`;
       this.#pushCall(key, {
         key,
+        kind: "tool",
         tool: tool ?? "unknown tool",
+        provider: undefined,
+        usage: undefined,
         domain: undefined,
         sideEffectClass: undefined,
         state: failed ? "error" : "success",
@@ -674,11 +738,112 @@ class Draft {
   #oldestPendingWithoutId(tool: string | undefined): number | undefined {
     const position = this.#calls.items.findIndex(
       (call) =>
+        call.kind === "tool" &&
         (call.state === "pending" || call.state === "unfinished") &&
         call.key.startsWith("seq:") &&
         call.tool === tool,
     );
     return position === -1 ? undefined : position;
+  }
+
+  // -- model calls ----------------------------------------------------------------------------------
+
+  #onModelCallStart(event: Extract<TraceEvent, { event: "llm_call_start" }>, at: number): void {
+    const { call_id: callId, model, provider } = event.metadata;
+    const key = callId === undefined ? `seq:${event.seq}` : `llm:${callId}`;
+    if (this.#callIndex.get(key) !== undefined) return;
+    this.#pushCall(key, {
+      key,
+      kind: "model",
+      tool: model ?? "model call",
+      provider,
+      usage: undefined,
+      domain: undefined,
+      sideEffectClass: undefined,
+      state: "pending",
+      startSeq: event.seq,
+      endSeq: undefined,
+      startedAt: at,
+      endedAt: undefined,
+      durationMs: undefined,
+      error: undefined,
+      errorType: undefined,
+    });
+  }
+
+  #onModelCallEnd(
+    event: Extract<TraceEvent, { event: "llm_call_complete" | "llm_call_error" }>,
+    at: number,
+  ): void {
+    const failed = event.event === "llm_call_error" || event.status === "error";
+    const { call_id: callId, model, provider, duration_ms: reported } = event.metadata;
+    const error = event.event === "llm_call_error" ? event.metadata.error : undefined;
+    const errorType = event.event === "llm_call_error" ? event.metadata.error_type : undefined;
+    const complete = event.event === "llm_call_complete" ? event.metadata : undefined;
+    const usage: ModelUsage = {
+      inputTokens: event.metadata.input_tokens,
+      outputTokens: event.metadata.output_tokens,
+      cacheReadTokens: complete?.cache_read_tokens,
+      costUsd: complete?.cost_usd,
+      finishReason: complete?.finish_reason,
+    };
+    const key = callId === undefined ? undefined : `llm:${callId}`;
+    const position =
+      key === undefined
+        ? this.#calls.items.findIndex(
+            (call) =>
+              call.kind === "model" &&
+              (call.state === "pending" || call.state === "unfinished") &&
+              call.key.startsWith("seq:") &&
+              call.tool === (model ?? "model call"),
+          )
+        : (this.#callIndex.get(key) ?? -1);
+    if (position === -1) {
+      const ownKey = key ?? `seq:${event.seq}`;
+      this.#pushCall(ownKey, {
+        key: ownKey,
+        kind: "model",
+        tool: model ?? "model call",
+        provider,
+        usage,
+        domain: undefined,
+        sideEffectClass: undefined,
+        state: failed ? "error" : "success",
+        startSeq: undefined,
+        endSeq: event.seq,
+        startedAt: at - (reported ?? 0),
+        endedAt: at,
+        durationMs: reported,
+        error,
+        errorType,
+      });
+    } else {
+      const call = this.#calls.get(position);
+      if (call.state !== "pending" && call.state !== "unfinished") return;
+      this.#calls.set(position, {
+        ...call,
+        tool: model ?? call.tool,
+        provider: provider ?? call.provider,
+        usage,
+        state: failed ? "error" : "success",
+        endSeq: event.seq,
+        endedAt: at,
+        durationMs: reported ?? Math.max(0, at - call.startedAt),
+        error,
+        errorType,
+      });
+    }
+    const totals = this.#usage;
+    this.#usage = {
+      modelCalls: totals.modelCalls + 1,
+      inputTokens: totals.inputTokens + (usage.inputTokens ?? 0),
+      outputTokens: totals.outputTokens + (usage.outputTokens ?? 0),
+      cacheReadTokens: totals.cacheReadTokens + (usage.cacheReadTokens ?? 0),
+      costUsd: usage.costUsd === undefined ? totals.costUsd : (totals.costUsd ?? 0) + usage.costUsd,
+    };
+    if (failed) {
+      this.#addProblem(event, at, `Model call failed: ${model ?? "model call"}`, joinError(errorType, error));
+    }
   }
 
   #pushCall(key: string, call: ToolCallView): void {
@@ -863,6 +1028,39 @@ class AppendOnlyIndex {
     return position;
   }
 }
+
+/**
+ * Budgets no budget_warning or budget_exceeded has spoken for yet take their usage from the model
+ * calls: a type naming tokens counts input and output tokens, one naming cost, usd or dollars the
+ * reported cost. A warning, once it arrives, is the producer's own word and stands.
+ */
+function withUsage(budgets: readonly BudgetView[], usage: UsageTotals): readonly BudgetView[] {
+  if (usage.modelCalls === 0) return budgets;
+  let changed: BudgetView[] | undefined;
+  budgets.forEach((budget, position) => {
+    if (budget.lastSeq !== undefined) return;
+    const type = budget.budgetType.toLowerCase();
+    const used = /token/.test(type)
+      ? usage.inputTokens + usage.outputTokens
+      : /cost|usd|dollar/.test(type)
+        ? usage.costUsd
+        : undefined;
+    if (used === undefined || used === budget.used) return;
+    const utilization = ratio(used, budget.limit);
+    const exceeded = budget.limit !== undefined && used > budget.limit;
+    changed ??= [...budgets];
+    changed[position] = {
+      ...budget,
+      used,
+      utilization: exceeded ? 1 : utilization,
+      state: exceeded ? "exceeded" : utilization !== undefined && utilization >= WARN_AT ? "warning" : "ok",
+    };
+  });
+  return changed ?? budgets;
+}
+
+/** Model-fed meters turn to warning at this share of the limit (producers usually warn at 80%). */
+const WARN_AT = 0.8;
 
 function parseTime(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

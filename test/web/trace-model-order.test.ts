@@ -73,6 +73,10 @@ describe("trace model: arrival order", () => {
       fc.record({ kind: fc.constantFrom("ask", "approve", "timeout"), id: fc.constantFrom("x", "y") }),
       fc.record({ kind: fc.constantFrom("warn", "exceed"), id: fc.constantFrom("tokens", "usd") }),
       fc.record({ kind: fc.constantFrom("route", "plan", "done", "failed", "custom"), id: fc.constant("") }),
+      fc.record({
+        kind: fc.constantFrom("llm_start", "llm_complete", "llm_error"),
+        id: fc.option(fc.constantFrom("a", "m"), { nil: undefined }),
+      }),
     );
     const runs = fc
       .array(step, { minLength: 1, maxLength: 14 })
@@ -96,7 +100,18 @@ describe("trace model: arrival order", () => {
           else if (kind === "warn") trace.add("budget_warning", { budget_type: id, used: 8, limit: 10 });
           else if (kind === "exceed") trace.add("budget_exceeded", { budget_type: id, limit: 10 });
           else if (kind === "route") trace.add("route_decision", { agent: `agent-${steps.length}` });
-          else if (kind === "plan") trace.add("plan_created", { goal: "g", total_budget: 10 });
+          else if (kind === "plan")
+            trace.add("plan_created", { goal: "g", total_budget: { tokens: 300, usd: 1 } });
+          else if (kind === "llm_start") trace.add("llm_call_start", { call_id: id, model: "m" });
+          else if (kind === "llm_complete")
+            trace.add("llm_call_complete", {
+              call_id: id,
+              model: "m",
+              input_tokens: 90,
+              output_tokens: 40,
+              cost_usd: 0.3,
+            });
+          else if (kind === "llm_error") trace.add("llm_call_error", { call_id: id, model: "m", error: "x" });
           else if (kind === "done") trace.add("plan_completed", {});
           else if (kind === "failed") trace.add("plan_failed", { error: "stop" });
           else trace.add("custom", { name: "note" });

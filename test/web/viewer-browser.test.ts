@@ -439,6 +439,57 @@ describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
     await page.close();
   });
 
+  it("shows model calls with model, tokens, cost and duration, run totals, and budget meters fed by them", async () => {
+    const traceId = newTraceId("model-calls");
+    const trace = producer(traceId);
+    trace.plan({ goal: "Answer a billing question", steps: 2, total_budget: { tokens: 4000, usd: 0.05 } });
+    trace.llmCall("claude-sonnet", { provider: "anthropic" }).complete({
+      input_tokens: 1800,
+      output_tokens: 420,
+      cost_usd: 0.0117,
+      finish_reason: "tool_use",
+    });
+    trace.toolCall("lookup_invoice", { domain: "billing" }).complete();
+    trace.llmCall("claude-sonnet", { provider: "anthropic" }).complete({
+      input_tokens: 1200,
+      output_tokens: 310,
+      cost_usd: 0.0083,
+    });
+    trace.llmCall("claude-haiku", { provider: "anthropic" }).fail(new Error("overloaded"));
+    trace.complete({ steps_completed: 2 });
+    await trace.close();
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "ended");
+    expect(await timeline(page)).toEqual([
+      ["claude-sonnet", "success"],
+      ["lookup_invoice", "success"],
+      ["claude-sonnet", "success"],
+      ["claude-haiku", "error"],
+    ]);
+    const usages = await page.getByTestId("call-usage").allTextContents();
+    expect(usages[0]).toBe("anthropic · 1,800→420 tok · $0.0117");
+    expect(await text(page, "call-counts")).toBe("1 tool call · 3 model calls");
+    expect(await text(page, "plan-model-calls")).toBe("3 calls");
+    expect(await text(page, "plan-tokens")).toBe("3,000 in · 730 out");
+    expect(await text(page, "plan-cost")).toBe("$0.02");
+    const budgets = await page.$$eval('[data-testid="budget"]', (items) =>
+      items.map((item) => [
+        item.querySelector(".budget__name")?.textContent,
+        item.getAttribute("data-state"),
+      ]),
+    );
+    expect(budgets).toEqual([
+      ["tokens", "warning"],
+      ["usd", "ok"],
+    ]);
+    expect(await page.getByTestId("budgets").textContent()).toContain("3,730 / 4,000");
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-model-calls.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("keeps a 10,000-event trace to a window of rows", { timeout: 120_000 }, async () => {
     const traceId = newTraceId("ten-thousand");
     const events = longRun(traceId, 4949, Date.now() - 60_000, 10_000);

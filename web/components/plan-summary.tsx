@@ -1,4 +1,4 @@
-import { formatDuration, plural } from "../format.js";
+import { formatCost, formatDuration, formatNumber, plural } from "../format.js";
 import type { RunStatus } from "../run-status.js";
 import type { TraceModel } from "../trace-model.js";
 
@@ -11,7 +11,8 @@ export interface PlanSummaryProps {
 }
 
 export function PlanSummary({ model, now, status }: PlanSummaryProps) {
-  const { plan, toolCalls } = model;
+  const { plan, usage } = model;
+  const toolCalls = model.toolCalls.filter((call) => call.kind === "tool");
   const elapsed = elapsedMs(model, now, status.live);
   const failedCalls = toolCalls.filter((call) => call.state === "error").length;
   const pendingCalls = toolCalls.filter((call) => call.state === "pending").length;
@@ -70,6 +71,21 @@ export function PlanSummary({ model, now, status }: PlanSummaryProps) {
             .filter(Boolean)
             .join(" · ")}
         />
+        {usage.modelCalls > 0 && (
+          <>
+            <Fact term="Model calls" value={plural(usage.modelCalls, "call")} testId="plan-model-calls" />
+            <Fact
+              term="Tokens"
+              value={`${formatNumber(usage.inputTokens)} in · ${formatNumber(usage.outputTokens)} out`}
+              testId="plan-tokens"
+            />
+            <Fact
+              term="Cost"
+              value={usage.costUsd === undefined ? "not reported" : formatCost(usage.costUsd)}
+              testId="plan-cost"
+            />
+          </>
+        )}
         <Fact term="Events" value={plural(model.eventCount, "event")} testId="plan-events" />
       </dl>
     </section>

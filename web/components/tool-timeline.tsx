@@ -1,5 +1,5 @@
 import { useCallback, useState } from "react";
-import { formatDuration, formatTick, plural, tickStep } from "../format.js";
+import { formatCost, formatDuration, formatNumber, formatTick, plural, tickStep } from "../format.js";
 import type { CallState, ToolCallView } from "../trace-model.js";
 import { rowStyle, VirtualList } from "./virtual-list.js";
 
@@ -38,12 +38,17 @@ export function ToolTimeline({ calls, span, onShowEvent }: ToolTimelineProps) {
   const keyOf = useCallback((index: number) => index, []);
   const indexOf = useCallback((key: number) => (key < calls.length ? key : undefined), [calls.length]);
   const running = calls.filter((call) => call.state === "pending").length;
+  const modelCalls = calls.filter((call) => call.kind === "model").length;
 
   return (
     <section className="card timeline" aria-labelledby="timeline-heading" data-testid="timeline">
       <div className="card__header">
         <h2 id="timeline-heading" className="card__title">
-          Tool calls <span className="count">{plural(calls.length, "call")}</span>
+          Tool and model calls{" "}
+          <span className="count" data-testid="call-counts">
+            {plural(calls.length - modelCalls, "tool call")}
+            {modelCalls > 0 && ` · ${plural(modelCalls, "model call")}`}
+          </span>
           {running > 0 && <span className="count count--pending">{running} running</span>}
         </h2>
         {!following && (
@@ -143,7 +148,8 @@ function TimelineRow({
       : call.state === "unfinished"
         ? ` (started ${formatDuration(call.startedAt - span.start)} in, no end event before the run ended)`
         : ` in ${formatDuration(duration)}`;
-  const description = `${call.tool} ${look.word}${took}${call.error ? `: ${call.error}` : ""}`;
+  const usage = usageText(call);
+  const description = `${call.kind === "model" ? "model call " : ""}${call.tool} ${look.word}${took}${usage ? ` (${usage})` : ""}${call.error ? `: ${call.error}` : ""}`;
 
   return (
     <li
@@ -152,6 +158,7 @@ function TimelineRow({
       data-testid="tool-call"
       data-state={call.state}
       data-tool={call.tool}
+      data-kind={call.kind}
       aria-posinset={position}
       aria-setsize={total}
     >
@@ -171,7 +178,13 @@ function TimelineRow({
             {call.tool}
           </button>
         )}
-        {call.domain && <span className="timeline__domain">{call.domain}</span>}
+        {call.kind === "model" ? (
+          <span className="timeline__domain timeline__usage" data-testid="call-usage">
+            {[call.provider ?? "model", usageText(call)].filter(Boolean).join(" · ")}
+          </span>
+        ) : (
+          call.domain && <span className="timeline__domain">{call.domain}</span>
+        )}
       </span>
       <span
         className="timeline__track"
@@ -192,6 +205,18 @@ function TimelineRow({
       {call.error && <span className="visually-hidden">: {call.error}</span>}
     </li>
   );
+}
+
+/** "1,200→340 tok · $0.0123" for a model call that reported usage. */
+export function usageText(call: ToolCallView): string {
+  const usage = call.usage;
+  if (usage === undefined) return "";
+  const tokens =
+    usage.inputTokens === undefined && usage.outputTokens === undefined
+      ? ""
+      : `${formatNumber(usage.inputTokens ?? 0)}→${formatNumber(usage.outputTokens ?? 0)} tok`;
+  const cost = usage.costUsd === undefined ? "" : formatCost(usage.costUsd);
+  return [tokens, cost].filter(Boolean).join(" · ");
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -4,7 +4,7 @@
  * with a warning, unless REQUIRE_BROWSER=1 (CI), where its absence fails.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
@@ -486,6 +486,58 @@ describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
     ]);
     expect(await page.getByTestId("budgets").textContent()).toContain("3,730 / 4,000");
     await page.screenshot({ path: join(ARTIFACTS, "viewer-model-calls.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("opens the event a #seq link points at, copies the trace id, an event's JSON and link, and exports JSON Lines", async () => {
+    const traceId = newTraceId("share/links");
+    const trace = producer(traceId);
+    trace.plan({ goal: "Share what you see", steps: 3 });
+    for (const tool of ["first_tool", "second_tool", "third_tool"]) trace.toolCall(tool).complete();
+    trace.complete({ steps_completed: 3 });
+    await trace.close();
+    await stack.deliveriesIdle();
+    const events = await storedEvents(traceId);
+
+    const { page, problems } = await openViewer(`/?traceId=${encodeURIComponent(traceId)}#seq=5`);
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: viewer.url });
+    await connection(page, "ended");
+    const linked = page.locator("#event-5-toggle");
+    await expect.poll(() => linked.getAttribute("aria-expanded")).toBe("true");
+    await expect.poll(() => linked.evaluate((element) => element === document.activeElement)).toBe(true);
+
+    const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+    await page.getByTestId("copy-trace-id").click();
+    await expect.poll(clipboard).toBe(traceId);
+    await page.getByTestId("copy-event-json").click();
+    await expect.poll(async () => JSON.parse(await clipboard())).toEqual(events[5]);
+    await page.getByTestId("copy-event-link").click();
+    const link = new URL(await clipboard());
+    expect(link.searchParams.get("traceId")).toBe(traceId);
+    expect(link.searchParams.has("token")).toBe(false);
+    expect(link.hash).toBe("#seq=5");
+
+    // A link on the page moves the fragment and opens that event.
+    await page.locator("#event-5-toggle").click();
+    await page.evaluate(() => {
+      window.location.hash = "seq=2";
+    });
+    await expect.poll(() => page.locator("#event-2-toggle").getAttribute("aria-expanded")).toBe("true");
+
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByTestId("export-jsonl").click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`${traceId.replace("/", "_")}.jsonl`);
+    const exported = await readFile((await download.path()) ?? "", "utf8");
+    expect(exported.endsWith("\n")).toBe(true);
+    expect(
+      exported
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+    ).toEqual(events);
     expect(problems).toEqual([]);
     await page.close();
   });

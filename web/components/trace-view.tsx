@@ -1,5 +1,7 @@
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { useTraceStream } from "../../client/react.js";
+import type { ReceivedTraceEvent } from "../../protocol/trace-event.js";
+import { seqFromHash } from "../event-link.js";
 import { describeRun } from "../run-status.js";
 import { useNow } from "../use-now.js";
 import { useTraceModel } from "../use-trace-model.js";
@@ -8,6 +10,7 @@ import { ApprovalsPanel } from "./approvals-panel.js";
 import { BudgetPanel } from "./budget-panel.js";
 import { ConflictBanner } from "./conflict-banner.js";
 import { ConnectionStatus } from "./connection-status.js";
+import { CopyButton } from "./copy-button.js";
 import { EventList } from "./event-list.js";
 import { PlanSummary } from "./plan-summary.js";
 import { ProblemsPanel } from "./problems-panel.js";
@@ -32,6 +35,7 @@ export function TraceView({ traceId, setup, onLeave }: TraceViewProps) {
     (seq: number) => setReveal((current) => ({ seq, nonce: (current?.nonce ?? 0) + 1 })),
     [],
   );
+  useLinkedEvent(stream.events, showEvent);
 
   const status = describeRun(model, {
     status: stream.status,
@@ -72,7 +76,8 @@ export function TraceView({ traceId, setup, onLeave }: TraceViewProps) {
             <span className="muted">Trace</span>{" "}
             <code className="mono" data-testid="trace-id">
               {traceId}
-            </code>
+            </code>{" "}
+            <CopyButton label="Copy id" text={() => traceId} testId="copy-trace-id" />
           </span>
         </div>
         <ConnectionStatus
@@ -94,6 +99,7 @@ export function TraceView({ traceId, setup, onLeave }: TraceViewProps) {
           </div>
         </div>
         <EventList
+          traceId={traceId}
           events={stream.events}
           start={span.start}
           reveal={reveal}
@@ -103,4 +109,22 @@ export function TraceView({ traceId, setup, onLeave }: TraceViewProps) {
       </main>
     </>
   );
+}
+
+/**
+ * `#seq=N` in the address opens event N once it is shown (on load, or when a link on the page
+ * changes the fragment); an event not arrived yet is opened when it arrives.
+ */
+function useLinkedEvent(events: readonly ReceivedTraceEvent[], showEvent: (seq: number) => void): void {
+  const [wanted, setWanted] = useState(() => seqFromHash(window.location.hash));
+  useEffect(() => {
+    const onHashChange = () => setWanted(seqFromHash(window.location.hash));
+    window.addEventListener("hashchange", onHashChange);
+    return () => window.removeEventListener("hashchange", onHashChange);
+  }, []);
+  useEffect(() => {
+    if (wanted === undefined || !events.some((event) => event.seq === wanted)) return;
+    showEvent(wanted);
+    setWanted(undefined);
+  }, [wanted, events, showEvent]);
 }

@@ -46,6 +46,10 @@ export interface ToolCallView {
   readonly provider: string | undefined;
   /** Model calls: tokens, cost and finish reason of the end event. */
   readonly usage: ModelUsage | undefined;
+  /** The event's `span_id` (the start's, else the end's), for the span tree. */
+  readonly spanId: string | undefined;
+  /** The enclosing span (`parent_id`), for the span tree. */
+  readonly parentId: string | undefined;
   readonly domain: string | undefined;
   readonly sideEffectClass: string | undefined;
   readonly state: CallState;
@@ -121,6 +125,15 @@ export interface ProblemView {
   readonly detail: string | undefined;
 }
 
+/** A span no call stands for (an agent, a step): named by the first event that carries it. */
+export interface SpanView {
+  readonly spanId: string;
+  readonly parentId: string | undefined;
+  readonly label: string;
+  readonly seq: number;
+  readonly at: number;
+}
+
 /** Run totals of the model calls' end events; undefined parts were never reported. */
 export interface UsageTotals {
   readonly modelCalls: number;
@@ -142,6 +155,8 @@ export interface TraceModel {
   /** Tool and model calls, in order of their first event. */
   readonly toolCalls: readonly ToolCallView[];
   readonly usage: UsageTotals;
+  /** Spans of events other than calls (agents, steps), in order of first seq; see `SpanView`. */
+  readonly spans: readonly SpanView[];
   /**
    * One per budget type, in order of first mention; a budget no warning spoke for yet is fed by
    * the model calls' tokens or cost (see `withUsage`).
@@ -227,6 +242,7 @@ export const EMPTY_TRACE_MODEL: TraceModel = Object.freeze({
   lastEventAt: undefined,
   plan: EMPTY_PLAN,
   toolCalls: Object.freeze([]),
+  spans: Object.freeze([]),
   usage: Object.freeze({
     modelCalls: 0,
     inputTokens: 0,
@@ -482,6 +498,8 @@ class Draft {
   #lastEventAt: number | undefined;
   #plan: PlanView;
   #usage: UsageTotals;
+  readonly #spans: CopyOnWriteList<SpanView>;
+  readonly #spanIds: Set<string>;
   readonly #calls: CopyOnWriteList<ToolCallView>;
   readonly #budgets: CopyOnWriteList<BudgetView>;
   readonly #approvals: CopyOnWriteList<ApprovalView>;
@@ -498,6 +516,8 @@ class Draft {
     this.#lastEventAt = base.lastEventAt;
     this.#plan = base.plan;
     this.#usage = base.usage;
+    this.#spans = new CopyOnWriteList(base.spans);
+    this.#spanIds = new Set();
     this.#calls = new CopyOnWriteList(base.toolCalls);
     this.#budgets = new CopyOnWriteList(base.reportedBudgets);
     this.#approvals = new CopyOnWriteList(base.approvals);
@@ -515,6 +535,7 @@ class Draft {
     this.#firstEventAt ??= at;
     this.#lastEventAt = this.#lastEventAt === undefined ? at : Math.max(this.#lastEventAt, at);
     if (this.#plan.startedAt === undefined) this.#plan = { ...this.#plan, startedAt: at };
+    this.#noteSpan(event, at);
     // An event newer than this viewer counts (and is listed) but has no panel.
     if (!isKnownEvent(event)) return;
 
@@ -606,6 +627,7 @@ class Draft {
       plan: this.#plan,
       toolCalls: this.#calls.items,
       usage: this.#usage,
+      spans: this.#spans.items,
       budgets:
         this.#budgets.items === this.base.reportedBudgets && this.#usage === this.base.usage
           ? this.base.budgets
@@ -619,6 +641,23 @@ class Draft {
           : { calls, approvals, budgets },
       log,
     };
+  }
+
+  /** The first non-call event of each span id names that span. */
+  #noteSpan(event: ReceivedTraceEvent, at: number): void {
+    const spanId = (event as { span_id?: unknown }).span_id;
+    if (typeof spanId !== "string" || CALL_EVENTS.has(event.event)) return;
+    if (this.#spanIds.size === 0) for (const span of this.#spans.items) this.#spanIds.add(span.spanId);
+    if (this.#spanIds.has(spanId)) return;
+    this.#spanIds.add(spanId);
+    const parentId = (event as { parent_id?: unknown }).parent_id;
+    this.#spans.push({
+      spanId,
+      parentId: typeof parentId === "string" ? parentId : undefined,
+      label: spanLabel(event),
+      seq: event.seq,
+      at,
+    });
   }
 
   /** Calls and approvals still open when the run ends never finished: they are not running. */
@@ -662,6 +701,7 @@ class Draft {
       tool: event.metadata.tool ?? "unknown tool",
       provider: undefined,
       usage: undefined,
+      ...spanOf(event),
       domain: event.metadata.domain,
       sideEffectClass: event.metadata.side_effect_class,
       state: "pending",
@@ -698,6 +738,7 @@ class Draft {
         tool: tool ?? "unknown tool",
         provider: undefined,
         usage: undefined,
+        ...spanOf(event),
         domain: undefined,
         sideEffectClass: undefined,
         state: failed ? "error" : "success",
@@ -758,6 +799,7 @@ class Draft {
       tool: model ?? "model call",
       provider,
       usage: undefined,
+      ...spanOf(event),
       domain: undefined,
       sideEffectClass: undefined,
       state: "pending",
@@ -806,6 +848,7 @@ class Draft {
         tool: model ?? "model call",
         provider,
         usage,
+        ...spanOf(event),
         domain: undefined,
         sideEffectClass: undefined,
         state: failed ? "error" : "success",
@@ -1061,6 +1104,32 @@ function withUsage(budgets: readonly BudgetView[], usage: UsageTotals): readonly
 
 /** Model-fed meters turn to warning at this share of the limit (producers usually warn at 80%). */
 const WARN_AT = 0.8;
+
+const CALL_EVENTS: ReadonlySet<string> = new Set([
+  "tool_call_start",
+  "tool_call_complete",
+  "tool_call_error",
+  "llm_call_start",
+  "llm_call_complete",
+  "llm_call_error",
+]);
+
+function spanOf(event: { span_id?: unknown; parent_id?: unknown }): {
+  spanId: string | undefined;
+  parentId: string | undefined;
+} {
+  return {
+    spanId: typeof event.span_id === "string" ? event.span_id : undefined,
+    parentId: typeof event.parent_id === "string" ? event.parent_id : undefined,
+  };
+}
+
+function spanLabel(event: ReceivedTraceEvent): string {
+  const metadata = (event.metadata ?? {}) as Record<string, unknown>;
+  const what = event.event === "custom" && typeof metadata.name === "string" ? metadata.name : event.event;
+  const who = [metadata.agent, metadata.goal].find((value) => typeof value === "string");
+  return typeof who === "string" ? `${what}: ${who}` : what;
+}
 
 function parseTime(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

@@ -542,6 +542,71 @@ describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
     await page.close();
   });
 
+  it("shows nested agents, tools and model calls as a collapsible span tree with a waterfall, readable at 390 px", async () => {
+    const traceId = newTraceId("spans");
+    const trace = producer(traceId);
+    trace.plan({ goal: "Plan, research and write", steps: 2 });
+    trace.custom("invoke_agent", { agent: "researcher" }, undefined, { span_id: "agent-research" });
+    trace
+      .toolCall("search_knowledge_base_for_refund_policy_documents", { parent_id: "agent-research" })
+      .complete();
+    trace.custom("invoke_agent", { agent: "writer" }, undefined, {
+      span_id: "agent-writer",
+      parent_id: "agent-research",
+    });
+    trace
+      .llmCall("claude-sonnet", { parent_id: "agent-writer" })
+      .complete({ input_tokens: 900, output_tokens: 200 });
+    trace.complete({ steps_completed: 2 });
+    await trace.close();
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "ended");
+    const rows = () =>
+      page.$$eval('[data-testid="span-row"]', (items) =>
+        items.map((item) => [
+          item.querySelector(".spans__name")?.textContent,
+          Number(item.getAttribute("data-depth")),
+        ]),
+      );
+    expect(await rows()).toEqual([
+      ["invoke_agent: researcher", 0],
+      ["search_knowledge_base_for_refund_policy_documents", 1],
+      ["invoke_agent: writer", 1],
+      ["claude-sonnet", 2],
+    ]);
+    const bars = await page.$$eval('[data-testid="span-row"] .spans__bar', (items) =>
+      items.map((item) => Number.parseFloat((item as HTMLElement).style.left)),
+    );
+    expect(bars).toEqual([...bars].sort((a, b) => a - b));
+
+    await page.getByRole("button", { name: "Collapse invoke_agent: writer" }).click();
+    expect((await rows()).map(([name]) => name)).not.toContain("claude-sonnet");
+    await page.getByRole("button", { name: "Expand invoke_agent: writer" }).click();
+    expect(await rows()).toHaveLength(4);
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-span-tree.png"), fullPage: true });
+
+    // At 390 px long tool names and event summaries wrap instead of being cut.
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.waitForFunction(() => {
+      const tool = document.querySelector('[data-tool^="search_knowledge"] .timeline__tool');
+      return tool !== null && tool.getBoundingClientRect().height > 20;
+    });
+    const summaries = await page.locator(".event__summary").allTextContents();
+    expect(summaries).toContain("search_knowledge_base_for_refund_policy_documents");
+    const cut = await page.$$eval(
+      ".spans__name, .plan__goal, .event__name, .timeline__tool, .event__summary",
+      (items) =>
+        items.filter((item) => item.scrollWidth > item.clientWidth + 1).map((item) => item.textContent),
+    );
+    expect(cut).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-390.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("keeps a 10,000-event trace to a window of rows", { timeout: 120_000 }, async () => {
     const traceId = newTraceId("ten-thousand");
     const events = longRun(traceId, 4949, Date.now() - 60_000, 10_000);

@@ -83,13 +83,14 @@ export function ToolTimeline({ calls, span, onShowEvent }: ToolTimelineProps) {
             onFollowChange={setFollowing}
             scrollToEndRef={(fn) => setScrollToEnd(() => fn)}
             className="timeline__list"
-            renderRow={({ index, top }) => {
+            renderRow={({ index, top, measureRef }) => {
               const call = calls[index] as ToolCallView;
               return (
                 <TimelineRow
                   key={call.key}
                   call={call}
                   top={top}
+                  measureRef={measureRef}
                   position={index + 1}
                   total={calls.length}
                   span={span}
@@ -109,6 +110,8 @@ export function ToolTimeline({ calls, span, onShowEvent }: ToolTimelineProps) {
 interface TimelineRowProps {
   readonly call: ToolCallView;
   readonly top: number;
+  /** Rows grow on small screens, where long tool names wrap instead of being cut. */
+  readonly measureRef: (element: HTMLElement | null) => void;
   readonly position: number;
   readonly total: number;
   readonly span: TimelineSpan;
@@ -120,6 +123,7 @@ interface TimelineRowProps {
 function TimelineRow({
   call,
   top,
+  measureRef,
   position,
   total,
   span,
@@ -153,6 +157,8 @@ function TimelineRow({
 
   return (
     <li
+      ref={measureRef}
+      data-row-key={position - 1}
       style={rowStyle(top)}
       className={`timeline__row timeline__row--${call.state}`}
       data-testid="tool-call"

@@ -3,6 +3,7 @@ import { useTraceStream } from "../../client/react.js";
 import type { ReceivedTraceEvent } from "../../protocol/trace-event.js";
 import { seqFromHash } from "../event-link.js";
 import { describeRun } from "../run-status.js";
+import { hasSpanStructure } from "../span-tree.js";
 import { useNow } from "../use-now.js";
 import { useTraceModel } from "../use-trace-model.js";
 import type { ViewerSetup } from "../viewer-config.js";
@@ -14,6 +15,7 @@ import { CopyButton } from "./copy-button.js";
 import { EventList } from "./event-list.js";
 import { PlanSummary } from "./plan-summary.js";
 import { ProblemsPanel } from "./problems-panel.js";
+import { SpanTree } from "./span-tree.js";
 import { ToolTimeline } from "./tool-timeline.js";
 
 export interface TraceViewProps {
@@ -91,6 +93,7 @@ export function TraceView({ traceId, setup, onLeave }: TraceViewProps) {
         <ConflictBanner conflicts={stream.conflicts} />
         <PlanSummary model={model} now={now} status={status} />
         <ProblemsPanel problems={model.problems} onShowEvent={showEvent} />
+        {hasSpanStructure(model) && <SpanTree model={model} span={span} onShowEvent={showEvent} />}
         <div className="columns">
           <ToolTimeline calls={model.toolCalls} span={span} onShowEvent={showEvent} />
           <div className="columns__side">

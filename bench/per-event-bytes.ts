@@ -9,6 +9,7 @@ import { makeEmitter } from "../lambdas/emitter/emitter.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { managementClient } from "../lambdas/shared/aws-clients.js";
 import { managementApiGateway } from "../lambdas/shared/connection-gateway.js";
+import { dynamoRunIndex } from "../lambdas/shared/run-index.js";
 import { createTelemetry } from "../lambdas/shared/telemetry.js";
 import { dynamoTraceStore } from "../lambdas/shared/trace-store.js";
 import { keys, PARTITION_KEY, SORT_KEY } from "../lib/table-design.js";
@@ -67,6 +68,7 @@ export async function measurePerEventBytes(bench: BenchStack, events = 20): Prom
     const { log, metrics, beginInvocation } = createTelemetry({ POWERTOOLS_LOG_LEVEL: level }, "emitter");
     const emit = makeEmitter({
       store: dynamoTraceStore(bench.dynamo, stack.tableName),
+      runIndex: dynamoRunIndex(bench.dynamo, stack.tableName),
       gateway: managementApiGateway(managementClient(stack.endpoints.managementEndpoint, bench.env)),
       deadLetters: {
         send: async (rejection) => {

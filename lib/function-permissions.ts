@@ -73,12 +73,19 @@ export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermiss
     postToConnections: true,
   },
   default: {},
-  // putEvent (conditional put, then a get on a duplicate), subscribers, pruneSubscription
-  // (conditional delete of the subscription, then a batch delete of the reverse item).
+  // putEvent (conditional put, then a get on a duplicate), the run summary (an update of the
+  // trace's RUN item, lambdas/shared/run-index.ts), subscribers, pruneSubscription (conditional
+  // delete of the subscription, then a batch delete of the reverse item).
   emitter: {
     table: [
       {
-        actions: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"],
+        actions: [
+          "dynamodb:PutItem",
+          "dynamodb:GetItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:Query",
+          "dynamodb:DeleteItem",
+        ],
         partitions: [TRACE],
       },
       { actions: ["dynamodb:BatchWriteItem"], partitions: [CONN] },

@@ -35,7 +35,14 @@ import {
   type RouteDefinition,
   type RouteKey,
 } from "./routes.js";
-import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "./table-design.js";
+import {
+  PARTITION_KEY,
+  RUNS_INDEX,
+  RUNS_PARTITION_KEY,
+  RUNS_SORT_KEY,
+  SORT_KEY,
+  TTL_ATTRIBUTE,
+} from "./table-design.js";
 import {
   TraceStreamTokenEndpoint,
   type TraceStreamTokenEndpointOptions,
@@ -422,6 +429,15 @@ export class TraceStreamApi extends Construct {
       sortKey: { name: SORT_KEY, type: dynamodb.AttributeType.STRING },
       billing: dynamodb.Billing.onDemand(),
       timeToLiveAttribute: TTL_ATTRIBUTE,
+      // The run index (lib/table-design.ts): keys only, written once per run.
+      globalSecondaryIndexes: [
+        {
+          indexName: RUNS_INDEX,
+          partitionKey: { name: RUNS_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+          sortKey: { name: RUNS_SORT_KEY, type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+        },
+      ],
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,

@@ -72,3 +72,11 @@ export function formatTick(ms: number): string {
   const seconds = Math.round((ms % 60_000) / 1000);
   return seconds === 0 ? `${minutes} min` : `${minutes} min ${seconds} s`;
 }
+
+/** US dollars: cents for amounts of a dollar or more, else four significant digits ($0.001234). */
+export function formatCost(usd: number): string {
+  if (usd === 0) return "$0";
+  if (usd >= 1)
+    return `$${usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  return `$${Number(usd.toPrecision(4)).toString()}`;
+}

@@ -1,10 +1,13 @@
 /**
  * The viewer's picture of one run, built from its TraceEvents (pure: no clock, no DOM, no I/O).
  *
- * `applyEvents(model, events)` folds new events into a model and returns a new model. It is
- * incremental: events at or below `model.lastSeq` are ignored (the client's window may hand the
- * same events again), and only the parts an event touches are copied, once per call, so a run of
- * 10,000 events streamed in small batches costs about as much as one pass over them.
+ * The model is a function of the set of events folded in, never of the order they arrived: it is
+ * always the fold of those events in seq order. `applyEvents(model, events)` is incremental: events
+ * already folded are ignored (the client's window hands the same events again), events after
+ * `model.lastSeq` are folded forward, and a late event (a seq given up as missing that turned up
+ * after later ones) makes the model fold its retained events again with the late one in its place.
+ * Only the parts an event touches are copied, once per call, so a run of 10,000 events streamed in
+ * small batches costs about as much as one pass over them.
  */
 import {
   type EventStatus,
@@ -13,12 +16,40 @@ import {
   type TraceEvent,
 } from "../protocol/trace-event.js";
 
-export type CallState = "pending" | "success" | "error";
+/**
+ * `unfinished`: the run ended (plan_completed or plan_failed) while the call had no end event. It
+ * never finished as far as anyone can know; it is not running.
+ */
+export type CallState = "pending" | "success" | "error" | "unfinished";
+
+/** Tool calls and model calls share one timeline; `kind` tells them apart. */
+export type CallKind = "tool" | "model";
+
+export interface ModelUsage {
+  readonly inputTokens: number | undefined;
+  readonly outputTokens: number | undefined;
+  readonly cacheReadTokens: number | undefined;
+  readonly costUsd: number | undefined;
+  readonly finishReason: string | undefined;
+}
 
 export interface ToolCallView {
-  /** The producer's `call_id`, or `seq:N` of the start event when it sent none. */
+  /**
+   * The producer's `call_id` (`llm:` first for model calls, whose ids are their own namespace), or
+   * `seq:N` of the start event when it sent none.
+   */
   readonly key: string;
+  readonly kind: CallKind;
+  /** The tool's name, or the model's for a model call. */
   readonly tool: string;
+  /** Model calls: provider (gen_ai.provider.name). */
+  readonly provider: string | undefined;
+  /** Model calls: tokens, cost and finish reason of the end event. */
+  readonly usage: ModelUsage | undefined;
+  /** The event's `span_id` (the start's, else the end's), for the span tree. */
+  readonly spanId: string | undefined;
+  /** The enclosing span (`parent_id`), for the span tree. */
+  readonly parentId: string | undefined;
   readonly domain: string | undefined;
   readonly sideEffectClass: string | undefined;
   readonly state: CallState;
@@ -49,7 +80,8 @@ export interface BudgetView {
   readonly lastSeq: number | undefined;
 }
 
-export type ApprovalState = "pending" | "approved" | "rejected" | "timed_out";
+/** `unfinished`: the run ended with no decision and no timeout. */
+export type ApprovalState = "pending" | "approved" | "rejected" | "timed_out" | "unfinished";
 
 export interface ApprovalView {
   readonly approvalId: string;
@@ -93,6 +125,25 @@ export interface ProblemView {
   readonly detail: string | undefined;
 }
 
+/** A span no call stands for (an agent, a step): named by the first event that carries it. */
+export interface SpanView {
+  readonly spanId: string;
+  readonly parentId: string | undefined;
+  readonly label: string;
+  readonly seq: number;
+  readonly at: number;
+}
+
+/** Run totals of the model calls' end events; undefined parts were never reported. */
+export interface UsageTotals {
+  readonly modelCalls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  /** Sum of `cost_usd`; undefined when no call reported a cost. */
+  readonly costUsd: number | undefined;
+}
+
 export interface TraceModel {
   /** Highest seq folded in; -1 for none. */
   readonly lastSeq: number;
@@ -101,16 +152,58 @@ export interface TraceModel {
   readonly firstEventAt: number | undefined;
   readonly lastEventAt: number | undefined;
   readonly plan: PlanView;
-  /** In order of their first event. */
+  /** Tool and model calls, in order of their first event. */
   readonly toolCalls: readonly ToolCallView[];
-  /** One per budget type, in order of first mention. */
+  readonly usage: UsageTotals;
+  /** Spans of events other than calls (agents, steps), in order of first seq; see `SpanView`. */
+  readonly spans: readonly SpanView[];
+  /**
+   * One per budget type, in order of first mention; a budget no warning spoke for yet is fed by
+   * the model calls' tokens or cost (see `withUsage`).
+   */
   readonly budgets: readonly BudgetView[];
+  /** The budgets as the events reported them, before model-call usage; the fold's input. */
+  readonly reportedBudgets: readonly BudgetView[];
   /** In order of request. */
   readonly approvals: readonly ApprovalView[];
   readonly problems: readonly ProblemView[];
   /** Lookup tables for the incremental fold; not for display (see `TraceModelIndex`). */
   readonly index: TraceModelIndex;
+  /** What the model was folded from, to fold again when a late event arrives; not for display. */
+  readonly log: FoldLog;
 }
+
+/** An inclusive range of seqs. */
+export interface SeqSpan {
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The events behind a model. `checkpoint` is the fold of every event before `events` (the log keeps
+ * at most `MAX_LOG_EVENTS` events; older ones live on only in the checkpoint, so memory stays
+ * bounded). `events` is shared between successive models like the index maps: a model trusts only
+ * its first `length` entries. `seqs` holds every seq ever folded in, checkpoint included.
+ */
+export interface FoldLog {
+  readonly checkpoint: TraceModel | null;
+  readonly events: readonly ReceivedTraceEvent[];
+  readonly length: number;
+  readonly seqs: readonly SeqSpan[];
+}
+
+/**
+ * Events kept for folding again; past this the older half moves into the checkpoint. A late event
+ * older than the checkpoint (more than ~10,000 events late) is folded in after it, not in place.
+ */
+export const MAX_LOG_EVENTS = 20_000;
+
+const EMPTY_LOG: FoldLog = Object.freeze({
+  checkpoint: null,
+  events: Object.freeze([]),
+  length: 0,
+  seqs: Object.freeze([]),
+});
 
 /**
  * key -> position of the item in its list. Entries are only ever added, each at the next position,
@@ -149,34 +242,236 @@ export const EMPTY_TRACE_MODEL: TraceModel = Object.freeze({
   lastEventAt: undefined,
   plan: EMPTY_PLAN,
   toolCalls: Object.freeze([]),
+  spans: Object.freeze([]),
+  usage: Object.freeze({
+    modelCalls: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    costUsd: undefined,
+  }),
   budgets: Object.freeze([]),
+  reportedBudgets: Object.freeze([]),
   approvals: Object.freeze([]),
   problems: Object.freeze([]),
   index: Object.freeze({ calls: new Map(), approvals: new Map(), budgets: new Map() }),
+  log: EMPTY_LOG,
 });
 
 /** The budget type used when an event names none (and for a plain-number `total_budget`). */
 export const DEFAULT_BUDGET_TYPE = "total";
 
 /**
- * Folds `events` (ascending seq; gaps allowed) into `model`. Returns `model` itself when no event
- * is new, so React can skip work by identity.
+ * Folds `events` (ascending seq, each seq once; gaps allowed) into `model`. Returns `model` itself
+ * when no event is new, so React can skip work by identity.
  */
 export function applyEvents(model: TraceModel, events: readonly ReceivedTraceEvent[]): TraceModel {
   const start = firstNewIndex(events, model.lastSeq);
+  const late = lateEvents(model, events, start);
+  if (late.length > 0) return refold(model, late, events.slice(start));
   if (start >= events.length) return model;
-  const draft = new Draft(model);
-  for (let i = start; i < events.length; i++) {
-    const event = events[i] as ReceivedTraceEvent;
-    if (event.seq <= draft.lastSeq) continue;
-    draft.apply(event);
-  }
-  return draft.finish();
+  return fold(model, events, start);
 }
 
 /** Builds a model from scratch. */
 export function buildTraceModel(events: readonly ReceivedTraceEvent[]): TraceModel {
   return applyEvents(EMPTY_TRACE_MODEL, events);
+}
+
+/** Folds `events[start..]` (all after `model.lastSeq`, ascending) forward, recording them in the log. */
+function fold(model: TraceModel, events: readonly ReceivedTraceEvent[], start: number): TraceModel {
+  const draft = new Draft(model);
+  const log = new LogDraft(model.log);
+  for (let i = start; i < events.length; i++) {
+    const event = events[i] as ReceivedTraceEvent;
+    if (event.seq <= draft.lastSeq) continue;
+    draft.apply(event);
+    log.append(event);
+  }
+  return compact(draft.finish(log.finish()));
+}
+
+/**
+ * The events of `events[..start)` (all at or below `model.lastSeq`) that the model has not folded.
+ * The window holds each seq once, so a count per range finds out whether there are any cheaply.
+ */
+function lateEvents(
+  model: TraceModel,
+  events: readonly ReceivedTraceEvent[],
+  start: number,
+): ReceivedTraceEvent[] {
+  const first = events[0];
+  if (first === undefined || start === 0) return [];
+  const { seqs } = model.log;
+  if (countInSpans(seqs, first.seq, model.lastSeq) >= start) return [];
+  const late: ReceivedTraceEvent[] = [];
+  for (let i = 0; i < start; i++) {
+    const event = events[i] as ReceivedTraceEvent;
+    if (!spansInclude(seqs, event.seq)) late.push(event);
+  }
+  return late;
+}
+
+/**
+ * Folds the log again with the late events in their seq places, then the new ones. Late events
+ * older than the checkpoint are folded into the checkpoint first (after its own events).
+ */
+function refold(
+  model: TraceModel,
+  late: readonly ReceivedTraceEvent[],
+  fresh: readonly ReceivedTraceEvent[],
+): TraceModel {
+  const { log } = model;
+  let checkpoint = log.checkpoint ?? EMPTY_TRACE_MODEL;
+  const beforeCheckpoint = late.filter((event) => event.seq <= checkpoint.lastSeq);
+  if (beforeCheckpoint.length > 0) {
+    const draft = new Draft(checkpoint);
+    for (const event of beforeCheckpoint) draft.apply(event);
+    checkpoint = draft.finish(EMPTY_LOG);
+  }
+  const retained = log.events.slice(0, log.length);
+  const merged = mergeBySeq(
+    retained,
+    late.filter((event) => event.seq > checkpoint.lastSeq),
+  );
+  const draft = new Draft(checkpoint);
+  const events = [...merged, ...fresh.filter((event) => event.seq > model.lastSeq)];
+  for (const event of events) draft.apply(event);
+  let seqs = log.seqs;
+  for (const event of [...late, ...fresh]) seqs = addToSpans(seqs, event.seq);
+  return compact(
+    draft.finish({
+      checkpoint: log.checkpoint === null && beforeCheckpoint.length === 0 ? null : checkpoint,
+      events,
+      length: events.length,
+      seqs,
+    }),
+  );
+}
+
+/** Moves the older half of a long log into the checkpoint (amortized O(1) per event). */
+function compact(model: TraceModel): TraceModel {
+  const { log } = model;
+  if (log.length <= MAX_LOG_EVENTS) return model;
+  const half = log.length >>> 1;
+  const draft = new Draft(log.checkpoint ?? EMPTY_TRACE_MODEL);
+  for (let i = 0; i < half; i++) draft.apply(log.events[i] as ReceivedTraceEvent);
+  const events = log.events.slice(half, log.length);
+  return {
+    ...model,
+    log: { checkpoint: draft.finish(EMPTY_LOG), events, length: events.length, seqs: log.seqs },
+  };
+}
+
+function mergeBySeq(
+  a: readonly ReceivedTraceEvent[],
+  b: readonly ReceivedTraceEvent[],
+): ReceivedTraceEvent[] {
+  const sortedB = [...b].sort((x, y) => x.seq - y.seq);
+  const merged: ReceivedTraceEvent[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < sortedB.length) {
+    const x = a[i];
+    const y = sortedB[j];
+    if (y === undefined || (x !== undefined && x.seq < y.seq)) {
+      merged.push(x as ReceivedTraceEvent);
+      i++;
+    } else {
+      if (x !== undefined && x.seq === y.seq) i++;
+      merged.push(y);
+      j++;
+    }
+  }
+  return merged;
+}
+
+/** The log of one fold: appends to the shared array when this fold extends the newest model. */
+class LogDraft {
+  #events: ReceivedTraceEvent[];
+  #length: number;
+  #seqs: SeqSpan[];
+  readonly #base: FoldLog;
+
+  constructor(base: FoldLog) {
+    this.#base = base;
+    this.#events = base.events as ReceivedTraceEvent[];
+    this.#length = base.length;
+    this.#seqs = [...base.seqs];
+  }
+
+  append(event: ReceivedTraceEvent): void {
+    if (this.#events.length !== this.#length || Object.isFrozen(this.#events)) {
+      // Another fold already extended the shared array (this one branches from an older model).
+      this.#events = this.#events.slice(0, this.#length);
+    }
+    this.#events.push(event);
+    this.#length++;
+    const last = this.#seqs.at(-1);
+    if (last !== undefined && last.to + 1 === event.seq)
+      this.#seqs[this.#seqs.length - 1] = { ...last, to: event.seq };
+    else this.#seqs = [...addToSpans(this.#seqs, event.seq)];
+  }
+
+  finish(): FoldLog {
+    return {
+      checkpoint: this.#base.checkpoint,
+      events: this.#events,
+      length: this.#length,
+      seqs: this.#seqs,
+    };
+  }
+}
+
+/** Adds `seq` to sorted, disjoint, non-adjacent spans. */
+function addToSpans(spans: readonly SeqSpan[], seq: number): readonly SeqSpan[] {
+  const last = spans.at(-1);
+  if (last === undefined || seq > last.to + 1) return [...spans, { from: seq, to: seq }];
+  if (seq === last.to + 1) return [...spans.slice(0, -1), { from: last.from, to: seq }];
+  if (spansInclude(spans, seq)) return spans;
+  const result: SeqSpan[] = [];
+  let placed = false;
+  for (const span of spans) {
+    if (!placed && seq < span.from) {
+      result.push({ from: seq, to: seq });
+      placed = true;
+    }
+    result.push(span);
+  }
+  if (!placed) result.push({ from: seq, to: seq });
+  // Join neighbours that now touch.
+  const joined: SeqSpan[] = [];
+  for (const span of result) {
+    const previous = joined.at(-1);
+    if (previous !== undefined && previous.to + 1 >= span.from) {
+      joined[joined.length - 1] = { from: previous.from, to: Math.max(previous.to, span.to) };
+    } else joined.push(span);
+  }
+  return joined;
+}
+
+function spansInclude(spans: readonly SeqSpan[], seq: number): boolean {
+  let low = 0;
+  let high = spans.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const span = spans[middle] as SeqSpan;
+    if (span.to < seq) low = middle + 1;
+    else if (span.from > seq) high = middle;
+    else return true;
+  }
+  return false;
+}
+
+/** How many seqs in [from, to] the spans hold. */
+function countInSpans(spans: readonly SeqSpan[], from: number, to: number): number {
+  let count = 0;
+  for (const span of spans) {
+    const low = Math.max(span.from, from);
+    const high = Math.min(span.to, to);
+    if (high >= low) count += high - low + 1;
+  }
+  return count;
 }
 
 /** Index of the first event with seq > lastSeq, by binary search (events ascend by seq). */
@@ -202,6 +497,9 @@ class Draft {
   #firstEventAt: number | undefined;
   #lastEventAt: number | undefined;
   #plan: PlanView;
+  #usage: UsageTotals;
+  readonly #spans: CopyOnWriteList<SpanView>;
+  readonly #spanIds: Set<string>;
   readonly #calls: CopyOnWriteList<ToolCallView>;
   readonly #budgets: CopyOnWriteList<BudgetView>;
   readonly #approvals: CopyOnWriteList<ApprovalView>;
@@ -217,23 +515,27 @@ class Draft {
     this.#firstEventAt = base.firstEventAt;
     this.#lastEventAt = base.lastEventAt;
     this.#plan = base.plan;
+    this.#usage = base.usage;
+    this.#spans = new CopyOnWriteList(base.spans);
+    this.#spanIds = new Set();
     this.#calls = new CopyOnWriteList(base.toolCalls);
-    this.#budgets = new CopyOnWriteList(base.budgets);
+    this.#budgets = new CopyOnWriteList(base.reportedBudgets);
     this.#approvals = new CopyOnWriteList(base.approvals);
     this.#problems = new CopyOnWriteList(base.problems);
     this.#callIndex = new AppendOnlyIndex(base.index.calls, base.toolCalls.length);
     this.#approvalIndex = new AppendOnlyIndex(base.index.approvals, base.approvals.length);
-    this.#budgetIndex = new AppendOnlyIndex(base.index.budgets, base.budgets.length);
+    this.#budgetIndex = new AppendOnlyIndex(base.index.budgets, base.reportedBudgets.length);
   }
 
   apply(event: ReceivedTraceEvent): void {
     const at = parseTime(event.timestamp) ?? this.#lastEventAt ?? 0;
-    this.lastSeq = event.seq;
+    this.lastSeq = Math.max(this.lastSeq, event.seq);
     this.#eventCount++;
     this.#statusCounts[event.status]++;
     this.#firstEventAt ??= at;
     this.#lastEventAt = this.#lastEventAt === undefined ? at : Math.max(this.#lastEventAt, at);
     if (this.#plan.startedAt === undefined) this.#plan = { ...this.#plan, startedAt: at };
+    this.#noteSpan(event, at);
     // An event newer than this viewer counts (and is listed) but has no panel.
     if (!isKnownEvent(event)) return;
 
@@ -246,6 +548,13 @@ class Draft {
         break;
       case "tool_call_start":
         this.#onToolCallStart(event, at);
+        break;
+      case "llm_call_start":
+        this.#onModelCallStart(event, at);
+        break;
+      case "llm_call_complete":
+      case "llm_call_error":
+        this.#onModelCallEnd(event, at);
         break;
       case "tool_call_complete":
       case "tool_call_error":
@@ -276,6 +585,7 @@ class Draft {
         this.#onApprovalSettled(event, at, "timed_out");
         break;
       case "plan_completed":
+        this.#onRunEnded();
         this.#plan = {
           ...this.#plan,
           outcome: "completed",
@@ -285,6 +595,7 @@ class Draft {
         };
         break;
       case "plan_failed":
+        this.#onRunEnded();
         this.#plan = {
           ...this.#plan,
           outcome: "failed",
@@ -302,7 +613,7 @@ class Draft {
     }
   }
 
-  finish(): TraceModel {
+  finish(log: FoldLog): TraceModel {
     const calls = this.#callIndex.map;
     const approvals = this.#approvalIndex.map;
     const budgets = this.#budgetIndex.map;
@@ -315,14 +626,48 @@ class Draft {
       lastEventAt: this.#lastEventAt,
       plan: this.#plan,
       toolCalls: this.#calls.items,
-      budgets: this.#budgets.items,
+      usage: this.#usage,
+      spans: this.#spans.items,
+      budgets:
+        this.#budgets.items === this.base.reportedBudgets && this.#usage === this.base.usage
+          ? this.base.budgets
+          : withUsage(this.#budgets.items, this.#usage),
+      reportedBudgets: this.#budgets.items,
       approvals: this.#approvals.items,
       problems: this.#problems.items,
       index:
         calls === index.calls && approvals === index.approvals && budgets === index.budgets
           ? index
           : { calls, approvals, budgets },
+      log,
     };
+  }
+
+  /** The first non-call event of each span id names that span. */
+  #noteSpan(event: ReceivedTraceEvent, at: number): void {
+    const spanId = (event as { span_id?: unknown }).span_id;
+    if (typeof spanId !== "string" || CALL_EVENTS.has(event.event)) return;
+    if (this.#spanIds.size === 0) for (const span of this.#spans.items) this.#spanIds.add(span.spanId);
+    if (this.#spanIds.has(spanId)) return;
+    this.#spanIds.add(spanId);
+    const parentId = (event as { parent_id?: unknown }).parent_id;
+    this.#spans.push({
+      spanId,
+      parentId: typeof parentId === "string" ? parentId : undefined,
+      label: spanLabel(event),
+      seq: event.seq,
+      at,
+    });
+  }
+
+  /** Calls and approvals still open when the run ends never finished: they are not running. */
+  #onRunEnded(): void {
+    this.#calls.items.forEach((call, position) => {
+      if (call.state === "pending") this.#calls.set(position, { ...call, state: "unfinished" });
+    });
+    this.#approvals.items.forEach((approval, position) => {
+      if (approval.state === "pending") this.#approvals.set(position, { ...approval, state: "unfinished" });
+    });
   }
 
   // -- plan -----------------------------------------------------------------------------------------
@@ -352,7 +697,11 @@ class Draft {
     if (this.#callIndex.get(key) !== undefined) return; // a repeated start (same call_id) adds nothing
     this.#pushCall(key, {
       key,
+      kind: "tool",
       tool: event.metadata.tool ?? "unknown tool",
+      provider: undefined,
+      usage: undefined,
+      ...spanOf(event),
       domain: event.metadata.domain,
       sideEffectClass: event.metadata.side_effect_class,
       state: "pending",
@@ -385,7 +734,11 @@ class Draft {
       const key = callId ?? `seq:${event.seq}`;
       this.#pushCall(key, {
         key,
+        kind: "tool",
         tool: tool ?? "unknown tool",
+        provider: undefined,
+        usage: undefined,
+        ...spanOf(event),
         domain: undefined,
         sideEffectClass: undefined,
         state: failed ? "error" : "success",
@@ -399,7 +752,8 @@ class Draft {
       });
     } else {
       const call = this.#calls.get(position);
-      if (call.state !== "pending") return; // a second end for one call: the first one stands
+      // A second end for one call: the first one stands. An end after the run's end still counts.
+      if (call.state !== "pending" && call.state !== "unfinished") return;
       this.#calls.set(position, {
         ...call,
         tool: tool ?? call.tool,
@@ -424,9 +778,115 @@ class Draft {
   /** Ends without call_id match the oldest pending call of the same tool that had none either. */
   #oldestPendingWithoutId(tool: string | undefined): number | undefined {
     const position = this.#calls.items.findIndex(
-      (call) => call.state === "pending" && call.key.startsWith("seq:") && call.tool === tool,
+      (call) =>
+        call.kind === "tool" &&
+        (call.state === "pending" || call.state === "unfinished") &&
+        call.key.startsWith("seq:") &&
+        call.tool === tool,
     );
     return position === -1 ? undefined : position;
+  }
+
+  // -- model calls ----------------------------------------------------------------------------------
+
+  #onModelCallStart(event: Extract<TraceEvent, { event: "llm_call_start" }>, at: number): void {
+    const { call_id: callId, model, provider } = event.metadata;
+    const key = callId === undefined ? `seq:${event.seq}` : `llm:${callId}`;
+    if (this.#callIndex.get(key) !== undefined) return;
+    this.#pushCall(key, {
+      key,
+      kind: "model",
+      tool: model ?? "model call",
+      provider,
+      usage: undefined,
+      ...spanOf(event),
+      domain: undefined,
+      sideEffectClass: undefined,
+      state: "pending",
+      startSeq: event.seq,
+      endSeq: undefined,
+      startedAt: at,
+      endedAt: undefined,
+      durationMs: undefined,
+      error: undefined,
+      errorType: undefined,
+    });
+  }
+
+  #onModelCallEnd(
+    event: Extract<TraceEvent, { event: "llm_call_complete" | "llm_call_error" }>,
+    at: number,
+  ): void {
+    const failed = event.event === "llm_call_error" || event.status === "error";
+    const { call_id: callId, model, provider, duration_ms: reported } = event.metadata;
+    const error = event.event === "llm_call_error" ? event.metadata.error : undefined;
+    const errorType = event.event === "llm_call_error" ? event.metadata.error_type : undefined;
+    const complete = event.event === "llm_call_complete" ? event.metadata : undefined;
+    const usage: ModelUsage = {
+      inputTokens: event.metadata.input_tokens,
+      outputTokens: event.metadata.output_tokens,
+      cacheReadTokens: complete?.cache_read_tokens,
+      costUsd: complete?.cost_usd,
+      finishReason: complete?.finish_reason,
+    };
+    const key = callId === undefined ? undefined : `llm:${callId}`;
+    const position =
+      key === undefined
+        ? this.#calls.items.findIndex(
+            (call) =>
+              call.kind === "model" &&
+              (call.state === "pending" || call.state === "unfinished") &&
+              call.key.startsWith("seq:") &&
+              call.tool === (model ?? "model call"),
+          )
+        : (this.#callIndex.get(key) ?? -1);
+    if (position === -1) {
+      const ownKey = key ?? `seq:${event.seq}`;
+      this.#pushCall(ownKey, {
+        key: ownKey,
+        kind: "model",
+        tool: model ?? "model call",
+        provider,
+        usage,
+        ...spanOf(event),
+        domain: undefined,
+        sideEffectClass: undefined,
+        state: failed ? "error" : "success",
+        startSeq: undefined,
+        endSeq: event.seq,
+        startedAt: at - (reported ?? 0),
+        endedAt: at,
+        durationMs: reported,
+        error,
+        errorType,
+      });
+    } else {
+      const call = this.#calls.get(position);
+      if (call.state !== "pending" && call.state !== "unfinished") return;
+      this.#calls.set(position, {
+        ...call,
+        tool: model ?? call.tool,
+        provider: provider ?? call.provider,
+        usage,
+        state: failed ? "error" : "success",
+        endSeq: event.seq,
+        endedAt: at,
+        durationMs: reported ?? Math.max(0, at - call.startedAt),
+        error,
+        errorType,
+      });
+    }
+    const totals = this.#usage;
+    this.#usage = {
+      modelCalls: totals.modelCalls + 1,
+      inputTokens: totals.inputTokens + (usage.inputTokens ?? 0),
+      outputTokens: totals.outputTokens + (usage.outputTokens ?? 0),
+      cacheReadTokens: totals.cacheReadTokens + (usage.cacheReadTokens ?? 0),
+      costUsd: usage.costUsd === undefined ? totals.costUsd : (totals.costUsd ?? 0) + usage.costUsd,
+    };
+    if (failed) {
+      this.#addProblem(event, at, `Model call failed: ${model ?? "model call"}`, joinError(errorType, error));
+    }
   }
 
   #pushCall(key: string, call: ToolCallView): void {
@@ -510,7 +970,9 @@ class Draft {
   }
 
   #oldestPendingApproval(): string | undefined {
-    return this.#approvals.items.find((approval) => approval.state === "pending")?.approvalId;
+    return this.#approvals.items.find(
+      (approval) => approval.state === "pending" || approval.state === "unfinished",
+    )?.approvalId;
   }
 
   #upsertApproval(id: string, update: (approval: ApprovalView) => ApprovalView): ApprovalView {
@@ -608,6 +1070,65 @@ class AppendOnlyIndex {
     map.set(key, position);
     return position;
   }
+}
+
+/**
+ * Budgets no budget_warning or budget_exceeded has spoken for yet take their usage from the model
+ * calls: a type naming tokens counts input and output tokens, one naming cost, usd or dollars the
+ * reported cost. A warning, once it arrives, is the producer's own word and stands.
+ */
+function withUsage(budgets: readonly BudgetView[], usage: UsageTotals): readonly BudgetView[] {
+  if (usage.modelCalls === 0) return budgets;
+  let changed: BudgetView[] | undefined;
+  budgets.forEach((budget, position) => {
+    if (budget.lastSeq !== undefined) return;
+    const type = budget.budgetType.toLowerCase();
+    const used = /token/.test(type)
+      ? usage.inputTokens + usage.outputTokens
+      : /cost|usd|dollar/.test(type)
+        ? usage.costUsd
+        : undefined;
+    if (used === undefined || used === budget.used) return;
+    const utilization = ratio(used, budget.limit);
+    const exceeded = budget.limit !== undefined && used > budget.limit;
+    changed ??= [...budgets];
+    changed[position] = {
+      ...budget,
+      used,
+      utilization: exceeded ? 1 : utilization,
+      state: exceeded ? "exceeded" : utilization !== undefined && utilization >= WARN_AT ? "warning" : "ok",
+    };
+  });
+  return changed ?? budgets;
+}
+
+/** Model-fed meters turn to warning at this share of the limit (producers usually warn at 80%). */
+const WARN_AT = 0.8;
+
+const CALL_EVENTS: ReadonlySet<string> = new Set([
+  "tool_call_start",
+  "tool_call_complete",
+  "tool_call_error",
+  "llm_call_start",
+  "llm_call_complete",
+  "llm_call_error",
+]);
+
+function spanOf(event: { span_id?: unknown; parent_id?: unknown }): {
+  spanId: string | undefined;
+  parentId: string | undefined;
+} {
+  return {
+    spanId: typeof event.span_id === "string" ? event.span_id : undefined,
+    parentId: typeof event.parent_id === "string" ? event.parent_id : undefined,
+  };
+}
+
+function spanLabel(event: ReceivedTraceEvent): string {
+  const metadata = (event.metadata ?? {}) as Record<string, unknown>;
+  const what = event.event === "custom" && typeof metadata.name === "string" ? metadata.name : event.event;
+  const who = [metadata.agent, metadata.goal].find((value) => typeof value === "string");
+  return typeof who === "string" ? `${what}: ${who}` : what;
 }
 
 function parseTime(text: string | undefined): number | undefined {

@@ -9,6 +9,7 @@ import {
   TraceEventError,
 } from "../../protocol/index.js";
 import { type ConnectionGateway, ConnectionPostError } from "../shared/connection-gateway.js";
+import type { RunIndex } from "../shared/run-index.js";
 import type { Log, MetricsPort } from "../shared/telemetry.js";
 import { EventConflictError, type TraceStore } from "../shared/trace-store.js";
 import { settleWithLimit } from "./bounded-pool.js";
@@ -18,6 +19,8 @@ import { EventBridgeEnvelope } from "./envelope.js";
 export interface EmitterDeps {
   readonly store: Pick<TraceStore, "putEvent" | "subscribers" | "pruneSubscription" | "putConflict">;
   readonly gateway: Pick<ConnectionGateway, "post">;
+  /** The runs list's summary items (lambdas/shared/run-index.ts). */
+  readonly runIndex: Pick<RunIndex, "recordEvent">;
   readonly deadLetters: DeadLetterPort;
   readonly log: Log;
   readonly metrics: MetricsPort;
@@ -161,6 +164,23 @@ export function makeEmitter(deps: EmitterDeps) {
     return reject({ code: "seq_conflict", reason: error.message, envelope: input });
   }
 
+  /**
+   * The runs list is a summary, not the record: a failed update is counted and logged, not thrown,
+   * since a retry would find the event stored (a duplicate) and post it again to every watcher.
+   */
+  async function recordRun(event: TraceEvent, expiresAt: number): Promise<void> {
+    try {
+      await deps.runIndex.recordEvent(event, expiresAt);
+    } catch (error) {
+      deps.metrics.count("RunIndexFailures");
+      deps.log.warn("run summary not updated", {
+        traceId: event.trace_id,
+        seq: event.seq,
+        error: String(error),
+      });
+    }
+  }
+
   return async function emit(input: unknown): Promise<EmitOutcome> {
     deps.metrics.count("EventsReceived");
     const accepted = accept(input);
@@ -176,6 +196,7 @@ export function makeEmitter(deps: EmitterDeps) {
       return refuseConflict(event, input, error, expiresAt);
     }
     deps.metrics.count(duplicate ? "EventsDuplicate" : "EventsStored");
+    if (!duplicate) await recordRun(event, expiresAt);
     const lag = deps.now() - Date.parse(event.timestamp);
     if (!duplicate && Number.isFinite(lag)) deps.metrics.milliseconds("EventLag", Math.max(0, lag));
 

@@ -3,6 +3,7 @@ import { documentClient, managementClient, sqsClient } from "../shared/aws-clien
 import { type EnvRecord, positiveInteger, requiredString } from "../shared/config.js";
 import { managementApiGateway } from "../shared/connection-gateway.js";
 import { ENV } from "../shared/env-names.js";
+import { dynamoRunIndex } from "../shared/run-index.js";
 import type { HandlerRuntime } from "../shared/runtime.js";
 import { createTelemetry } from "../shared/telemetry.js";
 import { dynamoTraceStore } from "../shared/trace-store.js";
@@ -21,6 +22,7 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const { log, metrics, beginInvocation } = createTelemetry(env, "emitter");
   const emit = makeEmitter({
     store: dynamoTraceStore(documentClient(env), tableName),
+    runIndex: dynamoRunIndex(documentClient(env), tableName),
     gateway: managementApiGateway(managementClient(endpoint, env)),
     deadLetters: sqsDeadLetters(sqsClient(env), queueUrl),
     log,

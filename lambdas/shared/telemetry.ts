@@ -25,6 +25,7 @@ export type MetricName =
   | "DeliveryThrottled"
   | "StaleConnectionsPruned"
   | "PruneFailures"
+  | "RunIndexFailures"
   | "ReplayFramesSent"
   | "ReplayEventsSent"
   | "ResumeRateLimited"

@@ -105,7 +105,13 @@ describe("each function's role allows exactly what its code calls (HS256 stack, 
       emitter: [
         ...logsOf("emitter"),
         ...allow(
-          ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"],
+          [
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:Query",
+            "dynamodb:DeleteItem",
+          ],
           table,
           leadingKeys("TRACE#"),
         ),

@@ -11,7 +11,15 @@ import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY } from "../../lib/event-rule
 import { FUNCTION_NAMES } from "../../lib/function-names.js";
 import { readTraceEventRegistrySchema } from "../../lib/registry-schema.js";
 import { AUTHORIZER_IDENTITY_SOURCES, ROUTE_SELECTION_EXPRESSION, ROUTES } from "../../lib/routes.js";
-import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../lib/table-design.js";
+import {
+  createTableInput,
+  PARTITION_KEY,
+  RUNS_INDEX,
+  RUNS_PARTITION_KEY,
+  RUNS_SORT_KEY,
+  SORT_KEY,
+  TTL_ATTRIBUTE,
+} from "../../lib/table-design.js";
 import type { TraceStreamFunctionName } from "../../lib/trace-stream-api.js";
 import { TraceStreamStack } from "../../lib/trace-stream-stack.js";
 import {
@@ -170,6 +178,8 @@ describe("table", () => {
       AttributeDefinitions: [
         { AttributeName: PARTITION_KEY, AttributeType: "S" },
         { AttributeName: SORT_KEY, AttributeType: "S" },
+        { AttributeName: RUNS_PARTITION_KEY, AttributeType: "S" },
+        { AttributeName: RUNS_SORT_KEY, AttributeType: "S" },
       ],
       BillingMode: "PAY_PER_REQUEST",
       TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
@@ -179,6 +189,18 @@ describe("table", () => {
       ],
     });
     expect(TTL_ATTRIBUTE).toBe("expires_at");
+  });
+
+  it("has the run index: a keys-only GSI by start day and start time, as the local table has", () => {
+    const local = createTableInput("t").GlobalSecondaryIndexes;
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      GlobalSecondaryIndexes: local.map((index) => ({
+        IndexName: index.IndexName,
+        KeySchema: index.KeySchema,
+        Projection: index.Projection,
+      })),
+    });
+    expect(local.map((index) => index.IndexName)).toEqual([RUNS_INDEX]);
   });
 
   it("is retained and protected from deletion by default", () => {
@@ -439,14 +461,16 @@ describe("least privilege", () => {
     }
   });
 
-  it("lets no function scan or batch-read the table, only resume update it, and limits every table grant by partition prefix", () => {
+  it("lets no function scan or batch-read the table, only resume and the emitter update it, and limits every table grant by partition prefix", () => {
     // The exact grants per function are in test/cdk/function-permissions.test.ts.
     for (const name of FUNCTION_NAMES) {
       for (const action of ["dynamodb:Scan", "dynamodb:BatchGetItem"]) {
         expect(dynamoActions(name), name).not.toContain(action);
       }
-      // resume keeps its connection's request window on the connection's own item.
-      if (name !== "resume") expect(dynamoActions(name), name).not.toContain("dynamodb:UpdateItem");
+      // resume keeps its connection's request window on the connection's own item; the emitter
+      // keeps the run summary on the trace's own partition.
+      if (name !== "resume" && name !== "emitter")
+        expect(dynamoActions(name), name).not.toContain("dynamodb:UpdateItem");
       for (const statement of statementsOf(name).filter((s) =>
         actionsOf([s]).some((a) => a.startsWith("dynamodb:")),
       )) {

@@ -14,6 +14,7 @@ import { DEFAULT_EMITTER_CONCURRENCY } from "../../lambdas/emitter/handler.js";
 import { documentClient, managementClient, sqsClient } from "../../lambdas/shared/aws-clients.js";
 import { type ConnectionGateway, managementApiGateway } from "../../lambdas/shared/connection-gateway.js";
 import { ENV } from "../../lambdas/shared/env-names.js";
+import { dynamoRunIndex } from "../../lambdas/shared/run-index.js";
 import { createTelemetry } from "../../lambdas/shared/telemetry.js";
 import { dynamoTraceStore, type TraceStore } from "../../lambdas/shared/trace-store.js";
 import type { HandlerFactory } from "../../local/index.js";
@@ -44,6 +45,7 @@ export function emitterWithFaults(faults: EmitterFaults): HandlerFactory {
     const { log, metrics } = createTelemetry(env, "emitter");
     const emit = makeEmitter({
       store: faults.store ? faults.store(store) : store,
+      runIndex: dynamoRunIndex(client, required(env, ENV.tableName)),
       gateway: faults.gateway ? faults.gateway(gateway) : gateway,
       deadLetters: sqsDeadLetters(sqsClient(env), required(env, ENV.deadLetterQueueUrl)),
       log,

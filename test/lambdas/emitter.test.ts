@@ -10,6 +10,7 @@ import { deadLetterBody } from "../../lambdas/emitter/dead-letters.js";
 import { makeEmitter } from "../../lambdas/emitter/emitter.js";
 import { createHandler } from "../../lambdas/emitter/handler.js";
 import { ConnectionPostError, managementApiGateway } from "../../lambdas/shared/connection-gateway.js";
+import { dynamoRunIndex } from "../../lambdas/shared/run-index.js";
 import { dynamoTraceStore, type TraceStore } from "../../lambdas/shared/trace-store.js";
 import { MAX_EVENT_BYTES, REDACTED } from "../../protocol/index.js";
 import { startTestTable, type TestTable } from "../helpers/dynalite.js";
@@ -36,6 +37,7 @@ function emitterWith(gateway = recordingGateway(), concurrency = 32, storeUsed: 
   const metrics = recordingMetrics();
   const emit = makeEmitter({
     store: storeUsed,
+    runIndex: dynamoRunIndex(table.client, table.tableName),
     gateway,
     deadLetters,
     log,

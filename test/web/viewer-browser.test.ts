@@ -4,7 +4,7 @@
  * with a warning, unless REQUIRE_BROWSER=1 (CI), where its absence fails.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,8 +23,8 @@ import type { TraceEvent } from "../../protocol/trace-event.js";
 import { HOSTED_CONFIG_FILE, type HostedViewerConfig } from "../../protocol/viewer-config.js";
 import { createStaticHandler } from "../../web/static-files.js";
 import { startViewerServer, type ViewerServer } from "../../web/viewer-server.js";
-import { startTestStack, type TestStack } from "../helpers/local-stack.js";
-import { longRun } from "./trace-fixtures.js";
+import { putTraceEvents, startTestStack, type TestStack } from "../helpers/local-stack.js";
+import { longRun, traceBuilder } from "./trace-fixtures.js";
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const chromiumAvailable = existsSync(CHROMIUM_PATH);
@@ -351,6 +351,264 @@ describe.skipIf(!chromiumAvailable)("the trace viewer in Chromium", () => {
     expect(status).toContain("Failed");
     expect(status).toContain("the token was most likely refused");
     expect(await page.getByRole("button", { name: "Reconnect" }).isVisible()).toBe(true);
+    // The plan card agrees with the header: nothing is running, the page failed to load the run.
+    expect(await page.getByTestId("plan-outcome").getAttribute("data-outcome")).toBe("unavailable");
+    expect(await text(page, "plan-outcome")).toContain("Failed");
+    const card = (await page.getByTestId("plan-summary").textContent()) ?? "";
+    expect(card).toContain("Could not load this run");
+    expect(card).not.toMatch(/Running|Waiting for the run/);
+    await page.close();
+  });
+
+  it("folds a late event into every panel as if it had arrived in order", async () => {
+    const traceId = newTraceId("late-event");
+    const trace = traceBuilder(traceId, Date.now() - 5_000);
+    trace.add("plan_created", { goal: "Late events agree everywhere", steps: 1 });
+    trace.add("tool_call_start", { tool: "search_kb", call_id: "a", domain: "support" });
+    trace.wait(400);
+    trace.add("tool_call_complete", { tool: "search_kb", call_id: "a", duration_ms: 380, success: true });
+    trace.add("route_decision", { agent: "writer" });
+    trace.wait(100);
+    trace.add("plan_completed", { steps_completed: 1 });
+    const [e0, e1, e2, e3, e4] = trace.events as TraceEvent[];
+    await putTraceEvents(stack, [e0, e1, e3] as TraceEvent[]);
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await page.waitForSelector('[data-testid="missing"]', { timeout: 20_000 });
+    expect(await text(page, "missing")).toContain("#2 (never stored on the server: not produced, or lost");
+    expect(await timeline(page)).toEqual([["search_kb", "pending"]]);
+
+    // The run's end arrives before the missing seq: the open call never finished; nothing runs.
+    await putTraceEvents(stack, [e4] as TraceEvent[]);
+    await connection(page, "ended");
+    await expect.poll(() => timeline(page)).toEqual([["search_kb", "unfinished"]]);
+    expect(await page.getByTestId("timeline").textContent()).toContain("never finished");
+    expect(await page.getByTestId("plan-summary").textContent()).not.toContain("running");
+
+    // Then seq 2 turns up: every panel shows it as if it had come in order.
+    await putTraceEvents(stack, [e2] as TraceEvent[]);
+    await expect.poll(() => listedSeqs(page)).toEqual(range(5));
+    await expect.poll(() => timeline(page)).toEqual([["search_kb", "success"]]);
+    expect(await text(page, "plan-events")).toBe("5 events");
+    expect(await text(page, "event-count")).toBe("5 events");
+    expect(await page.getByTestId("plan-outcome").getAttribute("data-outcome")).toBe("completed");
+    expect(await page.getByTestId("plan-summary").textContent()).not.toMatch(/running|never finished/);
+    expect(await page.getByTestId("timeline").textContent()).not.toContain("running");
+    expect(await page.locator('[data-testid="missing"]').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows calls still open when the run ended as never finished, with no clock running", async () => {
+    const traceId = newTraceId("unfinished");
+    const trace = producer(traceId);
+    trace.plan({ goal: "End with work still open", steps: 2 });
+    trace.toolCall("quick_lookup", { domain: "ops" }).complete();
+    trace.toolCall("slow_export", { domain: "ops" });
+    trace.approval({ approval_id: "ap-1", tool: "refund", risk_level: "high" });
+    trace.complete({ steps_completed: 1 });
+    await trace.close();
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "ended");
+    expect(await timeline(page)).toEqual([
+      ["quick_lookup", "success"],
+      ["slow_export", "unfinished"],
+    ]);
+    const slowRow = page.locator('[data-tool="slow_export"]');
+    expect(await slowRow.textContent()).toContain("never finished");
+    expect(await page.getByTestId("approval").getAttribute("data-state")).toBe("unfinished");
+    const summary = (await page.getByTestId("plan-summary").textContent()) ?? "";
+    expect(summary).toContain("1 never finished");
+    expect(summary).not.toContain("running");
+    const elapsed = await text(page, "plan-elapsed");
+    await page.waitForTimeout(600);
+    expect(await text(page, "plan-elapsed")).toBe(elapsed);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("says that nothing is stored for an unknown trace id, instead of a run about to start", async () => {
+    const { page, problems } = await openViewer(`/?traceId=${newTraceId("never-written")}`);
+    await connection(page, "live");
+    await expect.poll(() => page.getByTestId("plan-outcome").getAttribute("data-outcome")).toBe("empty");
+    expect(await text(page, "plan-outcome")).toContain("Nothing stored");
+    expect(await page.getByTestId("plan-summary").textContent()).toContain(
+      "Nothing is stored for this trace id yet",
+    );
+    expect(await text(page, "connection-detail")).toBe("nothing stored for this id yet");
+    expect(await page.getByTestId("plan-summary").textContent()).not.toMatch(/Running|Waiting for the run/);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows model calls with model, tokens, cost and duration, run totals, and budget meters fed by them", async () => {
+    const traceId = newTraceId("model-calls");
+    const trace = producer(traceId);
+    trace.plan({ goal: "Answer a billing question", steps: 2, total_budget: { tokens: 4000, usd: 0.05 } });
+    trace.llmCall("claude-sonnet", { provider: "anthropic" }).complete({
+      input_tokens: 1800,
+      output_tokens: 420,
+      cost_usd: 0.0117,
+      finish_reason: "tool_use",
+    });
+    trace.toolCall("lookup_invoice", { domain: "billing" }).complete();
+    trace.llmCall("claude-sonnet", { provider: "anthropic" }).complete({
+      input_tokens: 1200,
+      output_tokens: 310,
+      cost_usd: 0.0083,
+    });
+    trace.llmCall("claude-haiku", { provider: "anthropic" }).fail(new Error("overloaded"));
+    trace.complete({ steps_completed: 2 });
+    await trace.close();
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "ended");
+    expect(await timeline(page)).toEqual([
+      ["claude-sonnet", "success"],
+      ["lookup_invoice", "success"],
+      ["claude-sonnet", "success"],
+      ["claude-haiku", "error"],
+    ]);
+    const usages = await page.getByTestId("call-usage").allTextContents();
+    expect(usages[0]).toBe("anthropic · 1,800→420 tok · $0.0117");
+    expect(await text(page, "call-counts")).toBe("1 tool call · 3 model calls");
+    expect(await text(page, "plan-model-calls")).toBe("3 calls");
+    expect(await text(page, "plan-tokens")).toBe("3,000 in · 730 out");
+    expect(await text(page, "plan-cost")).toBe("$0.02");
+    const budgets = await page.$$eval('[data-testid="budget"]', (items) =>
+      items.map((item) => [
+        item.querySelector(".budget__name")?.textContent,
+        item.getAttribute("data-state"),
+      ]),
+    );
+    expect(budgets).toEqual([
+      ["tokens", "warning"],
+      ["usd", "ok"],
+    ]);
+    expect(await page.getByTestId("budgets").textContent()).toContain("3,730 / 4,000");
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-model-calls.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("opens the event a #seq link points at, copies the trace id, an event's JSON and link, and exports JSON Lines", async () => {
+    const traceId = newTraceId("share/links");
+    const trace = producer(traceId);
+    trace.plan({ goal: "Share what you see", steps: 3 });
+    for (const tool of ["first_tool", "second_tool", "third_tool"]) trace.toolCall(tool).complete();
+    trace.complete({ steps_completed: 3 });
+    await trace.close();
+    await stack.deliveriesIdle();
+    const events = await storedEvents(traceId);
+
+    const { page, problems } = await openViewer(`/?traceId=${encodeURIComponent(traceId)}#seq=5`);
+    await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: viewer.url });
+    await connection(page, "ended");
+    const linked = page.locator("#event-5-toggle");
+    await expect.poll(() => linked.getAttribute("aria-expanded")).toBe("true");
+    await expect.poll(() => linked.evaluate((element) => element === document.activeElement)).toBe(true);
+
+    const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+    await page.getByTestId("copy-trace-id").click();
+    await expect.poll(clipboard).toBe(traceId);
+    await page.getByTestId("copy-event-json").click();
+    await expect.poll(async () => JSON.parse(await clipboard())).toEqual(events[5]);
+    await page.getByTestId("copy-event-link").click();
+    const link = new URL(await clipboard());
+    expect(link.searchParams.get("traceId")).toBe(traceId);
+    expect(link.searchParams.has("token")).toBe(false);
+    expect(link.hash).toBe("#seq=5");
+
+    // A link on the page moves the fragment and opens that event.
+    await page.locator("#event-5-toggle").click();
+    await page.evaluate(() => {
+      window.location.hash = "seq=2";
+    });
+    await expect.poll(() => page.locator("#event-2-toggle").getAttribute("aria-expanded")).toBe("true");
+
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByTestId("export-jsonl").click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`${traceId.replace("/", "_")}.jsonl`);
+    const exported = await readFile((await download.path()) ?? "", "utf8");
+    expect(exported.endsWith("\n")).toBe(true);
+    expect(
+      exported
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line)),
+    ).toEqual(events);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows nested agents, tools and model calls as a collapsible span tree with a waterfall, readable at 390 px", async () => {
+    const traceId = newTraceId("spans");
+    const trace = producer(traceId);
+    trace.plan({ goal: "Plan, research and write", steps: 2 });
+    trace.custom("invoke_agent", { agent: "researcher" }, undefined, { span_id: "agent-research" });
+    trace
+      .toolCall("search_knowledge_base_for_refund_policy_documents", { parent_id: "agent-research" })
+      .complete();
+    trace.custom("invoke_agent", { agent: "writer" }, undefined, {
+      span_id: "agent-writer",
+      parent_id: "agent-research",
+    });
+    trace
+      .llmCall("claude-sonnet", { parent_id: "agent-writer" })
+      .complete({ input_tokens: 900, output_tokens: 200 });
+    trace.complete({ steps_completed: 2 });
+    await trace.close();
+    await stack.deliveriesIdle();
+
+    const { page, problems } = await openViewer(`/?traceId=${traceId}`);
+    await connection(page, "ended");
+    const rows = () =>
+      page.$$eval('[data-testid="span-row"]', (items) =>
+        items.map((item) => [
+          item.querySelector(".spans__name")?.textContent,
+          Number(item.getAttribute("data-depth")),
+        ]),
+      );
+    expect(await rows()).toEqual([
+      ["invoke_agent: researcher", 0],
+      ["search_knowledge_base_for_refund_policy_documents", 1],
+      ["invoke_agent: writer", 1],
+      ["claude-sonnet", 2],
+    ]);
+    const bars = await page.$$eval('[data-testid="span-row"] .spans__bar', (items) =>
+      items.map((item) => Number.parseFloat((item as HTMLElement).style.left)),
+    );
+    expect(bars).toEqual([...bars].sort((a, b) => a - b));
+
+    await page.getByRole("button", { name: "Collapse invoke_agent: writer" }).click();
+    expect((await rows()).map(([name]) => name)).not.toContain("claude-sonnet");
+    await page.getByRole("button", { name: "Expand invoke_agent: writer" }).click();
+    expect(await rows()).toHaveLength(4);
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-span-tree.png"), fullPage: true });
+
+    // At 390 px long tool names and event summaries wrap instead of being cut.
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.waitForFunction(() => {
+      const tool = document.querySelector('[data-tool^="search_knowledge"] .timeline__tool');
+      return tool !== null && tool.getBoundingClientRect().height > 20;
+    });
+    const summaries = await page.locator(".event__summary").allTextContents();
+    expect(summaries).toContain("search_knowledge_base_for_refund_policy_documents");
+    const cut = await page.$$eval(
+      ".spans__name, .plan__goal, .event__name, .timeline__tool, .event__summary",
+      (items) =>
+        items.filter((item) => item.scrollWidth > item.clientWidth + 1).map((item) => item.textContent),
+    );
+    expect(cut).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(ARTIFACTS, "viewer-390.png"), fullPage: true });
+    expect(problems).toEqual([]);
     await page.close();
   });
 

@@ -6,6 +6,7 @@ const LOOK: Record<ApprovalState, { icon: string; word: string; tone: string }> 
   approved: { icon: "✓", word: "Approved", tone: "success" },
   rejected: { icon: "✕", word: "Rejected", tone: "error" },
   timed_out: { icon: "⊘", word: "Timed out", tone: "error" },
+  unfinished: { icon: "◌", word: "Never decided: the run ended first", tone: "muted" },
 };
 
 export interface ApprovalsPanelProps {

@@ -1,11 +1,15 @@
 import { memo, useCallback, useEffect, useRef, useState } from "react";
 import type { SeqRange } from "../../client/subscriber-reorder-buffer.js";
 import type { ReceivedTraceEvent } from "../../protocol/trace-event.js";
+import { eventLink, exportFileName, toJsonLines } from "../event-link.js";
 import { STATUS_LOOK, summarizeEvent } from "../event-summary.js";
 import { formatClock, formatNumber, formatOffset, plural } from "../format.js";
+import { describeGaps } from "../gap-view.js";
+import { CopyButton } from "./copy-button.js";
 import { indexOfSortedKey, rowStyle, VirtualList, type VirtualRow } from "./virtual-list.js";
 
 export interface EventListProps {
+  readonly traceId: string;
   readonly events: readonly ReceivedTraceEvent[];
   /** Start of the run (epoch ms), for offsets. */
   readonly start: number | undefined;
@@ -20,7 +24,7 @@ const MAX_HEIGHT = 560;
 const seqOf = (event: ReceivedTraceEvent) => event.seq;
 
 /** Every event once, in seq order; any row opens to its full (redacted) JSON. */
-export function EventList({ events, start, reveal, droppedCount, missing }: EventListProps) {
+export function EventList({ traceId, events, start, reveal, droppedCount, missing }: EventListProps) {
   const [expanded, setExpanded] = useState<ReadonlySet<number>>(() => new Set());
   const [following, setFollowing] = useState(true);
   const [scrollToEnd, setScrollToEnd] = useState<() => void>(() => () => {});
@@ -67,6 +71,7 @@ export function EventList({ events, start, reveal, droppedCount, missing }: Even
         start={start}
         open={expanded.has(event.seq)}
         onToggle={toggle}
+        traceId={traceId}
       />
     );
   };
@@ -82,6 +87,20 @@ export function EventList({ events, start, reveal, droppedCount, missing }: Even
           </span>
         </h2>
         <div className="toolbar">
+          <button
+            type="button"
+            className="button button--small"
+            data-testid="export-jsonl"
+            disabled={events.length === 0}
+            title={
+              droppedCount > 0
+                ? `The ${events.length} events still in memory; ${droppedCount} earlier ones were released`
+                : "Every event of the trace, one JSON object per line"
+            }
+            onClick={() => download(exportFileName(traceId), toJsonLines(events))}
+          >
+            Export JSON Lines
+          </button>
           <label className="toggle">
             <input
               type="checkbox"
@@ -106,10 +125,13 @@ export function EventList({ events, start, reveal, droppedCount, missing }: Even
       )}
       {missing.length > 0 && (
         <p className="notice notice--warning" role="note" data-testid="missing">
-          <span aria-hidden="true">⚠</span> Not shown, the server no longer had them:{" "}
-          {missing
-            .map((range) => (range.from === range.to ? `#${range.from}` : `#${range.from}–${range.to}`))
-            .join(", ")}
+          <span aria-hidden="true">⚠</span> Not shown:{" "}
+          {describeGaps(missing).map((note, index) => (
+            <span key={note.seqs}>
+              {index > 0 && "; "}
+              {note.seqs} ({note.explanation})
+            </span>
+          ))}
         </p>
       )}
       {shown.length === 0 ? (
@@ -143,6 +165,7 @@ interface EventRowProps {
   readonly start: number | undefined;
   readonly open: boolean;
   readonly onToggle: (seq: number) => void;
+  readonly traceId: string;
 }
 
 const EventRow = memo(function EventRow({
@@ -154,6 +177,7 @@ const EventRow = memo(function EventRow({
   start,
   open,
   onToggle,
+  traceId,
 }: EventRowProps) {
   const look = STATUS_LOOK[event.status];
   const at = Date.parse(event.timestamp);
@@ -194,13 +218,40 @@ const EventRow = memo(function EventRow({
         <span className="event__summary">{summarizeEvent(event)}</span>
       </button>
       {open && (
-        <pre id={panelId} className="event__json">
-          {JSON.stringify(event, null, 2)}
-        </pre>
+        <>
+          <div className="event__actions">
+            <a href={`#seq=${event.seq}`} className="event__link" data-testid="event-link">
+              Link to #{event.seq}
+            </a>
+            <CopyButton
+              label="Copy link"
+              text={() => eventLink(window.location, traceId, event.seq)}
+              testId="copy-event-link"
+            />
+            <CopyButton
+              label="Copy JSON"
+              text={() => JSON.stringify(event, null, 2)}
+              testId="copy-event-json"
+            />
+          </div>
+          <pre id={panelId} className="event__json">
+            {JSON.stringify(event, null, 2)}
+          </pre>
+        </>
       )}
     </li>
   );
 });
+
+/** Saves `text` as a file through a temporary object URL. */
+function download(fileName: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: "application/x-ndjson" }));
+  const anchor = document.createElement("a");
+  anchor.href = url;
+  anchor.download = fileName;
+  anchor.click();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
 
 function toggleId(seq: number): string {
   return `event-${seq}-toggle`;

@@ -1,25 +1,22 @@
-import { formatDuration, plural } from "../format.js";
+import { formatCost, formatDuration, formatNumber, plural } from "../format.js";
+import type { RunStatus } from "../run-status.js";
 import type { TraceModel } from "../trace-model.js";
 
 export interface PlanSummaryProps {
   readonly model: TraceModel;
   /** Current time while the run may still be going; elapsed time counts up to it. */
   readonly now: number;
-  readonly running: boolean;
+  /** The one answer the header and every panel share (see `describeRun`). */
+  readonly status: RunStatus;
 }
 
-const OUTCOME = {
-  running: { icon: "◔", label: "Running", tone: "pending" },
-  completed: { icon: "✓", label: "Completed", tone: "success" },
-  failed: { icon: "✕", label: "Failed", tone: "error" },
-} as const;
-
-export function PlanSummary({ model, now, running }: PlanSummaryProps) {
-  const { plan, toolCalls } = model;
-  const outcome = OUTCOME[plan.outcome];
-  const elapsed = elapsedMs(model, now, running);
+export function PlanSummary({ model, now, status }: PlanSummaryProps) {
+  const { plan, usage } = model;
+  const toolCalls = model.toolCalls.filter((call) => call.kind === "tool");
+  const elapsed = elapsedMs(model, now, status.live);
   const failedCalls = toolCalls.filter((call) => call.state === "error").length;
   const pendingCalls = toolCalls.filter((call) => call.state === "pending").length;
+  const unfinishedCalls = toolCalls.filter((call) => call.state === "unfinished").length;
   const steps =
     plan.steps === undefined
       ? plan.stepsCompleted === undefined
@@ -36,16 +33,17 @@ export function PlanSummary({ model, now, running }: PlanSummaryProps) {
           <h2 id="plan-heading" className="eyebrow">
             Plan
           </h2>
-          <p className="plan__goal">
-            {plan.goal ?? (model.eventCount === 0 ? "Waiting for the run…" : "No goal given")}
-          </p>
+          <p className="plan__goal">{plan.goal ?? status.headline ?? "No goal given"}</p>
+          {plan.goal !== undefined && status.headline !== undefined && (
+            <p className="plan__note muted">{status.headline}</p>
+          )}
         </div>
         <p
-          className={`badge badge--${outcome.tone} badge--large`}
+          className={`badge badge--${status.tone} badge--large`}
           data-testid="plan-outcome"
-          data-outcome={plan.outcome}
+          data-outcome={status.kind}
         >
-          <span aria-hidden="true">{outcome.icon}</span> {outcome.label}
+          <span aria-hidden="true">{status.icon}</span> {status.label}
         </p>
       </div>
       {plan.outcome === "failed" && (plan.error || plan.errorType) && (
@@ -68,10 +66,26 @@ export function PlanSummary({ model, now, running }: PlanSummaryProps) {
             plural(toolCalls.length, "call"),
             failedCalls > 0 ? `${failedCalls} failed` : "",
             pendingCalls > 0 ? `${pendingCalls} running` : "",
+            unfinishedCalls > 0 ? `${unfinishedCalls} never finished` : "",
           ]
             .filter(Boolean)
             .join(" · ")}
         />
+        {usage.modelCalls > 0 && (
+          <>
+            <Fact term="Model calls" value={plural(usage.modelCalls, "call")} testId="plan-model-calls" />
+            <Fact
+              term="Tokens"
+              value={`${formatNumber(usage.inputTokens)} in · ${formatNumber(usage.outputTokens)} out`}
+              testId="plan-tokens"
+            />
+            <Fact
+              term="Cost"
+              value={usage.costUsd === undefined ? "not reported" : formatCost(usage.costUsd)}
+              testId="plan-cost"
+            />
+          </>
+        )}
         <Fact term="Events" value={plural(model.eventCount, "event")} testId="plan-events" />
       </dl>
     </section>

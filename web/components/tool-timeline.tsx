@@ -1,5 +1,5 @@
 import { useCallback, useState } from "react";
-import { formatDuration, formatTick, plural, tickStep } from "../format.js";
+import { formatCost, formatDuration, formatNumber, formatTick, plural, tickStep } from "../format.js";
 import type { CallState, ToolCallView } from "../trace-model.js";
 import { rowStyle, VirtualList } from "./virtual-list.js";
 
@@ -23,6 +23,7 @@ const LOOK: Record<CallState, { icon: string; word: string }> = {
   pending: { icon: "◔", word: "running" },
   success: { icon: "✓", word: "succeeded" },
   error: { icon: "✕", word: "failed" },
+  unfinished: { icon: "◌", word: "never finished" },
 };
 
 /** Each tool call as a bar from its start to its end (or to now while it runs), on one time axis. */
@@ -37,12 +38,17 @@ export function ToolTimeline({ calls, span, onShowEvent }: ToolTimelineProps) {
   const keyOf = useCallback((index: number) => index, []);
   const indexOf = useCallback((key: number) => (key < calls.length ? key : undefined), [calls.length]);
   const running = calls.filter((call) => call.state === "pending").length;
+  const modelCalls = calls.filter((call) => call.kind === "model").length;
 
   return (
     <section className="card timeline" aria-labelledby="timeline-heading" data-testid="timeline">
       <div className="card__header">
         <h2 id="timeline-heading" className="card__title">
-          Tool calls <span className="count">{plural(calls.length, "call")}</span>
+          Tool and model calls{" "}
+          <span className="count" data-testid="call-counts">
+            {plural(calls.length - modelCalls, "tool call")}
+            {modelCalls > 0 && ` · ${plural(modelCalls, "model call")}`}
+          </span>
           {running > 0 && <span className="count count--pending">{running} running</span>}
         </h2>
         {!following && (
@@ -77,13 +83,14 @@ export function ToolTimeline({ calls, span, onShowEvent }: ToolTimelineProps) {
             onFollowChange={setFollowing}
             scrollToEndRef={(fn) => setScrollToEnd(() => fn)}
             className="timeline__list"
-            renderRow={({ index, top }) => {
+            renderRow={({ index, top, measureRef }) => {
               const call = calls[index] as ToolCallView;
               return (
                 <TimelineRow
                   key={call.key}
                   call={call}
                   top={top}
+                  measureRef={measureRef}
                   position={index + 1}
                   total={calls.length}
                   span={span}
@@ -103,6 +110,8 @@ export function ToolTimeline({ calls, span, onShowEvent }: ToolTimelineProps) {
 interface TimelineRowProps {
   readonly call: ToolCallView;
   readonly top: number;
+  /** Rows grow on small screens, where long tool names wrap instead of being cut. */
+  readonly measureRef: (element: HTMLElement | null) => void;
   readonly position: number;
   readonly total: number;
   readonly span: TimelineSpan;
@@ -114,6 +123,7 @@ interface TimelineRowProps {
 function TimelineRow({
   call,
   top,
+  measureRef,
   position,
   total,
   span,
@@ -122,6 +132,7 @@ function TimelineRow({
   onShowEvent,
 }: TimelineRowProps) {
   const look = LOOK[call.state];
+  // An unfinished call's bar stops at the run's end: it is not counting any more.
   const end = call.endedAt ?? Math.max(span.end, call.startedAt);
   const duration = call.durationMs ?? end - call.startedAt;
   const left = clamp(((call.startedAt - span.start) / width) * 100, 0, 100);
@@ -129,19 +140,31 @@ function TimelineRow({
   const durationText =
     call.state === "pending"
       ? `running ${formatDuration(duration)}`
-      : call.state === "error"
-        ? `failed · ${formatDuration(duration)}`
-        : formatDuration(duration);
+      : call.state === "unfinished"
+        ? "never finished"
+        : call.state === "error"
+          ? `failed · ${formatDuration(duration)}`
+          : formatDuration(duration);
   const seq = call.endSeq ?? call.startSeq;
-  const description = `${call.tool} ${look.word}${call.state === "pending" ? ` for ${formatDuration(duration)}` : ` in ${formatDuration(duration)}`}${call.error ? `: ${call.error}` : ""}`;
+  const took =
+    call.state === "pending"
+      ? ` for ${formatDuration(duration)}`
+      : call.state === "unfinished"
+        ? ` (started ${formatDuration(call.startedAt - span.start)} in, no end event before the run ended)`
+        : ` in ${formatDuration(duration)}`;
+  const usage = usageText(call);
+  const description = `${call.kind === "model" ? "model call " : ""}${call.tool} ${look.word}${took}${usage ? ` (${usage})` : ""}${call.error ? `: ${call.error}` : ""}`;
 
   return (
     <li
+      ref={measureRef}
+      data-row-key={position - 1}
       style={rowStyle(top)}
       className={`timeline__row timeline__row--${call.state}`}
       data-testid="tool-call"
       data-state={call.state}
       data-tool={call.tool}
+      data-kind={call.kind}
       aria-posinset={position}
       aria-setsize={total}
     >
@@ -161,7 +184,13 @@ function TimelineRow({
             {call.tool}
           </button>
         )}
-        {call.domain && <span className="timeline__domain">{call.domain}</span>}
+        {call.kind === "model" ? (
+          <span className="timeline__domain timeline__usage" data-testid="call-usage">
+            {[call.provider ?? "model", usageText(call)].filter(Boolean).join(" · ")}
+          </span>
+        ) : (
+          call.domain && <span className="timeline__domain">{call.domain}</span>
+        )}
       </span>
       <span
         className="timeline__track"
@@ -182,6 +211,18 @@ function TimelineRow({
       {call.error && <span className="visually-hidden">: {call.error}</span>}
     </li>
   );
+}
+
+/** "1,200→340 tok · $0.0123" for a model call that reported usage. */
+export function usageText(call: ToolCallView): string {
+  const usage = call.usage;
+  if (usage === undefined) return "";
+  const tokens =
+    usage.inputTokens === undefined && usage.outputTokens === undefined
+      ? ""
+      : `${formatNumber(usage.inputTokens ?? 0)}→${formatNumber(usage.outputTokens ?? 0)} tok`;
+  const cost = usage.costUsd === undefined ? "" : formatCost(usage.costUsd);
+  return [tokens, cost].filter(Boolean).join(" · ");
 }
 
 function clamp(value: number, min: number, max: number): number {

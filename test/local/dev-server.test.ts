@@ -82,8 +82,10 @@ describe("the dev server", () => {
             error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
         ),
       );
-      const { token } = TokenIssued.parse(JSON.parse(output));
-      const subscriber = await openSubscriber(server.stack.connectUrl("demo-trace", token));
+      const { token, traces } = TokenIssued.parse(JSON.parse(output));
+      // The token is for the banner's trace, a fresh id each start.
+      expect(traces).toEqual([new URL(args.at(-1) ?? "").searchParams.get("traceId")]);
+      const subscriber = await openSubscriber(server.stack.connectUrl(traces[0] ?? "", token));
       await subscriber.close();
     } finally {
       await server.stop();

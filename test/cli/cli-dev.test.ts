@@ -29,7 +29,8 @@ function logLines(output: string): string[] {
 
 describe("trace-stream dev", () => {
   it("runs the stack, prints its endpoints, serves demo and tail, and stops cleanly on Ctrl-C", async () => {
-    const dev = startCli(["dev", "--stack-only", ...FREE_PORTS]);
+    // The emitter's per-event line is DEBUG (sampled on AWS): ask for it.
+    const dev = startCli(["dev", "--stack-only", "--log-level", "debug", ...FREE_PORTS]);
     await dev.waitFor(({ stdout }) => stdout.includes("Press Ctrl+C to stop."), 60_000);
     const banner = dev.stdout();
     const webSocketUrl = /WebSocket API +(ws:\/\/\S+)/.exec(banner)?.[1];
@@ -57,13 +58,13 @@ describe("trace-stream dev", () => {
     expect(log.filter((line) => line.startsWith("{"))).toEqual([]);
     for (const line of log) expect(line).toMatch(TEXT_LINE);
     const delivered = log.filter((line) =>
-      / INFO +emitter +event delivered traceId=dev-demo seq=\d+ /.test(line),
+      / DEBUG +emitter +event delivered traceId=dev-demo seq=\d+ /.test(line),
     );
     expect(delivered).toHaveLength(DEMO_EVENTS.length);
   });
 
   it("logs JSON on request (TRACE_STREAM_LOG_FORMAT=json or --log-format json): the handlers' records as on AWS", async () => {
-    const dev = startCli(["dev", "--stack-only", ...FREE_PORTS], {
+    const dev = startCli(["dev", "--stack-only", "--log-level", "debug", ...FREE_PORTS], {
       env: { TRACE_STREAM_LOG_FORMAT: "json" },
     });
     await dev.waitFor(({ stdout }) => stdout.includes("Press Ctrl+C to stop."), 60_000);
@@ -83,8 +84,9 @@ describe("trace-stream dev", () => {
     const records = logLines(stopped.stdout + stopped.stderr).map(
       (line) => JSON.parse(line) as Record<string, unknown>,
     );
-    expect(records.find((record) => record.function === "emitter")).toMatchObject({
-      level: "INFO",
+    expect(records.find((record) => record.message === "event delivered")).toMatchObject({
+      level: "DEBUG",
+      function: "emitter",
       message: "event delivered",
       service: "trace-stream",
       traceId: "json-logs",

@@ -20,9 +20,14 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const concurrency = positiveInteger(env, ENV.emitterConcurrency, DEFAULT_EMITTER_CONCURRENCY);
   const { log, metrics } = createTelemetry(env, "emitter");
   const emit = makeEmitter({
-    store: dynamoTraceStore(documentClient(env), tableName),
-    gateway: managementApiGateway(managementClient(endpoint, env)),
-    deadLetters: sqsDeadLetters(sqsClient(env), queueUrl),
+    store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
+    gateway: managementApiGateway(
+      managementClient(endpoint, env, runtime.signal),
+      undefined,
+      undefined,
+      runtime.signal,
+    ),
+    deadLetters: sqsDeadLetters(sqsClient(env, runtime.signal), queueUrl),
     log,
     metrics,
     now: runtime.now ?? Date.now,

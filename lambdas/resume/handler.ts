@@ -13,8 +13,13 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const endpoint = requiredString(env, ENV.connectionsEndpoint, "the WebSocket API's @connections endpoint");
   const { log, metrics } = createTelemetry(env, "resume");
   const resume = makeResume({
-    store: dynamoTraceStore(documentClient(env), tableName),
-    gateway: managementApiGateway(managementClient(endpoint, env)),
+    store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
+    gateway: managementApiGateway(
+      managementClient(endpoint, env, runtime.signal),
+      undefined,
+      undefined,
+      runtime.signal,
+    ),
     log,
     metrics,
     now: runtime.now ?? Date.now,

@@ -56,6 +56,8 @@ export function managementApiGateway(
   client: ApiGatewayManagementApiClient,
   retry: RetryPolicy = DEFAULT_POST_RETRY,
   random: () => number = Math.random,
+  /** Stops retrying once aborted (the execution environment was stopped). */
+  signal?: AbortSignal,
 ): ConnectionGateway {
   const encoder = new TextEncoder();
   return {
@@ -67,6 +69,7 @@ export function managementApiGateway(
           return "sent";
         } catch (error) {
           if (error instanceof GoneException) return "gone";
+          signal?.throwIfAborted();
           const throttled = isThrottle(error);
           if (attempt >= retry.attempts || !(throttled || isTransient(error))) {
             throw new ConnectionPostError(connectionId, throttled, { cause: error });

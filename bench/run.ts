@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { benchEvent } from "./bench-events.js";
 import { startBenchStack } from "./bench-stack.js";
 import { costPerMillionEvents } from "./cost-model.js";
+import { type DataPlaneOptions, runDataPlane } from "./data-plane.js";
 import { type FanOutOptions, runFanOut } from "./fan-out.js";
 import { type LatencyOptions, runLatency } from "./latency.js";
 import { type ReplayOptions, runReplay } from "./replay.js";
@@ -18,6 +19,9 @@ interface Plan {
   readonly fanOut: FanOutOptions;
   readonly latency: LatencyOptions;
   readonly replay: ReplayOptions;
+  readonly dataPlane: DataPlaneOptions;
+  /** The sustained row: one rate held long enough for queues, retries and memory to show. */
+  readonly sustained: LatencyOptions;
 }
 
 const OTHER_TRACES = { otherTraces: 100, subscriptionsPerOtherTrace: 100 };
@@ -34,6 +38,8 @@ const PLANS: Record<"quick" | "full", Plan> = {
       ],
     },
     replay: { events: 2_000, iterations: 1 },
+    dataPlane: { sockets: 50, posts: 2_000, concurrency: 32 },
+    sustained: { subscribers: 50, runs: [{ rate: 200, seconds: 3 }] },
   },
   full: {
     fanOut: { ...OTHER_TRACES, subscriberCounts: [1, 100, 1000], iterations: 10 },
@@ -46,6 +52,8 @@ const PLANS: Record<"quick" | "full", Plan> = {
       ],
     },
     replay: { events: 10_000, iterations: 3 },
+    dataPlane: { sockets: 50, posts: 10_000, concurrency: 32 },
+    sustained: { subscribers: 50, runs: [{ rate: 200, seconds: 30 }] },
   },
 };
 
@@ -95,6 +103,8 @@ async function main(): Promise<void> {
     const fanOut = await runFanOut(bench, plan.fanOut, progress);
     const replay = await runReplay(bench, plan.replay, progress);
     const latency = await runLatency(bench, plan.latency, progress);
+    const dataPlane = await runDataPlane(bench, plan.dataPlane, progress);
+    const sustained = await runLatency(bench, plan.sustained, progress);
     const oneViewer = fanOut.rows.find((row) => row.subscribers === 1);
     if (!oneViewer) throw new Error("the fan-out plan must include N = 1 for the cost model");
     const eventBytes = Buffer.byteLength(JSON.stringify(benchEvent("bench-fan-out", 0)));
@@ -123,6 +133,8 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "unknown", node: process.version },
       fanOut,
       latency,
+      sustained,
+      dataPlane,
       replay,
       cost: costPerMillionEvents(oneViewer, eventBytes, fanOut.otherSubscriptions),
       notes,

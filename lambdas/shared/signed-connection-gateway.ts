@@ -34,7 +34,11 @@ export interface SignedGatewayOptions extends PostRetryOptions {
   readonly sockets: number;
   /** The signing clock (tests fix it). @default Date.now */
   readonly now?: () => number;
-  /** A post that has not answered after this long is a network failure (retried). @default 10 000 */
+  /**
+   * A post that has not answered after this long fails as a network failure and is retried. Off by
+   * default, as in the SDK: a slow answer may still be a delivery, and its retry a duplicate frame;
+   * the Lambda timeout (and the environment's signal) bound a post instead.
+   */
   readonly requestTimeoutMs?: number;
 }
 
@@ -137,11 +141,24 @@ export function signedConnectionGateway(options: SignedGatewayOptions): Connecti
   const secure = new URL(options.endpoint).protocol === "https:";
   const agentOptions = { keepAlive: true, maxSockets: options.sockets, maxFreeSockets: options.sockets };
   const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const { requestTimeoutMs } = options;
   const encoder = new TextEncoder();
+  // One listener for every post (not one per request): a stopped environment cuts what is in flight.
+  const inFlight = new Set<http.ClientRequest>();
+  options.signal?.addEventListener(
+    "abort",
+    () => {
+      for (const outgoing of inFlight) outgoing.destroy(options.signal?.reason);
+    },
+    { once: true },
+  );
 
   const send = (request: ConnectionsRequest): Promise<PostResult> =>
     new Promise((resolve, reject) => {
+      if (options.signal?.aborted) {
+        reject(options.signal.reason);
+        return;
+      }
       const outgoing = (secure ? https : http).request(
         {
           agent,
@@ -150,8 +167,7 @@ export function signedConnectionGateway(options: SignedGatewayOptions): Connecti
           port: request.port,
           path: request.path,
           headers: request.headers,
-          timeout: requestTimeoutMs,
-          ...(options.signal ? { signal: options.signal } : {}),
+          ...(requestTimeoutMs === undefined ? {} : { timeout: requestTimeoutMs }),
         },
         (response) => {
           const status = response.statusCode ?? 0;
@@ -166,6 +182,8 @@ export function signedConnectionGateway(options: SignedGatewayOptions): Connecti
         },
       );
       outgoing.once("timeout", () => outgoing.destroy(new Error(`no answer within ${requestTimeoutMs} ms`)));
+      inFlight.add(outgoing);
+      outgoing.once("close", () => inFlight.delete(outgoing));
       outgoing.once("error", reject);
       outgoing.end(request.body);
     });

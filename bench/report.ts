@@ -1,3 +1,4 @@
+import type { ClientAbsorbResult } from "./client-absorb.js";
 import type { CostModel } from "./cost-model.js";
 import type { DataPlaneResult } from "./data-plane.js";
 import type { FanOutResult } from "./fan-out.js";
@@ -13,6 +14,7 @@ export interface BenchResults {
   readonly latency: LatencyRow[];
   readonly sustained: LatencyRow[];
   readonly dataPlane: DataPlaneResult;
+  readonly client: ClientAbsorbResult[];
   readonly replay: ReplayResult;
   readonly cost: CostModel;
   readonly notes: string[];
@@ -142,6 +144,23 @@ export function renderMarkdown(results: BenchResults): string {
     `**Sustained**: ${sustained[0]?.targetRate ?? 0} events/s to ${sustained[0]?.subscribers ?? 0} subscribers, held; full local stack (EventBridge, the emitter under its reserved concurrency, @connections).`,
   );
   parts.push(latencyTable(sustained, dataPlane.postRelayPerSecond));
+
+  parts.push(
+    "**Client absorption**: a stream fed to `TraceStreamClient` in process (no network), `getSnapshot()` read after every notification as React reads it.",
+  );
+  parts.push(
+    table(
+      ["events", "maxEvents", "events per frame", "events/s absorbed", "snapshots read", "held at end"],
+      results.client.map((row) => [
+        String(row.events),
+        String(row.maxEvents),
+        String(row.eventsPerFrame),
+        n(row.eventsPerSecond),
+        String(row.snapshotsRead),
+        String(row.held),
+      ]),
+    ),
+  );
 
   parts.push(
     `**Replay**: a late joiner resumes from -1 on a ${replay.events.toLocaleString("en-US")}-event trace.`,

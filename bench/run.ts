@@ -8,6 +8,7 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchEvent } from "./bench-events.js";
 import { startBenchStack } from "./bench-stack.js";
+import { type ClientAbsorbOptions, runClientAbsorb } from "./client-absorb.js";
 import { costPerMillionEvents } from "./cost-model.js";
 import { type DataPlaneOptions, runDataPlane } from "./data-plane.js";
 import { type FanOutOptions, runFanOut } from "./fan-out.js";
@@ -22,6 +23,8 @@ interface Plan {
   readonly dataPlane: DataPlaneOptions;
   /** The sustained row: one rate held long enough for queues, retries and memory to show. */
   readonly sustained: LatencyOptions;
+  /** Client absorption: one run per entry (live frames carry one event, replay pages many). */
+  readonly client: readonly ClientAbsorbOptions[];
 }
 
 const OTHER_TRACES = { otherTraces: 100, subscriptionsPerOtherTrace: 100 };
@@ -40,6 +43,7 @@ const PLANS: Record<"quick" | "full", Plan> = {
     replay: { events: 2_000, iterations: 1 },
     dataPlane: { sockets: 50, posts: 2_000, concurrency: 32 },
     sustained: { subscribers: 50, runs: [{ rate: 200, seconds: 3 }] },
+    client: [{ events: 20_000, maxEvents: 100_000, eventsPerFrame: 1 }],
   },
   full: {
     fanOut: { ...OTHER_TRACES, subscriberCounts: [1, 100, 1000], iterations: 10 },
@@ -54,6 +58,10 @@ const PLANS: Record<"quick" | "full", Plan> = {
     replay: { events: 10_000, iterations: 3 },
     dataPlane: { sockets: 50, posts: 10_000, concurrency: 32 },
     sustained: { subscribers: 50, runs: [{ rate: 200, seconds: 30 }] },
+    client: [
+      { events: 100_000, maxEvents: 100_000, eventsPerFrame: 1 },
+      { events: 100_000, maxEvents: 100_000, eventsPerFrame: 100 },
+    ],
   },
 };
 
@@ -105,6 +113,11 @@ async function main(): Promise<void> {
     const latency = await runLatency(bench, plan.latency, progress);
     const dataPlane = await runDataPlane(bench, plan.dataPlane, progress);
     const sustained = await runLatency(bench, plan.sustained, progress);
+    const client = [];
+    for (const options of plan.client) {
+      client.push(await runClientAbsorb(options));
+      progress(`client: ${Math.round(client.at(-1)?.eventsPerSecond ?? 0)} events/s absorbed`);
+    }
     const oneViewer = fanOut.rows.find((row) => row.subscribers === 1);
     if (!oneViewer) throw new Error("the fan-out plan must include N = 1 for the cost model");
     const eventBytes = Buffer.byteLength(JSON.stringify(benchEvent("bench-fan-out", 0)));
@@ -135,6 +148,7 @@ async function main(): Promise<void> {
       latency,
       sustained,
       dataPlane,
+      client,
       replay,
       cost: costPerMillionEvents(oneViewer, eventBytes, fanOut.otherSubscriptions),
       notes,

@@ -18,8 +18,8 @@ interface Received {
 }
 
 const received: Received[] = [];
-/** Statuses to answer the next requests with (then 200). */
-const answers: { status: number; errorType?: string }[] = [];
+/** Statuses to answer the next requests with (then 200); `hold` leaves the request unanswered. */
+const answers: ({ status: number; errorType?: string } | "hold")[] = [];
 let server: Server;
 let endpoint: string;
 
@@ -35,6 +35,7 @@ beforeAll(async () => {
         body: Buffer.concat(chunks),
       });
       const answer = answers.shift() ?? { status: 200 };
+      if (answer === "hold") return;
       response.writeHead(answer.status, {
         "content-type": "application/json",
         ...(answer.errorType ? { "x-amzn-ErrorType": answer.errorType } : {}),
@@ -170,5 +171,22 @@ describe("the signed @connections post", () => {
     stop.abort(new Error("timed out"));
     await expect(gateway.post("c", "{}")).rejects.toThrow("timed out");
     expect(received).toHaveLength(0);
+  });
+
+  it("cuts a post in flight when the signal aborts, and does not send it again", async () => {
+    answers.push("hold");
+    const stop = new AbortController();
+    const gateway = signedConnectionGateway({
+      endpoint,
+      client: client(),
+      sockets: 1,
+      retry: fast,
+      signal: stop.signal,
+    });
+    const posting = gateway.post("c", "{}");
+    while (received.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    stop.abort(new Error("timed out"));
+    await expect(posting).rejects.toThrow("timed out");
+    expect(received).toHaveLength(1);
   });
 });

@@ -80,7 +80,12 @@ export async function runClientAbsorb(options: ClientAbsorbOptions): Promise<Cli
     const events = [];
     for (let i = seq; i < Math.min(options.events, seq + options.eventsPerFrame); i++)
       events.push(benchEvent(traceId, i));
-    frames.push(JSON.stringify({ type: "events", trace_id: traceId, events }));
+    // One event: an `event` frame, as the emitter posts live; more: an `events` page, as resume does.
+    frames.push(
+      events.length === 1
+        ? JSON.stringify({ type: "event", ...events[0] })
+        : JSON.stringify({ type: "events", trace_id: traceId, events }),
+    );
   }
   const started = performance.now();
   for (const data of frames) socket.onmessage?.({ data });

@@ -97,7 +97,9 @@ describe("server frames", () => {
     };
     const outcomes = edgeCases.map((frame) => outcome(() => ServerFrame.parse(frame)));
     expect(outcomes.filter((result) => !result.ok).length).toBeGreaterThan(0);
-    expect(edgeCases.map((frame) => outcome(() => parseServerFrame(JSON.stringify(frame))))).toEqual(outcomes);
+    expect(edgeCases.map((frame) => outcome(() => parseServerFrame(JSON.stringify(frame))))).toEqual(
+      outcomes,
+    );
   });
 
   it("carries a refused event's place (trace, seq, event id, reason) in conflict frames, and never a body", () => {

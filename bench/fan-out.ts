@@ -9,8 +9,8 @@ import { randomBytes } from "node:crypto";
 import { makeEmitter } from "../lambdas/emitter/emitter.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { managementClient } from "../lambdas/shared/aws-clients.js";
-import { managementApiGateway } from "../lambdas/shared/connection-gateway.js";
 import { dynamoRunIndex } from "../lambdas/shared/run-index.js";
+import { signedConnectionGateway } from "../lambdas/shared/signed-connection-gateway.js";
 import { noMetrics } from "../lambdas/shared/telemetry.js";
 import { dynamoTraceStore } from "../lambdas/shared/trace-store.js";
 import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../lib/table-design.js";
@@ -105,7 +105,11 @@ export async function runFanOut(
   const emit = makeEmitter({
     store: dynamoTraceStore(bench.meteredDynamo, stack.tableName),
     runIndex: dynamoRunIndex(bench.meteredDynamo, stack.tableName),
-    gateway: managementApiGateway(managementClient(stack.endpoints.managementEndpoint, bench.env)),
+    gateway: signedConnectionGateway({
+      endpoint: stack.endpoints.managementEndpoint,
+      client: managementClient(stack.endpoints.managementEndpoint, bench.env),
+      sockets: DEFAULT_EMITTER_CONCURRENCY,
+    }),
     deadLetters: {
       send: async (rejection) => {
         throw new Error(`bench event rejected: ${rejection.code}: ${rejection.reason}`);

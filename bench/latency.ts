@@ -42,6 +42,8 @@ export interface LatencyRow {
   /** Frames received again (at-least-once delivery; a client drops them). */
   readonly duplicateFrames: number;
   readonly putFailures: number;
+  /** Resident set size of the process (stack, handlers and clients) once the row is over. */
+  readonly rssMbAtEnd: number;
 }
 
 export async function runLatency(
@@ -147,5 +149,6 @@ async function measure(
     lost: Math.max(0, expected - latencies.length),
     duplicateFrames: duplicates,
     putFailures,
+    rssMbAtEnd: process.memoryUsage().rss / 2 ** 20,
   };
 }

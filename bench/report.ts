@@ -1,4 +1,6 @@
+import type { ClientAbsorbResult } from "./client-absorb.js";
 import type { CostModel } from "./cost-model.js";
+import type { DataPlaneResult } from "./data-plane.js";
 import type { FanOutResult } from "./fan-out.js";
 import type { LatencyRow } from "./latency.js";
 import type { ReplayResult } from "./replay.js";
@@ -10,6 +12,10 @@ export interface BenchResults {
   readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly node: string };
   readonly fanOut: FanOutResult;
   readonly latency: LatencyRow[];
+  readonly sustained: LatencyRow[];
+  readonly dataPlane: DataPlaneResult;
+  /** Absent from runs recorded before the client rows existed. */
+  readonly client?: ClientAbsorbResult[];
   readonly replay: ReplayResult;
   readonly cost: CostModel;
   readonly notes: string[];
@@ -18,6 +24,43 @@ export interface BenchResults {
 const n = (value: number) => String(round(value));
 const x = (value: number) => `${round(value)}×`;
 const usd = (value: number) => (value < 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(2)}`);
+
+const pct = (value: number) => `${round(value * 100)} %`;
+
+function latencyTable(rows: readonly LatencyRow[], floor?: number): string {
+  const header = [
+    "events/s",
+    "for s",
+    "events",
+    "offered deliveries/s",
+    "delivered/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "max ms",
+    "lost",
+    "duplicate frames",
+    "RSS MB at end",
+  ];
+  return table(
+    floor === undefined ? header : [...header, "of the POST relay floor"],
+    rows.map((row) => [
+      String(row.targetRate),
+      n(row.events / row.targetRate),
+      String(row.events),
+      String(row.offeredDeliveriesPerSecond),
+      n(row.deliveredPerSecond),
+      n(row.p50Ms),
+      n(row.p95Ms),
+      n(row.p99Ms),
+      n(row.maxMs),
+      String(row.lost),
+      String(row.duplicateFrames),
+      n(row.rssMbAtEnd),
+      ...(floor === undefined ? [] : [pct(row.deliveredPerSecond / floor)]),
+    ]),
+  );
+}
 
 function table(header: string[], rows: string[][]): string {
   return [
@@ -69,36 +112,58 @@ export function renderMarkdown(results: BenchResults): string {
   parts.push(
     `**End-to-end latency**: PutEvents → receipt by each of ${latency[0]?.subscribers ?? 0} subscribers, full local stack.`,
   );
+  parts.push(latencyTable(latency));
+
+  const { dataPlane, sustained } = results;
+  parts.push(
+    `**Posting paths and floors** (${dataPlane.posts.toLocaleString("en-US")} posts to ${dataPlane.sockets} real sockets, ${dataPlane.concurrency} in flight, same run): deliveries/s, each counted when its socket received the frame.`,
+  );
   parts.push(
     table(
+      ["path", "deliveries/s", "vs the SDK post"],
       [
-        "events/s",
-        "for s",
-        "events",
-        "offered deliveries/s",
-        "delivered/s",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "max ms",
-        "lost",
-        "duplicate frames",
+        ["@connections post, SDK PostToConnectionCommand", n(dataPlane.sdkPostsPerSecond), "1×"],
+        [
+          "@connections post, signed keep-alive request (the Lambdas')",
+          n(dataPlane.signedPostsPerSecond),
+          x(dataPlane.signedOverSdk),
+        ],
+        [
+          "floor: keep-alive HTTP POST relayed into `ws`",
+          n(dataPlane.postRelayPerSecond),
+          x(dataPlane.postRelayPerSecond / dataPlane.sdkPostsPerSecond),
+        ],
+        [
+          "floor: plain `ws` broadcast",
+          n(dataPlane.wsBroadcastPerSecond),
+          x(dataPlane.wsBroadcastPerSecond / dataPlane.sdkPostsPerSecond),
+        ],
       ],
-      latency.map((row) => [
-        String(row.targetRate),
-        n(row.events / row.targetRate),
-        String(row.events),
-        String(row.offeredDeliveriesPerSecond),
-        n(row.deliveredPerSecond),
-        n(row.p50Ms),
-        n(row.p95Ms),
-        n(row.p99Ms),
-        n(row.maxMs),
-        String(row.lost),
-        String(row.duplicateFrames),
-      ]),
     ),
   );
+  parts.push(
+    `**Sustained**: ${sustained[0]?.targetRate ?? 0} events/s to ${sustained[0]?.subscribers ?? 0} subscribers, held; full local stack (EventBridge, the emitter under its reserved concurrency, @connections).`,
+  );
+  parts.push(latencyTable(sustained, dataPlane.postRelayPerSecond));
+
+  if (results.client !== undefined) {
+    parts.push(
+      "**Client absorption**: a stream fed to `TraceStreamClient` in process (no network), `getSnapshot()` read after every notification as React reads it.",
+    );
+    parts.push(
+      table(
+        ["events", "maxEvents", "events per frame", "events/s absorbed", "snapshots read", "held at end"],
+        results.client.map((row) => [
+          String(row.events),
+          String(row.maxEvents),
+          String(row.eventsPerFrame),
+          n(row.eventsPerSecond),
+          String(row.snapshotsRead),
+          String(row.held),
+        ]),
+      ),
+    );
+  }
 
   parts.push(
     `**Replay**: a late joiner resumes from -1 on a ${replay.events.toLocaleString("en-US")}-event trace.`,

@@ -9,7 +9,9 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchEvent } from "./bench-events.js";
 import { startBenchStack } from "./bench-stack.js";
+import { type ClientAbsorbOptions, runClientAbsorb } from "./client-absorb.js";
 import { costPerMillionEvents } from "./cost-model.js";
+import { type DataPlaneOptions, runDataPlane } from "./data-plane.js";
 import { type FanOutOptions, runFanOut } from "./fan-out.js";
 import { type LatencyOptions, runLatency } from "./latency.js";
 import { measurePerEventBytes } from "./per-event-bytes.js";
@@ -20,6 +22,11 @@ interface Plan {
   readonly fanOut: FanOutOptions;
   readonly latency: LatencyOptions;
   readonly replay: ReplayOptions;
+  readonly dataPlane: DataPlaneOptions;
+  /** The sustained row: one rate held long enough for queues, retries and memory to show. */
+  readonly sustained: LatencyOptions;
+  /** Client absorption: one run per entry (live frames carry one event, replay pages many). */
+  readonly client: readonly ClientAbsorbOptions[];
 }
 
 const OTHER_TRACES = { otherTraces: 100, subscriptionsPerOtherTrace: 100 };
@@ -36,6 +43,9 @@ const PLANS: Record<"quick" | "full", Plan> = {
       ],
     },
     replay: { events: 2_000, iterations: 1 },
+    dataPlane: { sockets: 50, posts: 2_000, concurrency: 32 },
+    sustained: { subscribers: 50, runs: [{ rate: 200, seconds: 3 }] },
+    client: [{ events: 20_000, maxEvents: 100_000, eventsPerFrame: 1 }],
   },
   full: {
     fanOut: { ...OTHER_TRACES, subscriberCounts: [1, 100, 1000], iterations: 10 },
@@ -48,6 +58,12 @@ const PLANS: Record<"quick" | "full", Plan> = {
       ],
     },
     replay: { events: 10_000, iterations: 3 },
+    dataPlane: { sockets: 50, posts: 10_000, concurrency: 32 },
+    sustained: { subscribers: 50, runs: [{ rate: 200, seconds: 30 }] },
+    client: [
+      { events: 100_000, maxEvents: 100_000, eventsPerFrame: 1 },
+      { events: 100_000, maxEvents: 100_000, eventsPerFrame: 100 },
+    ],
   },
 };
 
@@ -131,6 +147,13 @@ async function main(): Promise<void> {
     const latency = await runLatency(bench, plan.latency, progress);
     const perEvent = await measurePerEventBytes(bench);
     progress(`per-event bytes: ${JSON.stringify(perEvent)}`);
+    const dataPlane = await runDataPlane(bench, plan.dataPlane, progress);
+    const sustained = await runLatency(bench, plan.sustained, progress);
+    const client = [];
+    for (const options of plan.client) {
+      client.push(await runClientAbsorb(options));
+      progress(`client: ${Math.round(client.at(-1)?.eventsPerSecond ?? 0)} events/s absorbed`);
+    }
     const oneViewer = fanOut.rows.find((row) => row.subscribers === 1);
     if (!oneViewer) throw new Error("the fan-out plan must include N = 1 for the cost model");
     const eventBytes = eventBytesOf();
@@ -159,6 +182,9 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? "unknown", node: process.version },
       fanOut,
       latency,
+      sustained,
+      dataPlane,
+      client,
       replay,
       cost: costPerMillionEvents(oneViewer, eventBytes, fanOut.otherSubscriptions, perEvent),
       notes,

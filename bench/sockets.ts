@@ -62,7 +62,10 @@ export async function openSockets(url: () => Promise<string>, count: number, par
   return sockets;
 }
 
-/** Sends `resume` and resolves when its `synced` arrives; frames before it go to `onFrame`. */
+/**
+ * Sends `resume` and resolves when its last `synced` arrives, following a paged replay (`synced`
+ * with `more`) as the client does; frames before it go to `onFrame`.
+ */
 export function resumeAndSync(
   bench: BenchSocket,
   afterSeq: number,
@@ -71,7 +74,9 @@ export function resumeAndSync(
   return new Promise((resolve) => {
     bench.listener = (frame, raw, at) => {
       onFrame?.(frame, raw);
-      if (frame.type === "synced") {
+      if (frame.type === "synced" && frame.more === true) {
+        bench.socket.send(JSON.stringify({ action: "resume", afterSeq: Number(frame.last_seq) }));
+      } else if (frame.type === "synced") {
         bench.listener = undefined;
         resolve({ lastSeq: Number(frame.last_seq), at });
       }

@@ -1,13 +1,17 @@
 import type { ReceivedTraceEvent } from "../protocol/index.js";
 
 /**
- * The most recent `capacity` events, oldest first. Older events are released for garbage
- * collection and counted in `droppedCount`. Pushing is amortized O(1): dropped slots are cleared at
- * once and the backing array is compacted when half of it is dead.
+ * The most recent `capacity` events, oldest first. Older events are counted in `droppedCount` and
+ * released for garbage collection when the backing array is compacted (every `capacity` drops).
+ *
+ * The array `toArray()` hands out (the snapshot's `events`) is a read-only view of the backing
+ * array, so taking one after each new event costs O(1), not a copy of the window: the backing
+ * array only grows at its end, and whatever would change a published view (compaction, a late
+ * event spliced into the middle) first moves the window to a new backing array.
  */
 export class EventWindow {
   readonly capacity: number;
-  #items: (ReceivedTraceEvent | undefined)[] = [];
+  #items: ReceivedTraceEvent[] = [];
   #start = 0;
   #dropped = 0;
   #view: readonly ReceivedTraceEvent[] | null = null;
@@ -31,14 +35,7 @@ export class EventWindow {
   push(event: ReceivedTraceEvent): void {
     this.#items.push(event);
     this.#view = null;
-    if (this.size <= this.capacity) return;
-    this.#items[this.#start] = undefined;
-    this.#start++;
-    this.#dropped++;
-    if (this.#start >= this.capacity) {
-      this.#items = this.#items.slice(this.#start);
-      this.#start = 0;
-    }
+    if (this.size > this.capacity) this.#dropOldest();
   }
 
   /**
@@ -57,21 +54,79 @@ export class EventWindow {
       this.#dropped++;
       return;
     }
-    this.#items.splice(low, 0, event);
+    // Published views cover the current backing array: the splice goes into a fresh one.
+    const items = this.#items.slice(this.#start);
+    items.splice(low - this.#start, 0, event);
+    this.#items = items;
+    this.#start = 0;
     this.#view = null;
-    if (this.size > this.capacity) {
-      this.#items[this.#start] = undefined;
-      this.#start++;
-      this.#dropped++;
-    }
+    if (this.size > this.capacity) this.#dropOldest();
   }
 
-  /** The retained events, oldest first, as an array that stays the same until the next push. */
+  /** The retained events, oldest first, as a read-only array that stays the same until the next change. */
   toArray(): readonly ReceivedTraceEvent[] {
-    if (this.#view === null) {
-      const live = this.#items.slice(this.#start).filter((event) => event !== undefined);
-      this.#view = Object.freeze(live);
-    }
+    this.#view ??= readOnlyView(this.#items, this.#start, this.#items.length);
     return this.#view;
   }
+
+  #dropOldest(): void {
+    this.#start++;
+    this.#dropped++;
+    if (this.#start >= this.capacity) {
+      // A new backing array: views of the old one keep theirs, and the dropped events go with it.
+      this.#items = this.#items.slice(this.#start);
+      this.#start = 0;
+    }
+  }
+}
+
+const INDEX = /^(?:0|[1-9]\d*)$/;
+
+/**
+ * `items[start..end)` as an array that cannot be written: `length`, indexing, iteration, every
+ * Array method, `Array.isArray` and JSON behave as on a frozen copy, at O(1) to make.
+ */
+function readOnlyView(
+  items: readonly ReceivedTraceEvent[],
+  start: number,
+  end: number,
+): readonly ReceivedTraceEvent[] {
+  const length = end - start;
+  const indexOf = (key: string | symbol): number | undefined => {
+    if (typeof key !== "string" || !INDEX.test(key)) return undefined;
+    const index = Number(key);
+    return index < length ? index : undefined;
+  };
+  const refuse = () => false;
+  return new Proxy([] as ReceivedTraceEvent[], {
+    get(target, key, receiver) {
+      if (key === "length") return length;
+      const index = indexOf(key);
+      if (index !== undefined) return items[start + index];
+      if (typeof key === "string" && INDEX.test(key)) return undefined;
+      return Reflect.get(target, key, receiver);
+    },
+    has(target, key) {
+      if (key === "length") return true;
+      if (typeof key === "string" && INDEX.test(key)) return indexOf(key) !== undefined;
+      return Reflect.has(target, key);
+    },
+    ownKeys() {
+      const keys: string[] = [];
+      for (let index = 0; index < length; index++) keys.push(String(index));
+      keys.push("length");
+      return keys;
+    },
+    getOwnPropertyDescriptor(target, key) {
+      if (key === "length") return { value: length, writable: true, enumerable: false, configurable: false };
+      const index = indexOf(key);
+      if (index !== undefined)
+        return { value: items[start + index], writable: false, enumerable: true, configurable: true };
+      return Reflect.getOwnPropertyDescriptor(target, key);
+    },
+    set: refuse,
+    defineProperty: refuse,
+    deleteProperty: refuse,
+    setPrototypeOf: refuse,
+  });
 }

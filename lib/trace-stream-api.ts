@@ -24,6 +24,7 @@ import { createAlarms, type TraceStreamAlarms } from "./alarms.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
 import { FUNCTION_NAMES, type FunctionName, type OptionalFunctionName } from "./function-names.js";
 import { FUNCTION_PERMISSIONS, grantFunctionPermissions } from "./function-permissions.js";
+import { EMITTER_RESERVED_CONCURRENCY, FUNCTION_SPECS } from "./function-specs.js";
 import { TraceStreamViewer, type TraceStreamViewerOptions } from "./hosted-viewer.js";
 import { addTraceEventSchemaRegistry, wantsSchemaRegistry } from "./registry-schema.js";
 import {
@@ -171,6 +172,13 @@ export interface TraceStreamApiProps {
    */
   readonly emitterConcurrency?: number;
   /**
+   * Reserved concurrency of the emitter: events beyond it wait in Lambda's asynchronous queue
+   * rather than starting more executions. The account needs at least 100 unreserved executions
+   * left after it (new accounts with a quota of 10 must ask for a higher quota first).
+   * @default EMITTER_RESERVED_CONCURRENCY (20)
+   */
+  readonly emitterReservedConcurrency?: number;
+  /**
    * What happens to the table, queues, secret and log groups when they leave the stack.
    * @default RemovalPolicy.RETAIN
    */
@@ -247,56 +255,6 @@ export interface TraceStreamApiProps {
 
 /** The Lambda functions, by folder name under `lambdas/`. */
 export type TraceStreamFunctionName = FunctionName;
-
-interface FunctionSpec {
-  readonly description: string;
-  readonly memorySize: number;
-  readonly timeout: Duration;
-}
-
-const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName | OptionalFunctionName, FunctionSpec>> = {
-  authorizer: {
-    description: "Verifies viewer tokens on $connect",
-    memorySize: 256,
-    timeout: Duration.seconds(10),
-  },
-  connect: {
-    description: "Writes a subscription on $connect",
-    memorySize: 256,
-    timeout: Duration.seconds(10),
-  },
-  disconnect: {
-    description: "Deletes a subscription on $disconnect",
-    memorySize: 256,
-    timeout: Duration.seconds(10),
-  },
-  // 29 s is API Gateway's integration timeout; resume posts its frames before it returns.
-  resume: {
-    description: "Replays stored events to a client",
-    memorySize: 512,
-    timeout: Duration.seconds(29),
-  },
-  default: {
-    description: "Answers raw pings and unknown messages",
-    memorySize: 128,
-    timeout: Duration.seconds(5),
-  },
-  emitter: {
-    description: "Stores trace events and fans them out to subscribers",
-    memorySize: 512,
-    timeout: Duration.seconds(60),
-  },
-  "failure-recorder": {
-    description: "Redacts the emitter's failed invocations into the failure queue",
-    memorySize: 128,
-    timeout: Duration.seconds(10),
-  },
-  token: {
-    description: "Mints short-lived viewer tokens for IAM callers (token endpoint)",
-    memorySize: 256,
-    timeout: Duration.seconds(10),
-  },
-};
 
 /**
  * The Lambda runtime (nodejs22.x is deprecated on 2027-04-30). The handlers use nothing newer than
@@ -399,6 +357,13 @@ export class TraceStreamApi extends Construct {
       throw new Error(`alarmEmail must be an email address, got "${props.alarmEmail}"`);
     }
     const emitterConcurrency = positiveInteger(props.emitterConcurrency ?? 32, "emitterConcurrency");
+    const reservedConcurrency: Partial<Record<TraceStreamFunctionName | OptionalFunctionName, number>> = {
+      ...Object.fromEntries(FUNCTION_NAMES.map((name) => [name, FUNCTION_SPECS[name].reservedConcurrency])),
+      emitter: positiveInteger(
+        props.emitterReservedConcurrency ?? EMITTER_RESERVED_CONCURRENCY,
+        "emitterReservedConcurrency",
+      ),
+    };
     const throttle = props.throttle ?? DEFAULT_STAGE_THROTTLE.default;
     checkRouteThrottle(throttle, "throttle");
     const routeThrottles = props.routeThrottles ?? DEFAULT_STAGE_THROTTLE.routes;
@@ -524,8 +489,9 @@ export class TraceStreamApi extends Construct {
         runtime: LAMBDA_RUNTIME,
         architecture: lambda.Architecture.ARM_64,
         description: spec.description,
-        memorySize: spec.memorySize,
-        timeout: spec.timeout,
+        memorySize: spec.memoryMb,
+        timeout: Duration.seconds(spec.timeoutSeconds),
+        reservedConcurrentExecutions: reservedConcurrency[name],
         role,
         logGroup,
         tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,

@@ -2,6 +2,7 @@ import { mintToken as mintViewerToken } from "../lambdas/authorizer/token.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { DEFAULT_MAX_TOKEN_TTL_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from "../lambdas/token/token-endpoint.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "../lib/event-rule.js";
+import { FUNCTION_SPECS } from "../lib/function-specs.js";
 import type { StageThrottle } from "../lib/routes.js";
 import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
 import { type TokenGrantRules, TokenGrantRules as TokenGrantRulesSchema } from "../protocol/token-api.js";
@@ -25,6 +26,7 @@ import { lambdaFunctionConfig } from "./lambda-env.js";
 import {
   createLambdaRunner,
   type HandlerFactory,
+  LAMBDA_FUNCTIONS,
   type LambdaFunctionName,
   type LambdaRunner,
 } from "./lambda-runner.js";
@@ -53,6 +55,7 @@ export {
   LAMBDA_FUNCTIONS,
   type LambdaFunctionName,
   LambdaTimeoutError,
+  TooManyRequestsError,
 } from "./lambda-runner.js";
 export { createLogger, type LocalLogger, type LogLevel, type LogSink } from "./log.js";
 export type { EventBridgeEnvelope } from "./put-events.js";
@@ -161,6 +164,13 @@ export interface LocalStackOptions {
   readonly eventRetentionDays?: number;
   /** EMITTER_CONCURRENCY of the emitter. @default the emitter's default */
   readonly emitterConcurrency?: number;
+  /**
+   * Reserved concurrency per function. @default FUNCTION_SPECS' (the CDK stack's: the emitter's
+   * EMITTER_RESERVED_CONCURRENCY)
+   */
+  readonly reservedConcurrency?: Partial<Record<LambdaFunctionName, number>>;
+  /** Timeouts in seconds that replace FUNCTION_SPECS' (tests that need a short one). */
+  readonly functionTimeouts?: Partial<Record<LambdaFunctionName, number>>;
   /** MAX_SUBSCRIBERS_PER_TRACE of connect. @default DEFAULT_MAX_SUBSCRIBERS_PER_TRACE (1000) */
   readonly maxSubscribersPerTrace?: number;
   /** Level of the stack's lines and of the handlers' Powertools logs. @default "info" */
@@ -229,6 +239,8 @@ export interface LocalStack {
   deliveriesIdle(): Promise<void>;
   /** Invokes one of the functions as the gateway and the bus do (for tests and tools). */
   invoke(functionName: LambdaFunctionName, event: unknown): Promise<unknown>;
+  /** Executions of a function running now, and asynchronous invocations queued for one. */
+  lambdaConcurrency(functionName: LambdaFunctionName): { readonly running: number; readonly queued: number };
   /** Invokes a function asynchronously, as EventBridge invokes the emitter (retries, on-failure queue). */
   invokeAsync(functionName: "emitter", event: unknown): void;
   readonly log: LocalLogger;
@@ -347,6 +359,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log: log.child("lambda"),
       load: async (name) => options.handlers?.[name] ?? (await HANDLER_MODULES[name]()).createHandler,
       runtime: { now },
+      reservedConcurrency: {
+        ...Object.fromEntries(
+          LAMBDA_FUNCTIONS.map((name) => [name, FUNCTION_SPECS[name].reservedConcurrency]),
+        ),
+        ...options.reservedConcurrency,
+      },
       config: (name) =>
         lambdaFunctionConfig(name, {
           region,
@@ -363,6 +381,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           tokenMaxTtlSeconds: token.maxTtlSeconds,
           logLevel,
           functionNamePrefix,
+          ...(options.functionTimeouts ? { timeoutSeconds: options.functionTimeouts } : {}),
           endpoints: () => {
             if (!gateway || !awsUrl)
               throw new LocalStackError("a function started before the local stack finished starting");
@@ -380,7 +399,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const emitterArn = `arn:aws:lambda:${region}:${accountId}:function:${functionNamePrefix}-emitter`;
     const emitterAsync = new AsyncInvoker({
       functionArn: emitterArn,
-      invoke: (event, requestId) => runner.invoke("emitter", event, { requestId }),
+      invoke: (event, requestId) => runner.invoke("emitter", event, { requestId, invocationType: "Event" }),
       retry: asyncRetry,
       onSettled: (event) => journal?.settle((event as EventBridgeEnvelope).id),
       // As in the CDK stack, the destination is the failure recorder, which redacts the record
@@ -388,7 +407,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // the record is still queued rather than lost, redacted here, never raw.
       onFailure: async (record) => {
         try {
-          await runner.invoke("failure-recorder", record);
+          await runner.invoke("failure-recorder", record, { invocationType: "Event" });
         } catch (error) {
           log.child("lambda").error(`failure recorder: ${describeError(error)}`);
           failureQueue.send(fallbackFailureBody(record));
@@ -529,6 +548,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await emitterAsync.idle();
       },
       invoke: (name, event) => runner.invoke(name, event),
+      lambdaConcurrency: (name) => runner.concurrency(name),
       invokeAsync: (_name, event) => emitterAsync.invokeAsync(event),
       log,
       stop: () => {

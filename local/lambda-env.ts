@@ -1,4 +1,5 @@
 import { ENV } from "../lambdas/shared/env-names.js";
+import { FUNCTION_SPECS } from "../lib/function-specs.js";
 import type { FunctionConfig, LambdaFunctionName } from "./lambda-runner.js";
 import type { LogLevel } from "./log.js";
 
@@ -19,6 +20,8 @@ export interface LambdaEnvironmentInput {
   readonly tokenMaxTtlSeconds: number;
   readonly logLevel: LogLevel;
   readonly functionNamePrefix: string;
+  /** Per-function timeouts that replace the deployed ones (tests). */
+  readonly timeoutSeconds?: Readonly<Partial<Record<LambdaFunctionName, number>>>;
   readonly endpoints: () => {
     readonly dynamodb: string;
     readonly sqs: string;
@@ -36,17 +39,6 @@ const POWERTOOLS_LEVEL: Record<LogLevel, string> = {
   silent: "SILENT",
 };
 
-const TIMEOUT_SECONDS: Record<LambdaFunctionName, number> = {
-  authorizer: 10,
-  connect: 10,
-  disconnect: 10,
-  resume: 30,
-  default: 10,
-  emitter: 30,
-  "failure-recorder": 10,
-  token: 10,
-};
-
 /**
  * Each function gets the variables the CDK stack gives it and no others, plus the endpoint and
  * credential variables that point the SDK clients at the local services.
@@ -56,6 +48,7 @@ export function lambdaFunctionConfig(
   input: LambdaEnvironmentInput,
 ): FunctionConfig {
   const endpoints = input.endpoints();
+  const spec = FUNCTION_SPECS[name];
   const common: Record<string, string> = {
     AWS_REGION: input.region,
     AWS_DEFAULT_REGION: input.region,
@@ -65,7 +58,7 @@ export function lambdaFunctionConfig(
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_LAMBDA_FUNCTION_NAME: `${input.functionNamePrefix}-${name}`,
     AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
     POWERTOOLS_SERVICE_NAME: "trace-stream",
     POWERTOOLS_METRICS_NAMESPACE: "TraceStream",
     POWERTOOLS_LOG_LEVEL: POWERTOOLS_LEVEL[input.logLevel],
@@ -108,5 +101,9 @@ export function lambdaFunctionConfig(
     case "default":
       break;
   }
-  return { env: { ...common, ...own }, timeoutSeconds: TIMEOUT_SECONDS[name], memoryMb: 256 };
+  return {
+    env: { ...common, ...own },
+    timeoutSeconds: input.timeoutSeconds?.[name] ?? spec.timeoutSeconds,
+    memoryMb: spec.memoryMb,
+  };
 }

@@ -12,7 +12,7 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const tableName = requiredString(env, ENV.tableName, "the trace-stream DynamoDB table");
   const { log, metrics } = createTelemetry(env, "connect");
   const connect = makeConnect({
-    store: dynamoTraceStore(documentClient(env), tableName),
+    store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
     maxSubscribersPerTrace: positiveInteger(
       env,
       ENV.maxSubscribersPerTrace,

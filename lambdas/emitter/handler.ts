@@ -1,10 +1,10 @@
 import { DEFAULT_EVENT_RETENTION_DAYS } from "../../protocol/index.js";
 import { documentClient, managementClient, sqsClient } from "../shared/aws-clients.js";
 import { type EnvRecord, positiveInteger, requiredString } from "../shared/config.js";
-import { managementApiGateway } from "../shared/connection-gateway.js";
 import { ENV } from "../shared/env-names.js";
 import { dynamoRunIndex } from "../shared/run-index.js";
 import type { HandlerRuntime } from "../shared/runtime.js";
+import { signedConnectionGateway } from "../shared/signed-connection-gateway.js";
 import { createTelemetry } from "../shared/telemetry.js";
 import { dynamoTraceStore } from "../shared/trace-store.js";
 import { sqsDeadLetters } from "./dead-letters.js";
@@ -21,10 +21,15 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const concurrency = positiveInteger(env, ENV.emitterConcurrency, DEFAULT_EMITTER_CONCURRENCY);
   const { log, metrics, beginInvocation } = createTelemetry(env, "emitter");
   const emit = makeEmitter({
-    store: dynamoTraceStore(documentClient(env), tableName),
-    runIndex: dynamoRunIndex(documentClient(env), tableName),
-    gateway: managementApiGateway(managementClient(endpoint, env)),
-    deadLetters: sqsDeadLetters(sqsClient(env), queueUrl),
+    store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
+    runIndex: dynamoRunIndex(documentClient(env, runtime.signal), tableName),
+    gateway: signedConnectionGateway({
+      endpoint,
+      client: managementClient(endpoint, env, runtime.signal),
+      sockets: concurrency,
+      ...(runtime.signal ? { signal: runtime.signal } : {}),
+    }),
+    deadLetters: sqsDeadLetters(sqsClient(env, runtime.signal), queueUrl),
     log,
     metrics,
     now: runtime.now ?? Date.now,

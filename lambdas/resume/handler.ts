@@ -1,8 +1,8 @@
 import { documentClient, managementClient } from "../shared/aws-clients.js";
 import { type EnvRecord, requiredString } from "../shared/config.js";
-import { managementApiGateway } from "../shared/connection-gateway.js";
 import { ENV } from "../shared/env-names.js";
 import type { HandlerRuntime } from "../shared/runtime.js";
+import { signedConnectionGateway } from "../shared/signed-connection-gateway.js";
 import { createTelemetry } from "../shared/telemetry.js";
 import { dynamoTraceStore } from "../shared/trace-store.js";
 import { messageBody, type WebSocketEvent } from "../shared/websocket-event.js";
@@ -13,8 +13,14 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const endpoint = requiredString(env, ENV.connectionsEndpoint, "the WebSocket API's @connections endpoint");
   const { log, metrics } = createTelemetry(env, "resume");
   const resume = makeResume({
-    store: dynamoTraceStore(documentClient(env), tableName),
-    gateway: managementApiGateway(managementClient(endpoint, env)),
+    store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
+    // Resume posts one replay page after another to one connection: one socket is enough.
+    gateway: signedConnectionGateway({
+      endpoint,
+      client: managementClient(endpoint, env, runtime.signal),
+      sockets: 1,
+      ...(runtime.signal ? { signal: runtime.signal } : {}),
+    }),
     log,
     metrics,
     now: runtime.now ?? Date.now,

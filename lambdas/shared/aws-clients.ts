@@ -24,21 +24,56 @@ function clientConfig(env: EnvRecord, serviceEndpointVariable: string) {
   };
 }
 
-export function documentClient(env: EnvRecord): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(env, "AWS_ENDPOINT_URL_DYNAMODB")), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+/** The SDK's middleware stack, as far as `stopsWith` needs it. */
+interface FinalizeStack {
+  add(
+    middleware: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>,
+    options: { step: "finalizeRequest"; priority: "low"; name: string },
+  ): void;
 }
 
-export function managementClient(endpoint: string, env: EnvRecord): ApiGatewayManagementApiClient {
+/**
+ * Makes every request of `client` (each attempt, after the SDK's retry middleware) fail once
+ * `signal` has aborted: the execution environment was stopped, so it sends nothing more.
+ */
+function stopsWith<C extends { readonly middlewareStack: object }>(
+  client: C,
+  signal: AbortSignal | undefined,
+): C {
+  if (!signal) return client;
+  // Each client's stack is typed by its own inputs and outputs, and `add` is overloaded per step;
+  // this middleware touches neither, so one shape serves every client.
+  (client.middlewareStack as FinalizeStack).add(
+    (next) => (args) => {
+      signal.throwIfAborted();
+      return next(args);
+    },
+    { step: "finalizeRequest", priority: "low", name: "stopWithExecutionEnvironment" },
+  );
+  return client;
+}
+
+export function documentClient(env: EnvRecord, signal?: AbortSignal): DynamoDBDocumentClient {
+  const client = stopsWith(new DynamoDBClient(clientConfig(env, "AWS_ENDPOINT_URL_DYNAMODB")), signal);
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+export function managementClient(
+  endpoint: string,
+  env: EnvRecord,
+  signal?: AbortSignal,
+): ApiGatewayManagementApiClient {
   // Retries are ours (connection-gateway.ts): throttles back off per connection, Gone never retries.
-  return new ApiGatewayManagementApiClient({ ...clientConfig(env, "__none__"), endpoint, maxAttempts: 1 });
+  return stopsWith(
+    new ApiGatewayManagementApiClient({ ...clientConfig(env, "__none__"), endpoint, maxAttempts: 1 }),
+    signal,
+  );
 }
 
-export function sqsClient(env: EnvRecord): SQSClient {
-  return new SQSClient(clientConfig(env, "AWS_ENDPOINT_URL_SQS"));
+export function sqsClient(env: EnvRecord, signal?: AbortSignal): SQSClient {
+  return stopsWith(new SQSClient(clientConfig(env, "AWS_ENDPOINT_URL_SQS")), signal);
 }
 
-export function secretsClient(env: EnvRecord): SecretsManagerClient {
-  return new SecretsManagerClient(clientConfig(env, "AWS_ENDPOINT_URL_SECRETS_MANAGER"));
+export function secretsClient(env: EnvRecord, signal?: AbortSignal): SecretsManagerClient {
+  return stopsWith(new SecretsManagerClient(clientConfig(env, "AWS_ENDPOINT_URL_SECRETS_MANAGER")), signal);
 }

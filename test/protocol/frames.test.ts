@@ -7,6 +7,7 @@ import {
   MAX_FRAME_BYTES,
   parseServerFrame,
   replayFrames,
+  ServerFrame,
   TARGET_BATCH_BYTES,
   utf8Bytes,
 } from "../../protocol/index.js";
@@ -69,6 +70,36 @@ describe("server frames", () => {
     expect(parseServerFrame(JSON.stringify({ type: "event", ...traceEvent(4) }))).toMatchObject({ seq: 4 });
     expect(() => parseServerFrame('{"type":"party"}')).toThrow();
     expect(() => parseServerFrame("pong")).toThrow(SyntaxError);
+  });
+
+  it("parses a frame by its type exactly as the ServerFrame union does, and refuses what it refuses", () => {
+    const unknownEvent = { ...traceEvent(5), event: "agent_thought", metadata: { text: "hmm" } };
+    const frames = [
+      JSON.stringify({ type: "event", ...traceEvent(4) }),
+      JSON.stringify({ type: "event", ...unknownEvent }),
+      JSON.stringify({ type: "event", ...traceEvent(6), extra: "dropped?" }),
+      JSON.stringify({ type: "events", trace_id: "t", events: [traceEvent(1), unknownEvent] }),
+      JSON.stringify({ type: "error", code: "rate_limited", message: "slow down", retry_after_ms: 5 }),
+    ];
+    for (const frame of frames) expect(parseServerFrame(frame)).toEqual(ServerFrame.parse(JSON.parse(frame)));
+    const edgeCases = [
+      { type: "event", ...traceEvent(4), seq: -3 },
+      { type: "event", ...traceEvent(4), event: "plan_completed" },
+      { type: "events", trace_id: "t", events: [{ seq: 1 }] },
+      { type: "synced", trace_id: "t" },
+    ];
+    const outcome = (parse: () => unknown) => {
+      try {
+        return { ok: true, value: parse() };
+      } catch {
+        return { ok: false };
+      }
+    };
+    const outcomes = edgeCases.map((frame) => outcome(() => ServerFrame.parse(frame)));
+    expect(outcomes.filter((result) => !result.ok).length).toBeGreaterThan(0);
+    expect(edgeCases.map((frame) => outcome(() => parseServerFrame(JSON.stringify(frame))))).toEqual(
+      outcomes,
+    );
   });
 
   it("carries a refused event's place (trace, seq, event id, reason) in conflict frames, and never a body", () => {

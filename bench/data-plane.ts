@@ -1,0 +1,220 @@
+/**
+ * The data plane against its floors, in one run: @connections posts/s through the SDK's
+ * PostToConnectionCommand against the signed keep-alive post the Lambdas use (same sockets, same
+ * emulator), and the two floors of this host: a plain `ws` broadcast (no HTTP at all) and a
+ * keep-alive HTTP POST relayed into `ws` per delivery (what any @connections design pays at least).
+ */
+import { once } from "node:events";
+import { createServer, Agent as HttpAgent, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import WebSocket, { WebSocketServer } from "ws";
+import { managementClient } from "../lambdas/shared/aws-clients.js";
+import { type ConnectionGateway, managementApiGateway } from "../lambdas/shared/connection-gateway.js";
+import { signedConnectionGateway } from "../lambdas/shared/signed-connection-gateway.js";
+import type { BenchStack } from "./bench-stack.js";
+import { type BenchSocket, closeAll, openSockets } from "./sockets.js";
+import { until } from "./stats.js";
+
+export interface DataPlaneOptions {
+  /** Sockets posted to (round robin). */
+  readonly sockets: number;
+  /** Posts per measurement. */
+  readonly posts: number;
+  /** Posts in flight (the emitter's EMITTER_CONCURRENCY). */
+  readonly concurrency: number;
+}
+
+export interface DataPlaneResult {
+  readonly posts: number;
+  readonly sockets: number;
+  readonly concurrency: number;
+  /** Deliveries per second, each counted when its socket received the frame. */
+  readonly sdkPostsPerSecond: number;
+  readonly signedPostsPerSecond: number;
+  /** signed / SDK */
+  readonly signedOverSdk: number;
+  /** Plain `ws` broadcast from the server side: the most this host delivers. */
+  readonly wsBroadcastPerSecond: number;
+  /** One keep-alive HTTP POST per delivery, relayed into `ws`: the floor of any @connections post. */
+  readonly postRelayPerSecond: number;
+}
+
+/** Posts `total` frames through `gateway`, `concurrency` at a time; resolves once all have arrived. */
+async function postRate(
+  gateway: ConnectionGateway,
+  connectionIds: readonly string[],
+  sockets: readonly BenchSocket[],
+  total: number,
+  concurrency: number,
+): Promise<number> {
+  let received = 0;
+  for (const socket of sockets)
+    socket.listener = () => {
+      received++;
+    };
+  const frame = JSON.stringify({ type: "bench", payload: "x".repeat(300) });
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < total) {
+      const id = connectionIds[next++ % connectionIds.length] as string;
+      await gateway.post(id, frame);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  await until(() => received >= total, "every post to arrive", 120_000);
+  const seconds = (performance.now() - started) / 1000;
+  for (const socket of sockets) socket.listener = undefined;
+  return total / seconds;
+}
+
+/** Connection ids of the open sockets (this scenario's are the only ones open while it runs). */
+function connectionIds(bench: BenchStack): string[] {
+  return bench.stack.connections().map((connection) => connection.connectionId);
+}
+
+async function wsBroadcastFloor(clients: number, messages: number): Promise<number> {
+  const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  await once(server, "listening");
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let received = 0;
+  const sockets = await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const socket = new WebSocket(url);
+      socket.on("message", () => {
+        received++;
+      });
+      await once(socket, "open");
+      return socket;
+    }),
+  );
+  const frame = JSON.stringify({ type: "bench", payload: "x".repeat(300) });
+  const total = Math.floor(messages / clients) * clients;
+  const started = performance.now();
+  for (let i = 0; i < total / clients; i++) for (const peer of server.clients) peer.send(frame);
+  await until(() => received >= total, "every broadcast frame", 120_000);
+  const rate = total / ((performance.now() - started) / 1000);
+  for (const socket of sockets) socket.close();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return rate;
+}
+
+async function postRelayFloor(clients: number, posts: number, concurrency: number): Promise<number> {
+  const wss = new WebSocketServer({ noServer: true });
+  const peers: WebSocket[] = [];
+  const http = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const index = Number(req.url?.slice(1));
+      peers[index]?.send(Buffer.concat(chunks).toString());
+      res.writeHead(200);
+      res.end();
+    });
+  });
+  http.on("upgrade", (req, socket, head) => wss.handleUpgrade(req, socket, head, (peer) => peers.push(peer)));
+  http.listen(0, "127.0.0.1");
+  await once(http, "listening");
+  const port = (http.address() as AddressInfo).port;
+  let received = 0;
+  const sockets = await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const socket = new WebSocket(`ws://127.0.0.1:${port}`);
+      socket.on("message", () => {
+        received++;
+      });
+      await once(socket, "open");
+      return socket;
+    }),
+  );
+  await until(() => peers.length >= clients, "every relay peer");
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: concurrency });
+  const body = JSON.stringify({ type: "bench", payload: "x".repeat(300) });
+  const post = (index: number) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          agent,
+          port,
+          host: "127.0.0.1",
+          method: "POST",
+          path: `/${index}`,
+          headers: { "content-length": body.length },
+        },
+        (res) => {
+          res.resume();
+          res.once("end", resolve);
+        },
+      );
+      req.once("error", reject);
+      req.end(body);
+    });
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < posts) await post(next++ % clients);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  await until(() => received >= posts, "every relayed post", 120_000);
+  const rate = posts / ((performance.now() - started) / 1000);
+  agent.destroy();
+  for (const socket of sockets) socket.close();
+  wss.close();
+  await new Promise<void>((resolve) => http.close(() => resolve()));
+  return rate;
+}
+
+export async function runDataPlane(
+  bench: BenchStack,
+  options: DataPlaneOptions,
+  progress: (line: string) => void,
+): Promise<DataPlaneResult> {
+  const traceId = "bench-data-plane";
+  const sockets = await openSockets(() => bench.url(traceId), options.sockets);
+  try {
+    const ids = connectionIds(bench);
+    if (ids.length !== options.sockets)
+      throw new Error(`expected ${options.sockets} open connections, found ${ids.length}`);
+    const endpoint = bench.stack.endpoints.managementEndpoint;
+    const sdk = managementApiGateway(managementClient(endpoint, bench.env));
+    const signed = signedConnectionGateway({
+      endpoint,
+      client: managementClient(endpoint, bench.env),
+      sockets: options.concurrency,
+    });
+    // Warm both (connections, credentials), then alternate so neither gets the quieter moment.
+    await postRate(sdk, ids, sockets, options.sockets, options.concurrency);
+    await postRate(signed, ids, sockets, options.sockets, options.concurrency);
+    const sdkRates: number[] = [];
+    const signedRates: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      sdkRates.push(await postRate(sdk, ids, sockets, options.posts / 2, options.concurrency));
+      signedRates.push(await postRate(signed, ids, sockets, options.posts / 2, options.concurrency));
+    }
+    const sdkPostsPerSecond = harmonic(sdkRates);
+    const signedPostsPerSecond = harmonic(signedRates);
+    progress(`posts/s: SDK ${Math.round(sdkPostsPerSecond)}, signed ${Math.round(signedPostsPerSecond)}`);
+    const wsBroadcastPerSecond = await wsBroadcastFloor(options.sockets, options.posts * 4);
+    const postRelayPerSecond = await postRelayFloor(options.sockets, options.posts, options.concurrency);
+    progress(
+      `floors: ws broadcast ${Math.round(wsBroadcastPerSecond)}/s, POST relay ${Math.round(postRelayPerSecond)}/s`,
+    );
+    return {
+      posts: options.posts,
+      sockets: options.sockets,
+      concurrency: options.concurrency,
+      sdkPostsPerSecond,
+      signedPostsPerSecond,
+      signedOverSdk: signedPostsPerSecond / sdkPostsPerSecond,
+      wsBroadcastPerSecond,
+      postRelayPerSecond,
+    };
+  } finally {
+    await closeAll(sockets);
+  }
+}
+
+/** The rate of all the rounds together (equal post counts). */
+function harmonic(rates: readonly number[]): number {
+  return rates.length / rates.reduce((sum, rate) => sum + 1 / rate, 0);
+}

@@ -1,0 +1,58 @@
+import type { FunctionName, OptionalFunctionName } from "./function-names.js";
+
+/**
+ * Size, time limit and concurrency of one Lambda function. The CDK construct deploys these values
+ * and the local stack's Lambda runner enforces the same ones, so a timeout or a throttle seen
+ * locally is the one AWS would produce.
+ */
+export interface FunctionSpec {
+  readonly description: string;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  /**
+   * Reserved concurrency: at most this many executions at once, also guaranteed to the function.
+   * Without it the function shares the account's unreserved concurrency.
+   */
+  readonly reservedConcurrency?: number;
+}
+
+/**
+ * Lambda's default concurrency quota per account and region. Functions without reserved
+ * concurrency share what is left of it once reservations are taken out.
+ */
+export const ACCOUNT_CONCURRENCY = 1000;
+
+/**
+ * The emitter's reserved concurrency. EventBridge invokes it asynchronously, so an invocation over
+ * the limit is not lost: Lambda keeps it in the function's queue and runs it when an execution is
+ * free (for up to the event age limit). A cap makes a burst of producers queue instead of taking
+ * the account's concurrency from the routes, and bounds the @connections posts in flight to
+ * `reservedConcurrency × EMITTER_CONCURRENCY`. At 512 MB one invocation fans an event out to 50
+ * viewers in tens of milliseconds, so 20 executions carry several hundred events a second.
+ */
+export const EMITTER_RESERVED_CONCURRENCY = 20;
+
+export const FUNCTION_SPECS: Readonly<Record<FunctionName | OptionalFunctionName, FunctionSpec>> = {
+  authorizer: { description: "Verifies viewer tokens on $connect", memoryMb: 256, timeoutSeconds: 10 },
+  connect: { description: "Writes a subscription on $connect", memoryMb: 256, timeoutSeconds: 10 },
+  disconnect: { description: "Deletes a subscription on $disconnect", memoryMb: 256, timeoutSeconds: 10 },
+  // 29 s is API Gateway's integration timeout; resume posts its frames before it returns.
+  resume: { description: "Replays stored events to a client", memoryMb: 512, timeoutSeconds: 29 },
+  default: { description: "Answers raw pings and unknown messages", memoryMb: 128, timeoutSeconds: 5 },
+  emitter: {
+    description: "Stores trace events and fans them out to subscribers",
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    reservedConcurrency: EMITTER_RESERVED_CONCURRENCY,
+  },
+  "failure-recorder": {
+    description: "Redacts the emitter's failed invocations into the failure queue",
+    memoryMb: 128,
+    timeoutSeconds: 10,
+  },
+  token: {
+    description: "Mints short-lived viewer tokens for IAM callers (token endpoint)",
+    memoryMb: 256,
+    timeoutSeconds: 10,
+  },
+};

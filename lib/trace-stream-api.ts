@@ -94,10 +94,11 @@ export class TraceStreamAuth {
     return new TraceStreamAuth({ kind: "oidc", ...options });
   }
 
-  private constructor(
-    /** @internal */
-    readonly config: ({ kind: "hs256" } & Hs256AuthOptions) | ({ kind: "oidc" } & OidcAuthOptions),
-  ) {}
+  /** @internal */
+  readonly config: ({ kind: "hs256" } & Hs256AuthOptions) | ({ kind: "oidc" } & OidcAuthOptions);
+  private constructor(config: ({ kind: "hs256" } & Hs256AuthOptions) | ({ kind: "oidc" } & OidcAuthOptions)) {
+    this.config = config;
+  }
 }
 
 /** Stage-wide throttling of WebSocket messages (including connects). */

@@ -182,10 +182,11 @@ export class ReplayBatcher {
   private batchBytes: number;
   private readonly overhead: number;
 
-  constructor(
-    private readonly traceId: string,
-    private readonly targetBytes = TARGET_BATCH_BYTES,
-  ) {
+  private readonly traceId: string;
+  private readonly targetBytes: number;
+  constructor(traceId: string, targetBytes = TARGET_BATCH_BYTES) {
+    this.traceId = traceId;
+    this.targetBytes = targetBytes;
     this.overhead = EVENTS_FRAME_OVERHEAD + utf8Bytes(JSON.stringify(traceId)) - 2;
     this.batchBytes = this.overhead;
   }

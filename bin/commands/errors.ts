@@ -22,12 +22,10 @@ export class CliError extends Error {
   override name = "CliError";
   /** A next step for the user, printed under the message. */
   readonly hint: string | undefined;
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode,
-    options?: { cause?: unknown; hint?: string },
-  ) {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown; hint?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.exitCode = exitCode;
     this.hint = options?.hint;
   }
 }

@@ -66,9 +66,9 @@ export interface TraceStreamClientOptions {
   readonly url: string | URL;
   readonly traceId: string;
   /** A JWT valid for `traceId`. Give this or `getToken`. */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /** Called before every connect, so an expiring token can be refreshed. Give this or `token`. */
-  readonly getToken?: () => string | Promise<string>;
+  readonly getToken?: (() => string | Promise<string>) | undefined;
   readonly reconnect?: ReconnectOptions;
   /**
    * A heartbeat goes out this often while open (it also keeps API Gateway's idle timer away): a
@@ -92,7 +92,7 @@ export interface TraceStreamClientOptions {
   /** Events kept in memory (the oldest are released beyond it; the cursor is kept). @default 10_000 */
   readonly maxEvents?: number;
   /** WebSocket implementation; `ws` in Node 20. @default globalThis.WebSocket */
-  readonly WebSocket?: WebSocketConstructor;
+  readonly WebSocket?: WebSocketConstructor | undefined;
   /** Online / visible signals; null turns them off. @default the browser's, where `window` exists */
   readonly pageSignals?: PageSignals | null;
   /** For tests. @default the global setTimeout / clearTimeout */

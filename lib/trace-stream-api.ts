@@ -374,7 +374,9 @@ export class TraceStreamApi extends Construct {
           generateSecretString: { passwordLength: 64, excludePunctuation: true },
           removalPolicy,
         });
-      this.jwtSecret = secret;
+      // aws-cdk-lib's classes declare optional members (`secretFullArn`, `tableId`) as `T | undefined`
+      // and their interfaces as `T?`, which exactOptionalPropertyTypes reads as different types.
+      this.jwtSecret = secret as secretsmanager.ISecret;
       authEnv[ENV.jwtSecretArn] = secret.secretArn;
     } else {
       authEnv[ENV.jwksUrl] = auth.jwksUrl;
@@ -501,7 +503,7 @@ export class TraceStreamApi extends Construct {
     // (lib/function-permissions.ts). The callback URL is built from the API id, region and the
     // literal stage name, so the functions depend on the API only, not on the stage.
     const permissionResources = {
-      table: this.table,
+      table: this.table as dynamodb.ITableV2,
       stage: this.stage,
       deadLetterQueue: this.deadLetterQueue,
       failureQueue: this.asyncFailureQueue,

@@ -92,7 +92,13 @@ export interface LocalStackOptions {
   /** A loopback address; the local stack never listens beyond this machine. @default "127.0.0.1" */
   readonly host?: string;
   /** 0 picks a free port. @default { webSocket: 3001, eventBridge: 4010, dynamodb: 8000 } */
-  readonly ports?: { readonly webSocket?: number; readonly eventBridge?: number; readonly dynamodb?: number };
+  readonly ports?:
+    | {
+        readonly webSocket?: number | undefined;
+        readonly eventBridge?: number | undefined;
+        readonly dynamodb?: number | undefined;
+      }
+    | undefined;
   /** @default "local" */
   readonly stage?: string;
   /** @default "local" */

@@ -31,7 +31,7 @@ export interface RetryingDispatcherOptions<T> {
   readonly exhausted: (outcome: Exhausted<T>) => void | Promise<void>;
   readonly describe: (item: T) => string;
   readonly log: LocalLogger;
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 interface Pending<T> {

@@ -9,7 +9,7 @@ export interface MintTokenOptions {
   /** Trace ids the token may watch; an entry ending in `*` is a prefix (`"run-*"`, `"*"`). */
   readonly traces: readonly string[];
   /** Lifetime in seconds. @default 3600 */
-  readonly ttlSeconds?: number;
+  readonly ttlSeconds?: number | undefined;
   /** `sub` claim: who holds the token. @default "trace-stream-dev" */
   readonly subject?: string;
   readonly issuer?: string;

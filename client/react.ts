@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
-import type { ReceivedTraceEvent } from "../protocol/trace-event.js";
+import type { ReceivedTraceEvent } from "../protocol/event-names.js";
 import type { SeqRange } from "./subscriber-reorder-buffer.js";
 import { browserGlobals } from "./subscriber-socket.js";
 import type { TraceStreamError, TraceStreamState, TraceStreamStatus } from "./subscriber-state.js";

@@ -1,3 +1,6 @@
+import { isTerminal, type ReceivedTraceEvent, TRACE_ID_PATTERN } from "../protocol/event-names.js";
+import { GATEWAY_THROTTLED, parseGatewayMessage } from "../protocol/gateway-message.js";
+import { MAX_CONFLICTS_COUNTED } from "../protocol/limits.js";
 import {
   type ClientMessage,
   type ConflictFrame,
@@ -6,10 +9,7 @@ import {
   type EventFrame,
   parseServerFrame,
   RAW_PONG,
-} from "../protocol/frames.js";
-import { GATEWAY_THROTTLED, parseGatewayMessage } from "../protocol/gateway-message.js";
-import { MAX_CONFLICTS_COUNTED } from "../protocol/limits.js";
-import { isTerminal, type ReceivedTraceEvent, TRACE_ID_PATTERN } from "../protocol/trace-event.js";
+} from "../protocol/server-frames.js";
 import { fullJitterDelay } from "./subscriber-backoff.js";
 import { EventWindow } from "./subscriber-event-window.js";
 import {

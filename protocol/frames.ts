@@ -6,23 +6,11 @@ import {
   TARGET_BATCH_BYTES,
   utf8Bytes,
 } from "./limits.js";
+import { ERROR_CODES, parseServerFrame as parseFrame } from "./server-frames.js";
 import { ReceivedTraceEvent, Seq, type TraceEvent, TraceId } from "./trace-event.js";
 
-/** Codes carried by `{"type":"error"}` frames. */
-export const ErrorCode = z.enum([
-  /** The body is neither JSON nor the raw text `ping`. */
-  "invalid_json",
-  /** JSON without an `action` this API knows. */
-  "unknown_action",
-  /** A known action with invalid fields (the message says which). */
-  "invalid_message",
-  /** The connection has no subscription (it expired or was never written); reconnect. */
-  "not_subscribed",
-  /** The server failed; the client should resume or reconnect. */
-  "internal_error",
-  /** Too many requests from this connection; retry after `retry_after_ms`. */
-  "rate_limited",
-]);
+/** Codes carried by `{"type":"error"}` frames (each described in server-frames.ts). */
+export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
 /** Client to server: JSON with `action` (route selection `$request.body.action`). */
@@ -36,9 +24,7 @@ export const ClientMessage = z.discriminatedUnion("action", [PingMessage, Resume
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ResumeMessage = z.infer<typeof ResumeMessage>;
 
-/** Raw-text heartbeat kept for clients of the seed system. */
-export const RAW_PING = "ping";
-export const RAW_PONG = "pong";
+export { RAW_PING, RAW_PONG, ServerFrameError } from "./server-frames.js";
 
 /**
  * Server to client: JSON with `type`. Events in frames may carry names this version does not know
@@ -221,7 +207,10 @@ export function replayFrames(
   return [...events.flatMap((event) => batcher.add(event)), ...batcher.finish()];
 }
 
-/** Parses a server frame; throws a `z.ZodError` or `SyntaxError` for anything else. */
+/**
+ * Parses a server frame (hand-written checks, equivalent to `ServerFrame`, so subscribers need no
+ * zod); throws a `ServerFrameError`, or a `SyntaxError` for text that is not JSON.
+ */
 export function parseServerFrame(text: string): ServerFrame {
-  return ServerFrame.parse(JSON.parse(text));
+  return parseFrame(text) as ServerFrame;
 }

@@ -12,7 +12,7 @@ import {
 
 export interface UseTraceStreamOptions extends Omit<TraceStreamClientOptions, "traceId"> {
   /** Connect on mount and whenever `traceId` changes. @default true */
-  readonly autoConnect?: boolean;
+  readonly autoConnect?: boolean | undefined;
 }
 
 export interface UseTraceStreamResult {

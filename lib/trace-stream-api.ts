@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
@@ -246,17 +247,28 @@ const FUNCTION_SPECS: Readonly<Record<TraceStreamFunctionName, FunctionSpec>> = 
  * Node 20, where the local stack and the tests run them; esbuild targets the runtime's version.
  */
 const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
-const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "node$1");
+export const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "node$1");
 
 const SERVICE_NAME = "trace-stream";
 const METRICS_NAMESPACE = "TraceStream";
 const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** ESM needs `require` for the CommonJS modules esbuild inlines (the AWS SDK requires node builtins). */
-const ESM_REQUIRE_BANNER =
+export const ESM_REQUIRE_BANNER =
   "import { createRequire as __traceStreamCreateRequire } from 'node:module'; const require = __traceStreamCreateRequire(import.meta.url);";
 
 const repoPath = (relative: string) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
+
+/**
+ * Where the published construct (@trace-stream/cdk) keeps each handler prebuilt by
+ * scripts/build-packages.ts, with the bundling options below; absent in the repository, which
+ * bundles from source at synth.
+ */
+export const PREBUILT_BUNDLES_DIR = "lambda-bundles";
+const prebuiltBundle = (name: string): string | undefined => {
+  const dir = repoPath(`${PREBUILT_BUNDLES_DIR}/${name}`);
+  return existsSync(`${dir}/index.mjs`) ? dir : undefined;
+};
 
 /** The rule pattern in CDK's camelCase shape (source only; see `traceEventPattern`). */
 function ruleEventPattern(source: string): events.EventPattern {
@@ -305,7 +317,7 @@ export class TraceStreamApi extends Construct {
   readonly asyncFailureQueue: sqs.Queue;
   /** The HS256 secret (HS256 mode only). */
   readonly jwtSecret?: secretsmanager.ISecret;
-  readonly functions: Readonly<Record<TraceStreamFunctionName, nodejs.NodejsFunction>>;
+  readonly functions: Readonly<Record<TraceStreamFunctionName, lambda.Function>>;
   /** The registry holding the TraceEvent schema; absent when `schemaRegistry` is false. */
   readonly schemaRegistry?: eventschemas.CfnRegistry;
   readonly alarms: {
@@ -425,11 +437,7 @@ export class TraceStreamApi extends Construct {
         description: `trace-stream ${name} function`,
       });
       logGroup.grantWrite(role);
-      return new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
-        entry: repoPath(`lambdas/${name}/index.ts`),
-        handler: "handler",
-        projectRoot: repoPath(""),
-        depsLockFilePath: repoPath("package-lock.json"),
+      const functionProps = {
         runtime: LAMBDA_RUNTIME,
         architecture: lambda.Architecture.ARM_64,
         description: spec.description,
@@ -439,6 +447,23 @@ export class TraceStreamApi extends Construct {
         logGroup,
         tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
         environment: { ...common, NODE_OPTIONS: "--enable-source-maps", ...environments[name] },
+      };
+      // Installed from npm: the handler ships bundled, so a consumer's synth needs no esbuild,
+      // lockfile or Docker.
+      const prebuilt = prebuiltBundle(name);
+      if (prebuilt !== undefined) {
+        return new lambda.Function(this, `${pascal(name)}Function`, {
+          ...functionProps,
+          code: lambda.Code.fromAsset(prebuilt),
+          handler: "index.handler",
+        });
+      }
+      return new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
+        ...functionProps,
+        entry: repoPath(`lambdas/${name}/index.ts`),
+        handler: "handler",
+        projectRoot: repoPath(""),
+        depsLockFilePath: repoPath("package-lock.json"),
         bundling: {
           forceDockerBundling: false,
           format: nodejs.OutputFormat.ESM,
@@ -456,7 +481,7 @@ export class TraceStreamApi extends Construct {
     };
     this.functions = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, makeFunction(name)])) as Record<
       TraceStreamFunctionName,
-      nodejs.NodejsFunction
+      lambda.Function
     >;
     const { authorizer, emitter } = this.functions;
     const failureRecorder = this.functions["failure-recorder"];

@@ -7,10 +7,20 @@
  *   npx tsx scripts/build-packages.ts [client|producer ...]
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { FUNCTION_NAMES } from "../lib/function-names.js";
+import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, PREBUILT_BUNDLES_DIR } from "../lib/trace-stream-api.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const PACKAGES_DIR = join(root, "dist", "packages");
@@ -47,6 +57,8 @@ export interface PackageSpec {
   readonly assets?: readonly { readonly from: string; readonly to: string; readonly subpath: string }[];
   /** Packages the CommonJS bundle leaves to `require`. */
   readonly external?: readonly string[];
+  /** Ships every Lambda handler prebuilt (the CDK construct). */
+  readonly lambdaBundles?: boolean;
   readonly readme: string;
 }
 
@@ -103,7 +115,58 @@ export const PACKAGES: readonly PackageSpec[] = [
       "",
     ].join("\n"),
   },
+  {
+    dir: "cdk",
+    name: "@trace-stream/cdk",
+    description:
+      "The trace-stream WebSocket API as a CDK construct (TraceStreamApi), with its Lambda handlers prebuilt.",
+    entries: [{ subpath: ".", source: "lib/trace-stream-api.ts" }],
+    assets: [
+      { from: "schema/trace-event.schema.json", to: "schema/trace-event.schema.json", subpath: "./schema" },
+    ],
+    dependencies: [],
+    peerDependencies: {
+      "aws-cdk-lib": rootManifest.dependencies["aws-cdk-lib"] ?? "^2",
+      constructs: rootManifest.dependencies.constructs ?? "^10",
+    },
+    lambdaBundles: true,
+    readme: [
+      "# @trace-stream/cdk",
+      "",
+      "The trace-stream WebSocket API as a construct. The Lambda handlers ship bundled, so `cdk synth`",
+      "needs no esbuild, no lockfile and no Docker.",
+      "",
+      "```ts",
+      'import { TraceStreamApi, TraceStreamAuth } from "@trace-stream/cdk";',
+      'new TraceStreamApi(stack, "Traces", { auth: TraceStreamAuth.hs256() });',
+      "```",
+      "",
+    ].join("\n"),
+  },
 ];
+
+/**
+ * Each handler bundled as `aws-lambda-nodejs` bundles it at synth in the repository (same format,
+ * banner, target and minification; the AWS SDK bundled so its version is the tested one).
+ */
+async function bundleLambdas(out: string): Promise<void> {
+  for (const name of FUNCTION_NAMES) {
+    await build({
+      entryPoints: [join(root, "lambdas", name, "index.ts")],
+      outfile: join(out, PREBUILT_BUNDLES_DIR, name, "index.mjs"),
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: ESBUILD_TARGET,
+      mainFields: ["module", "main"],
+      banner: { js: ESM_REQUIRE_BANNER },
+      minify: true,
+      sourcemap: true,
+      sourcesContent: false,
+      logLevel: "warning",
+    });
+  }
+}
 
 function js(source: string): string {
   return source.replace(/\.ts$/, ".js");
@@ -165,7 +228,9 @@ export async function buildPackage(spec: PackageSpec): Promise<string> {
       ...(entry.commonJs ? { require: `./${cjs(entry.subpath)}` } : {}),
     };
   }
+  if (spec.lambdaBundles) await bundleLambdas(out);
   for (const asset of spec.assets ?? []) {
+    mkdirSync(dirname(join(out, asset.to)), { recursive: true });
     copyFileSync(join(root, asset.from), join(out, asset.to));
     exportsMap[asset.subpath] = `./${asset.to}`;
   }
@@ -195,14 +260,8 @@ export async function buildPackage(spec: PackageSpec): Promise<string> {
     module: `./${js(first.source)}`,
     types: `./${dts(first.source)}`,
     exports: exportsMap,
-    files: [
-      "client",
-      "protocol",
-      "lib",
-      "cjs",
-      ...(spec.assets ?? []).map((asset) => asset.to),
-      "LICENSE",
-    ].filter((file) => existsSync(join(out, file))),
+    // Everything built here (README and LICENSE npm adds by itself).
+    files: readdirSync(out).sort(),
     ...(Object.keys(dependencies).length > 0 ? { dependencies } : {}),
     ...(spec.peerDependencies ? { peerDependencies: spec.peerDependencies } : {}),
     ...(spec.optionalPeers
@@ -213,9 +272,9 @@ export async function buildPackage(spec: PackageSpec): Promise<string> {
         }
       : {}),
   };
-  writeFileSync(join(out, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(join(out, "README.md"), spec.readme);
   if (existsSync(join(root, "LICENSE"))) copyFileSync(join(root, "LICENSE"), join(out, "LICENSE"));
+  writeFileSync(join(out, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   return out;
 }
 

@@ -35,6 +35,7 @@ let temp: string;
 const packed = new Map<string, Packed>();
 let app: string;
 let commonJsApp: string;
+let cdkApp: string;
 
 async function npm(cwd: string, args: readonly string[]): Promise<string> {
   const { stdout } = await run("npm", [...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
@@ -83,8 +84,12 @@ beforeAll(async () => {
     "@opentelemetry/sdk-trace-base@2.12.1",
   ]);
   commonJsApp = project("commonjs-app", "commonjs");
-  await npm(commonJsApp, [...INSTALL, tarball("client")]);
-}, 240_000);
+  cdkApp = project("cdk-app", "module");
+  await Promise.all([
+    npm(commonJsApp, [...INSTALL, tarball("client")]),
+    npm(cdkApp, [...INSTALL, tarball("cdk"), "aws-cdk-lib@2.276.0", "constructs@10.8.1"]),
+  ]);
+}, 300_000);
 
 afterAll(() => {
   if (temp) rmSync(temp, { recursive: true, force: true });
@@ -113,6 +118,14 @@ describe("package manifests and tarballs", () => {
     expect(manifest.peerDependenciesMeta).toEqual({ react: { optional: true } });
   });
 
+  it("the CDK construct takes aws-cdk-lib and constructs as peers and ships every handler bundled", () => {
+    const { manifest, files } = packed.get("cdk")!;
+    expect(manifest.dependencies).toBeUndefined();
+    expect(Object.keys(manifest.peerDependencies as object).sort()).toEqual(["aws-cdk-lib", "constructs"]);
+    const bundles = files.filter((file) => /^lambda-bundles\/[a-z-]+\/index\.mjs$/.test(file));
+    expect(bundles).toHaveLength(8);
+  });
+
   it("the producer depends on the EventBridge client and zod only", () => {
     const { manifest } = packed.get("producer")!;
     expect(Object.keys(manifest.dependencies as object).sort()).toEqual([
@@ -120,6 +133,36 @@ describe("package manifests and tarballs", () => {
       "zod",
     ]);
   });
+});
+
+describe("the CDK construct from its tarball", () => {
+  it("a separate CDK app synthesizes TraceStreamApi with no esbuild installed, its functions from the prebuilt bundles", async () => {
+    writeFileSync(
+      join(cdkApp, "synth.mjs"),
+      `
+import { createRequire } from "node:module";
+import { App, Stack } from "aws-cdk-lib";
+import { TraceStreamApi } from "@trace-stream/cdk";
+
+let esbuild = "absent";
+try { createRequire(import.meta.url).resolve("esbuild"); esbuild = "installed"; } catch {}
+const app = new App({ outdir: "cdk.out" });
+const stack = new Stack(app, "Traces", { env: { account: "111111111111", region: "eu-west-1" } });
+new TraceStreamApi(stack, "Api");
+const template = app.synth().getStackByName("Traces").template;
+const functions = Object.values(template.Resources).filter((resource) => resource.Type === "AWS::Lambda::Function");
+console.log(JSON.stringify({ esbuild, functions: functions.map((f) => [f.Properties.Handler, f.Properties.Runtime, typeof f.Properties.Code.S3Key]) }));
+`,
+    );
+    const { stdout } = await run(process.execPath, ["synth.mjs"], { cwd: cdkApp, timeout: 90_000 });
+    const result = JSON.parse(stdout) as { esbuild: string; functions: [string, string, string][] };
+    expect(result.esbuild).toBe("absent");
+    expect(result.functions.length).toBeGreaterThanOrEqual(8);
+    for (const [handler, runtime, key] of result.functions.filter(([h]) => h === "index.handler")) {
+      expect([handler, runtime, key]).toEqual(["index.handler", "nodejs24.x", "string"]);
+    }
+    expect(result.functions.filter(([handler]) => handler === "index.handler")).toHaveLength(8);
+  }, 120_000);
 });
 
 describe("installed from the tarballs", () => {

@@ -57,6 +57,7 @@ const NOT_RUN: ReadonlyArray<readonly [string, string]> = [
   ["npm ci", "deploys to an AWS account; test/cdk synthesizes the same stack offline"],
   ["export TRACE_STREAM_TARGET=aws", "needs a deployed stack"],
   ["npm test", "the test suite and its checks themselves"],
+  ["npm run build:packages", "test/packaging builds and packs every package and installs the tarballs"],
 ];
 const QUICK_START = "trace=demo-$(node -p 'crypto.randomUUID()')";
 const AWS_CLI_BLOCK = "export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local";

@@ -59,6 +59,12 @@ export interface PackageSpec {
   readonly external?: readonly string[];
   /** Ships every Lambda handler prebuilt (the CDK construct). */
   readonly lambdaBundles?: boolean;
+  /** Declarations the program needs besides its entries' imports. */
+  readonly declarations?: readonly string[];
+  /** The CLI shares the viewer's configuration code, typed against the DOM. @default ["ES2023"] */
+  readonly lib?: readonly string[];
+  /** Ships the viewer's static build (web/dist) and a `bin` (the CLI). */
+  readonly bin?: { readonly name: string; readonly source: string };
   readonly readme: string;
 }
 
@@ -143,6 +149,40 @@ export const PACKAGES: readonly PackageSpec[] = [
       "",
     ].join("\n"),
   },
+  {
+    dir: "cli",
+    name: "trace-stream",
+    description: "The trace-stream CLI and local stack: dev, demo, tail, emit, token, connections, schema.",
+    entries: [{ subpath: ".", source: "local/index.ts" }],
+    bin: { name: "trace-stream", source: "bin/trace-stream.ts" },
+    declarations: ["local/dynalite.d.ts"],
+    lib: ["ES2023", "DOM"],
+    dependencies: [
+      "@aws-lambda-powertools/logger",
+      "@aws-lambda-powertools/metrics",
+      "@aws-sdk/client-apigatewaymanagementapi",
+      "@aws-sdk/client-dynamodb",
+      "@aws-sdk/client-eventbridge",
+      "@aws-sdk/client-secrets-manager",
+      "@aws-sdk/client-sqs",
+      "@aws-sdk/lib-dynamodb",
+      "dynalite",
+      "jose",
+      "ws",
+      "zod",
+    ],
+    readme: [
+      "# trace-stream",
+      "",
+      "The trace-stream CLI: `trace-stream dev` runs the whole system (local API Gateway WebSocket,",
+      "EventBridge, SQS, DynamoDB, the Lambda handlers and the viewer) on this machine.",
+      "",
+      "```sh",
+      "npx trace-stream dev",
+      "```",
+      "",
+    ].join("\n"),
+  },
 ];
 
 /**
@@ -196,14 +236,17 @@ export async function buildPackage(spec: PackageSpec): Promise<string> {
         declaration: true,
         outDir: out,
         rootDir: root,
-        lib: ["ES2023"],
+        lib: spec.lib ?? ["ES2023"],
         types: ["node"],
         skipLibCheck: true,
         removeComments: false,
         stripInternal: true,
       },
       include: [],
-      files: spec.entries.map((entry) => join(root, entry.source)),
+      files: [
+        ...[...spec.entries, ...(spec.bin ? [spec.bin] : [])].map((entry) => join(root, entry.source)),
+        ...(spec.declarations ?? []).map((file) => join(root, file)),
+      ],
     }),
   );
   execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", tsconfig], { stdio: "inherit" });
@@ -229,6 +272,25 @@ export async function buildPackage(spec: PackageSpec): Promise<string> {
     };
   }
   if (spec.lambdaBundles) await bundleLambdas(out);
+  if (spec.bin) {
+    const viewer = join(out, "web", "dist");
+    execFileSync(
+      join(root, "node_modules", ".bin", "vite"),
+      [
+        "build",
+        "--config",
+        join(root, "web", "vite.config.ts"),
+        "--outDir",
+        viewer,
+        "--emptyOutDir",
+        "--logLevel",
+        "warn",
+      ],
+      { stdio: "inherit", cwd: root },
+    );
+    const entry = join(out, js(spec.bin.source));
+    writeFileSync(entry, `#!/usr/bin/env node\n${readFileSync(entry, "utf8")}`);
+  }
   for (const asset of spec.assets ?? []) {
     mkdirSync(dirname(join(out, asset.to)), { recursive: true });
     copyFileSync(join(root, asset.from), join(out, asset.to));
@@ -259,6 +321,7 @@ export async function buildPackage(spec: PackageSpec): Promise<string> {
     main: `./${first.commonJs ? cjs(first.subpath) : js(first.source)}`,
     module: `./${js(first.source)}`,
     types: `./${dts(first.source)}`,
+    ...(spec.bin ? { bin: { [spec.bin.name]: js(spec.bin.source) } } : {}),
     exports: exportsMap,
     // Everything built here (README and LICENSE npm adds by itself).
     files: readdirSync(out).sort(),

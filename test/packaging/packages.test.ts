@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +36,7 @@ const packed = new Map<string, Packed>();
 let app: string;
 let commonJsApp: string;
 let cdkApp: string;
+let cliApp: string;
 
 async function npm(cwd: string, args: readonly string[]): Promise<string> {
   const { stdout } = await run("npm", [...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
@@ -85,7 +86,9 @@ beforeAll(async () => {
   ]);
   commonJsApp = project("commonjs-app", "commonjs");
   cdkApp = project("cdk-app", "module");
+  cliApp = project("cli-app", "module");
   await Promise.all([
+    npm(cliApp, [...INSTALL, tarball("cli")]),
     npm(commonJsApp, [...INSTALL, tarball("client")]),
     npm(cdkApp, [...INSTALL, tarball("cdk"), "aws-cdk-lib@2.276.0", "constructs@10.8.1"]),
   ]);
@@ -106,8 +109,10 @@ describe("package manifests and tarballs", () => {
       const targets = JSON.stringify(manifest.exports);
       expect(targets).not.toMatch(/(?<!\.d)\.ts"/);
       expect(files.some((file) => file.endsWith(".d.ts"))).toBe(true);
-      // Compiled handler configuration (lambdas/shared/env-names.js) is the construct's own code.
-      expect(files.filter((file) => /(^|\/)(test|bench|scripts|web|local)\//.test(file))).toEqual([]);
+      expect(files.filter((file) => /^(test|bench|scripts|examples|python|docs)\//.test(file))).toEqual([]);
+      // The local stack and the viewer belong to the CLI only (the construct's compiled handler
+      // configuration, lambdas/shared/env-names.js, is its own code).
+      if (dir !== "cli") expect(files.filter((file) => /^(web|local)\//.test(file))).toEqual([]);
       expect(files.filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))).toEqual([]);
     },
   );
@@ -164,6 +169,54 @@ console.log(JSON.stringify({ esbuild, functions: functions.map((f) => [f.Propert
     }
     expect(result.functions.filter(([handler]) => handler === "index.handler")).toHaveLength(8);
   }, 120_000);
+});
+
+describe("the CLI from its tarball", () => {
+  const cli = () => join(cliApp, "node_modules", ".bin", "trace-stream");
+
+  it("answers --version and --help from compiled JavaScript", async () => {
+    const version = await run(cli(), ["--version"], { cwd: cliApp });
+    expect(version.stdout.trim()).toBe(`trace-stream ${packed.get("cli")!.manifest.version}`);
+    const help = await run(cli(), ["--help"], { cwd: cliApp });
+    expect(help.stdout).toMatch(/Usage: trace-stream <command>/);
+    expect(
+      packed.get("cli")!.files.filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts")),
+    ).toEqual([]);
+  });
+
+  it("dev serves the packed viewer build and the local stack", async () => {
+    const child = spawn(
+      cli(),
+      [
+        "dev",
+        "--websocket-port",
+        "0",
+        "--eventbridge-port",
+        "0",
+        "--dynamodb-port",
+        "0",
+        "--viewer-port",
+        "0",
+      ],
+      { cwd: cliApp, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    try {
+      let output = "";
+      const viewer = await new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /Viewer\s+(http:\/\/\S+)/.exec(output);
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.on("exit", (code) => reject(new Error(`dev exited (${code}): ${output}`)));
+      });
+      const page = await fetch(viewer);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<div id="root">|<script/);
+    } finally {
+      child.kill("SIGTERM");
+    }
+  }, 60_000);
 });
 
 describe("installed from the tarballs", () => {

@@ -1,5 +1,6 @@
-import { TraceDeliveryError, TraceEventError, TraceStateError } from "../../client/producer.js";
+import { TraceDeliveryError, TraceStateError } from "../../client/producer-errors.js";
 import { TraceStreamError } from "../../client/subscriber-state.js";
+import { TraceEventError } from "../../protocol/validate.js";
 
 /** Exit codes of every command; documented in `trace-stream --help`. */
 export const ExitCode = {

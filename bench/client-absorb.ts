@@ -30,7 +30,10 @@ class InProcessSocket implements WebSocketLike {
   onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null = null;
   onerror: ((event: unknown) => void) | null = null;
 
-  constructor(readonly url: string) {
+  readonly url: string;
+
+  constructor(url: string) {
+    this.url = url;
     InProcessSocket.last = this;
     queueMicrotask(() => {
       this.readyState = 1;

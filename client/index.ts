@@ -5,8 +5,8 @@ export type {
   ReceivedTraceEvent,
   TraceEvent,
   UnknownTraceEvent,
-} from "../protocol/trace-event.js";
-export { isKnownEvent, isTerminal, TERMINAL_EVENTS } from "../protocol/trace-event.js";
+} from "../protocol/event-names.js";
+export { isKnownEvent, isTerminal, TERMINAL_EVENTS } from "../protocol/event-names.js";
 export type { SeqRange } from "./subscriber-reorder-buffer.js";
 export type { PageSignals, Timers, WebSocketConstructor, WebSocketLike } from "./subscriber-socket.js";
 export { browserPageSignals } from "./subscriber-socket.js";

@@ -44,13 +44,14 @@ export class ToolCall {
   readonly #startedAt: number;
   #finished = false;
 
-  constructor(
-    trace: CallEmitter,
-    readonly tool: string,
-    readonly callId: string,
-    /** The `tool_call_start` event. */
-    readonly startEvent: TraceEvent,
-  ) {
+  readonly tool: string;
+  readonly callId: string;
+  /** The `tool_call_start` event. */
+  readonly startEvent: TraceEvent;
+  constructor(trace: CallEmitter, tool: string, callId: string, startEvent: TraceEvent) {
+    this.tool = tool;
+    this.callId = callId;
+    this.startEvent = startEvent;
     this.#trace = trace;
     this.#startedAt = performance.now();
   }
@@ -107,13 +108,14 @@ export class LlmCall {
   readonly #startedAt: number;
   #finished = false;
 
-  constructor(
-    trace: CallEmitter,
-    readonly model: string,
-    readonly callId: string,
-    /** The `llm_call_start` event. */
-    readonly startEvent: TraceEvent,
-  ) {
+  readonly model: string;
+  readonly callId: string;
+  /** The `llm_call_start` event. */
+  readonly startEvent: TraceEvent;
+  constructor(trace: CallEmitter, model: string, callId: string, startEvent: TraceEvent) {
+    this.model = model;
+    this.callId = callId;
+    this.startEvent = startEvent;
     this.#trace = trace;
     this.#startedAt = performance.now();
   }
@@ -170,12 +172,12 @@ export class Approval {
   readonly #trace: CallEmitter;
   #settled = false;
 
-  constructor(
-    trace: CallEmitter,
-    readonly approvalId: string,
-    /** The `approval_requested` event. */
-    readonly requestEvent: TraceEvent,
-  ) {
+  readonly approvalId: string;
+  /** The `approval_requested` event. */
+  readonly requestEvent: TraceEvent;
+  constructor(trace: CallEmitter, approvalId: string, requestEvent: TraceEvent) {
+    this.approvalId = approvalId;
+    this.requestEvent = requestEvent;
     this.#trace = trace;
   }
 

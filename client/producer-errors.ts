@@ -21,11 +21,10 @@ export type TraceStateErrorCode =
 /** A call that is not allowed in the trace's current state; thrown synchronously, nothing is sent. */
 export class TraceStateError extends Error {
   override readonly name = "TraceStateError";
-  constructor(
-    readonly code: TraceStateErrorCode,
-    message: string,
-  ) {
+  readonly code: TraceStateErrorCode;
+  constructor(code: TraceStateErrorCode, message: string) {
     super(message);
+    this.code = code;
   }
 }
 

@@ -21,48 +21,48 @@ export interface WaitOptions {
 /** How events reach EventBridge, and how hard to try. */
 export interface PublisherOptions {
   /** A client to send with (it stays open after `close()`). Default: one built from the options below. */
-  readonly client?: EventBridgeClient;
+  readonly client?: EventBridgeClient | undefined;
   /** EventBridge endpoint, e.g. `http://127.0.0.1:4010` for the local stack. Default: AWS. */
-  readonly endpoint?: string;
+  readonly endpoint?: string | undefined;
   /** Default: the SDK's region chain (AWS_REGION, profile); `us-east-1` for a loopback endpoint. */
-  readonly region?: string;
+  readonly region?: string | undefined;
   /** Default: the SDK's credential chain; fixed dummy credentials for a loopback endpoint. */
-  readonly credentials?: EventBridgeClientConfig["credentials"];
+  readonly credentials?: EventBridgeClientConfig["credentials"] | undefined;
   /** @default "trace-stream" */
-  readonly busName?: string;
+  readonly busName?: string | undefined;
   /** The `Source` the emitter's rule matches. @default "trace-stream" */
-  readonly source?: string;
+  readonly source?: string | undefined;
   /** Wait this long after an idle queue receives an event before sending. @default 0 (next tick) */
-  readonly lingerMs?: number;
+  readonly lingerMs?: number | undefined;
   /**
    * How long after `emit` an event may keep being resent after retryable failures (throttling,
    * server faults, EventBridge unreachable). Past it, the next failure is final and the event is
    * reported by `flush()`/`close()`. @default 300 000 (5 minutes)
    */
-  readonly retryBudgetMs?: number;
+  readonly retryBudgetMs?: number | undefined;
   /** Also stop after this many PutEvents attempts per event, the first included. @default Infinity */
-  readonly maxAttempts?: number;
+  readonly maxAttempts?: number | undefined;
   /** Full-jitter backoff base and cap between resends. @default 100, 5000 */
-  readonly baseDelayMs?: number;
-  readonly maxDelayMs?: number;
+  readonly baseDelayMs?: number | undefined;
+  readonly maxDelayMs?: number | undefined;
   /** Events held (queued or in flight) before the buffer is full. @default 10 000 */
-  readonly maxBufferedEvents?: number;
+  readonly maxBufferedEvents?: number | undefined;
   /** Bytes held (entry sizes as EventBridge counts them), at least 128 KiB. @default 16 MiB */
-  readonly maxBufferedBytes?: number;
+  readonly maxBufferedBytes?: number | undefined;
   /**
    * When the buffer is full, "throw": `emit` throws `TraceStateError` code `buffer_full` and uses
    * no seq (wait with `waitForRoom()`, or watch `bufferFull`); "drop": the event takes its seq but
    * is not sent, and is reported like any undelivered event (code `BufferFull`). @default "throw"
    */
-  readonly whenBufferFull?: BufferFullPolicy;
+  readonly whenBufferFull?: BufferFullPolicy | undefined;
   /**
    * Timeouts of the client built from these options: connecting, and waiting for a response.
    * @default 5 000, 10 000
    */
-  readonly connectionTimeoutMs?: number;
-  readonly requestTimeoutMs?: number;
+  readonly connectionTimeoutMs?: number | undefined;
+  readonly requestTimeoutMs?: number | undefined;
   /** Told about every final delivery failure as it happens (flush()/close() report them too). */
-  readonly onDeliveryError?: (error: TraceDeliveryError) => void;
+  readonly onDeliveryError?: ((error: TraceDeliveryError) => void) | undefined;
 }
 
 export const DEFAULT_BUS_NAME = DEFAULT_EVENT_SOURCE;

@@ -84,9 +84,9 @@ export interface CreateTraceOptions extends PublisherOptions {
    * `A-Za-z0-9._:/-`). Give each run its own: a run that reuses a trace id another run already
    * wrote has every seq it shares refused by the emitter (`seq_conflict`), and viewers are told so.
    */
-  readonly traceId?: string;
+  readonly traceId?: string | undefined;
   /** Seq of the first event emitted here; set it to continue a trace another process began. @default 0 */
-  readonly nextSeq?: number;
+  readonly nextSeq?: number | undefined;
 }
 
 export interface ToolCallOptions {

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
-import type { ReceivedTraceEvent } from "../protocol/trace-event.js";
+import type { ReceivedTraceEvent } from "../protocol/event-names.js";
 import type { SeqRange } from "./subscriber-reorder-buffer.js";
+import { browserGlobals } from "./subscriber-socket.js";
 import type { TraceStreamError, TraceStreamState, TraceStreamStatus } from "./subscriber-state.js";
 import {
   type TraceConflicts,
@@ -11,7 +12,7 @@ import {
 
 export interface UseTraceStreamOptions extends Omit<TraceStreamClientOptions, "traceId"> {
   /** Connect on mount and whenever `traceId` changes. @default true */
-  readonly autoConnect?: boolean;
+  readonly autoConnect?: boolean | undefined;
 }
 
 export interface UseTraceStreamResult {
@@ -148,7 +149,8 @@ export function useTraceStream(
 
 /** On the next animation frame while the page is visible; otherwise (hidden tab, no DOM) on a task. */
 function scheduleRender(render: () => void): void {
-  const visible = typeof document !== "undefined" && document.visibilityState === "visible";
-  if (visible && typeof requestAnimationFrame === "function") requestAnimationFrame(() => render());
-  else setTimeout(render, 0);
+  const { document, requestAnimationFrame } = browserGlobals;
+  if (document?.visibilityState === "visible" && typeof requestAnimationFrame === "function") {
+    requestAnimationFrame(() => render());
+  } else setTimeout(render, 0);
 }

@@ -1,4 +1,4 @@
-import type { ReceivedTraceEvent } from "../protocol/index.js";
+import type { ReceivedTraceEvent } from "../protocol/event-names.js";
 
 /**
  * The most recent `capacity` events, oldest first. Older events are counted in `droppedCount` and

@@ -1,4 +1,4 @@
-import type { ReceivedTraceEvent } from "../protocol/index.js";
+import type { ReceivedTraceEvent } from "../protocol/event-names.js";
 
 /** An inclusive range of seqs, `from <= to`. */
 export interface SeqRange {

@@ -64,9 +64,26 @@ export interface PageSignals {
   isOnline(): boolean;
 }
 
+/**
+ * The few browser globals the client reads, typed here so the client compiles in projects without
+ * the DOM `lib` (Node-only code) and runs where they are absent.
+ */
+interface BrowserEventTarget {
+  addEventListener(type: string, listener: () => void): void;
+  removeEventListener(type: string, listener: () => void): void;
+}
+export interface BrowserGlobals {
+  readonly window?: BrowserEventTarget;
+  readonly document?: BrowserEventTarget & { readonly visibilityState?: string };
+  readonly navigator?: { readonly onLine?: boolean };
+  readonly requestAnimationFrame?: (callback: () => void) => unknown;
+}
+export const browserGlobals = globalThis as BrowserGlobals;
+
 /** The browser's signals, or null outside a browser (no `window` / `document`). */
 export function browserPageSignals(): PageSignals | null {
-  if (typeof window === "undefined" || typeof document === "undefined") return null;
+  const { window, document } = browserGlobals;
+  if (window === undefined || document === undefined) return null;
   return {
     subscribe(onWake) {
       const onVisibility = () => {
@@ -79,6 +96,6 @@ export function browserPageSignals(): PageSignals | null {
         document.removeEventListener("visibilitychange", onVisibility);
       };
     },
-    isOnline: () => typeof navigator === "undefined" || navigator.onLine !== false,
+    isOnline: () => browserGlobals.navigator?.onLine !== false,
   };
 }

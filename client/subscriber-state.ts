@@ -1,4 +1,4 @@
-import type { ReceivedTraceEvent } from "../protocol/index.js";
+import type { ReceivedTraceEvent } from "../protocol/event-names.js";
 
 /** Why the connection went away; the client reconnects after each of these. */
 export type DisconnectCode =

@@ -1,3 +1,6 @@
+import { isTerminal, type ReceivedTraceEvent, TRACE_ID_PATTERN } from "../protocol/event-names.js";
+import { GATEWAY_THROTTLED, parseGatewayMessage } from "../protocol/gateway-message.js";
+import { MAX_CONFLICTS_COUNTED } from "../protocol/limits.js";
 import {
   type ClientMessage,
   type ConflictFrame,
@@ -6,10 +9,7 @@ import {
   type EventFrame,
   parseServerFrame,
   RAW_PONG,
-} from "../protocol/frames.js";
-import { GATEWAY_THROTTLED, parseGatewayMessage } from "../protocol/gateway-message.js";
-import { MAX_CONFLICTS_COUNTED } from "../protocol/limits.js";
-import { isTerminal, type ReceivedTraceEvent, TRACE_ID_PATTERN } from "../protocol/trace-event.js";
+} from "../protocol/server-frames.js";
 import { fullJitterDelay } from "./subscriber-backoff.js";
 import { EventWindow } from "./subscriber-event-window.js";
 import {
@@ -44,21 +44,21 @@ const GATEWAY_RETRY_SPREAD_MS = 1500;
 
 export interface ReconnectOptions {
   /** Upper bound of the first backoff delay (full jitter), in ms. @default 500 */
-  readonly initialDelayMs?: number;
+  readonly initialDelayMs?: number | undefined;
   /** Upper bound of any backoff delay, in ms. @default 30_000 */
-  readonly maxDelayMs?: number;
+  readonly maxDelayMs?: number | undefined;
   /**
    * Reconnect attempts in a row (without reaching `live` in between) before the state becomes
    * `failed` with code `attempts_exhausted`. @default Infinity
    */
-  readonly maxAttempts?: number;
+  readonly maxAttempts?: number | undefined;
   /**
    * Only where the WebSocket implementation hides the HTTP status of a refused handshake (browsers):
    * after this many handshakes in a row fail while the browser is online, the state becomes `failed`
    * with code `handshake_refused` instead of retrying forever with a bad token. With `ws` in Node the
    * status is known exactly and this limit is not used. @default 4
    */
-  readonly maxHandshakeFailures?: number;
+  readonly maxHandshakeFailures?: number | undefined;
 }
 
 export interface TraceStreamClientOptions {
@@ -66,10 +66,10 @@ export interface TraceStreamClientOptions {
   readonly url: string | URL;
   readonly traceId: string;
   /** A JWT valid for `traceId`. Give this or `getToken`. */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /** Called before every connect, so an expiring token can be refreshed. Give this or `token`. */
-  readonly getToken?: () => string | Promise<string>;
-  readonly reconnect?: ReconnectOptions;
+  readonly getToken?: (() => string | Promise<string>) | undefined;
+  readonly reconnect?: ReconnectOptions | undefined;
   /**
    * A heartbeat goes out this often while open (it also keeps API Gateway's idle timer away): a
    * JSON ping, or, when the stream is live and no event arrived since the last heartbeat, a
@@ -77,28 +77,28 @@ export interface TraceStreamClientOptions {
    * in a trace's last events when their live copies were lost (nothing later opens a gap to
    * notice them by). @default 30_000
    */
-  readonly heartbeatIntervalMs?: number;
+  readonly heartbeatIntervalMs?: number | undefined;
   /** After a ping, the connection is replaced when no frame arrives within this. @default 10_000 */
-  readonly pongTimeoutMs?: number;
+  readonly pongTimeoutMs?: number | undefined;
   /** A seq gap open this long makes the client resume again. @default 2_000 */
-  readonly gapTimeoutMs?: number;
+  readonly gapTimeoutMs?: number | undefined;
   /**
    * EventBridge delivers out of order and retries, so an event reported `missing` may still be
    * stored later. For this long after it was reported, the client keeps trying to get it: later
    * resumes start from before it, and after a terminal event the socket stays open (no reconnect)
    * until it arrives or this time is up. It is shown in place whenever it arrives. @default 60_000
    */
-  readonly lateEventWindowMs?: number;
+  readonly lateEventWindowMs?: number | undefined;
   /** Events kept in memory (the oldest are released beyond it; the cursor is kept). @default 10_000 */
-  readonly maxEvents?: number;
+  readonly maxEvents?: number | undefined;
   /** WebSocket implementation; `ws` in Node 20. @default globalThis.WebSocket */
-  readonly WebSocket?: WebSocketConstructor;
+  readonly WebSocket?: WebSocketConstructor | undefined;
   /** Online / visible signals; null turns them off. @default the browser's, where `window` exists */
-  readonly pageSignals?: PageSignals | null;
+  readonly pageSignals?: PageSignals | null | undefined;
   /** For tests. @default the global setTimeout / clearTimeout */
-  readonly timers?: Timers;
+  readonly timers?: Timers | undefined;
   /** For tests: a number in [0, 1) for backoff jitter. @default Math.random */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 /**

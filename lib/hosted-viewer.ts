@@ -117,7 +117,9 @@ export class TraceStreamViewer extends Construct {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.logBucket,
+      // aws-cdk-lib's Bucket declares optional members as `T | undefined`, IBucket as `T?`, which
+      // exactOptionalPropertyTypes reads as different types: hence the casts to IBucket.
+      serverAccessLogsBucket: this.logBucket as s3.IBucket,
       serverAccessLogsPrefix: "bucket/",
       removalPolicy: props.removalPolicy,
       autoDeleteObjects: destroy,
@@ -155,7 +157,7 @@ export class TraceStreamViewer extends Construct {
     });
 
     // One origin (one Origin Access Control) for both behaviours.
-    const origin = origins.S3BucketOrigin.withOriginAccessControl(this.bucket);
+    const origin = origins.S3BucketOrigin.withOriginAccessControl(this.bucket as s3.IBucket);
     this.distribution = new cloudfront.Distribution(this, "Distribution", {
       comment: `${Stack.of(this).stackName} trace viewer`,
       defaultRootObject: "index.html",
@@ -180,7 +182,7 @@ export class TraceStreamViewer extends Construct {
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
       enableLogging: true,
-      logBucket: this.logBucket,
+      logBucket: this.logBucket as s3.IBucket,
       logFilePrefix: "cloudfront/",
       ...(props.webAclId ? { webAclId: props.webAclId } : {}),
     });
@@ -196,7 +198,7 @@ export class TraceStreamViewer extends Construct {
     };
     this.deployment = new s3deploy.BucketDeployment(this, "Deployment", {
       sources: [s3deploy.Source.asset(distDir), s3deploy.Source.jsonData(HOSTED_CONFIG_FILE, config)],
-      destinationBucket: this.bucket,
+      destinationBucket: this.bucket as s3.IBucket,
       distribution: this.distribution,
       distributionPaths: ["/*"],
       prune: true,

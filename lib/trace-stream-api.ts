@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
@@ -110,10 +111,11 @@ export class TraceStreamAuth {
     return new TraceStreamAuth({ kind: "oidc", ...options });
   }
 
-  private constructor(
-    /** @internal */
-    readonly config: ({ kind: "hs256" } & Hs256AuthOptions) | ({ kind: "oidc" } & OidcAuthOptions),
-  ) {}
+  /** @internal */
+  readonly config: ({ kind: "hs256" } & Hs256AuthOptions) | ({ kind: "oidc" } & OidcAuthOptions);
+  private constructor(config: ({ kind: "hs256" } & Hs256AuthOptions) | ({ kind: "oidc" } & OidcAuthOptions)) {
+    this.config = config;
+  }
 }
 
 /** Stage-wide throttling of WebSocket messages (including connects). */
@@ -261,7 +263,7 @@ export type TraceStreamFunctionName = FunctionName;
  * Node 20, where the local stack and the tests run them; esbuild targets the runtime's version.
  */
 const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
-const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "node$1");
+export const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, "node$1");
 
 const SERVICE_NAME = "trace-stream";
 /** Share of invocations that log at DEBUG by default: enough to read, about 1 per 100 events. */
@@ -271,10 +273,21 @@ const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /** ESM needs `require` for the CommonJS modules esbuild inlines (the AWS SDK requires node builtins). */
-const ESM_REQUIRE_BANNER =
+export const ESM_REQUIRE_BANNER =
   "import { createRequire as __traceStreamCreateRequire } from 'node:module'; const require = __traceStreamCreateRequire(import.meta.url);";
 
 const repoPath = (relative: string) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
+
+/**
+ * Where the published construct (@trace-stream/cdk) keeps each handler prebuilt by
+ * scripts/build-packages.ts, with the bundling options below; absent in the repository, which
+ * bundles from source at synth.
+ */
+export const PREBUILT_BUNDLES_DIR = "lambda-bundles";
+const prebuiltBundle = (name: string): string | undefined => {
+  const dir = repoPath(`${PREBUILT_BUNDLES_DIR}/${name}`);
+  return existsSync(`${dir}/index.mjs`) ? dir : undefined;
+};
 
 /** The rule pattern in CDK's camelCase shape (source only; see `traceEventPattern`). */
 function ruleEventPattern(source: string): events.EventPattern {
@@ -327,12 +340,12 @@ export class TraceStreamApi extends Construct {
   readonly tokenEndpoint?: TraceStreamTokenEndpoint;
   /** The hosted viewer, when `viewer` is set. */
   readonly viewer?: TraceStreamViewer;
-  readonly functions: Readonly<Record<TraceStreamFunctionName, nodejs.NodejsFunction>>;
+  readonly functions: Readonly<Record<TraceStreamFunctionName, lambda.Function>>;
   /** The registry holding the TraceEvent schema; absent when `schemaRegistry` is false. */
   readonly schemaRegistry?: eventschemas.CfnRegistry;
   readonly alarms: TraceStreamAlarms;
   /** The topic every alarm notifies (`alarmTopic`, or the one created for `alarmEmail`). */
-  readonly alarmTopic?: sns.ITopic;
+  readonly alarmTopic?: sns.ITopic | undefined;
 
   constructor(scope: Construct, id: string, props: TraceStreamApiProps = {}) {
     super(scope, id);
@@ -427,7 +440,9 @@ export class TraceStreamApi extends Construct {
           generateSecretString: { passwordLength: 64, excludePunctuation: true },
           removalPolicy,
         });
-      this.jwtSecret = secret;
+      // aws-cdk-lib's classes declare optional members (`secretFullArn`, `tableId`) as `T | undefined`
+      // and their interfaces as `T?`, which exactOptionalPropertyTypes reads as different types.
+      this.jwtSecret = secret as secretsmanager.ISecret;
       authEnv[ENV.jwtSecretArn] = secret.secretArn;
     } else {
       authEnv[ENV.jwksUrl] = auth.jwksUrl;
@@ -481,21 +496,36 @@ export class TraceStreamApi extends Construct {
         description: `trace-stream ${name} function`,
       });
       logGroup.grantWrite(role);
-      return new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
-        entry: repoPath(`lambdas/${name}/index.ts`),
-        handler: "handler",
-        projectRoot: repoPath(""),
-        depsLockFilePath: repoPath("package-lock.json"),
+      const functionProps = {
         runtime: LAMBDA_RUNTIME,
         architecture: lambda.Architecture.ARM_64,
         description: spec.description,
         memorySize: spec.memoryMb,
         timeout: Duration.seconds(spec.timeoutSeconds),
-        reservedConcurrentExecutions: reservedConcurrency[name],
+        ...(reservedConcurrency[name] === undefined
+          ? {}
+          : { reservedConcurrentExecutions: reservedConcurrency[name] }),
         role,
         logGroup,
         tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
         environment: { ...common, NODE_OPTIONS: "--enable-source-maps", ...environment },
+      };
+      // Installed from npm: the handler ships bundled, so a consumer's synth needs no esbuild,
+      // lockfile or Docker.
+      const prebuilt = prebuiltBundle(name);
+      if (prebuilt !== undefined) {
+        return new lambda.Function(this, `${pascal(name)}Function`, {
+          ...functionProps,
+          code: lambda.Code.fromAsset(prebuilt),
+          handler: "index.handler",
+        });
+      }
+      return new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
+        ...functionProps,
+        entry: repoPath(`lambdas/${name}/index.ts`),
+        handler: "handler",
+        projectRoot: repoPath(""),
+        depsLockFilePath: repoPath("package-lock.json"),
         bundling: {
           forceDockerBundling: false,
           format: nodejs.OutputFormat.ESM,
@@ -513,7 +543,7 @@ export class TraceStreamApi extends Construct {
     };
     this.functions = Object.fromEntries(
       FUNCTION_NAMES.map((name) => [name, makeFunction(name, environments[name])]),
-    ) as Record<TraceStreamFunctionName, nodejs.NodejsFunction>;
+    ) as Record<TraceStreamFunctionName, lambda.Function>;
     const { authorizer, emitter } = this.functions;
     const failureRecorder = this.functions["failure-recorder"];
 
@@ -559,7 +589,7 @@ export class TraceStreamApi extends Construct {
     // (lib/function-permissions.ts). The callback URL is built from the API id, region and the
     // literal stage name, so the functions depend on the API only, not on the stage.
     const permissionResources = {
-      table: this.table,
+      table: this.table as dynamodb.ITableV2,
       stage: this.stage,
       deadLetterQueue: this.deadLetterQueue,
       failureQueue: this.asyncFailureQueue,

@@ -5,16 +5,24 @@
  */
 export class AwsServiceError extends Error {
   override readonly name = "AwsServiceError";
+  /** The exception name the SDK will raise (`ValidationException`, `QueueDoesNotExist`). */
+  readonly code: string;
+  readonly statusCode: number;
+  /** Extra response headers (SQS's `x-amzn-query-error`). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The `__type` value when it differs from `code` (SQS prefixes its namespace). */
+  readonly type: string;
   constructor(
-    /** The exception name the SDK will raise (`ValidationException`, `QueueDoesNotExist`). */
-    readonly code: string,
+    code: string,
     message: string,
-    readonly statusCode = 400,
-    /** Extra response headers (SQS's `x-amzn-query-error`). */
-    readonly headers: Readonly<Record<string, string>> = {},
-    /** The `__type` value when it differs from `code` (SQS prefixes its namespace). */
-    readonly type = code,
+    statusCode = 400,
+    headers: Readonly<Record<string, string>> = {},
+    type = code,
   ) {
     super(message);
+    this.code = code;
+    this.statusCode = statusCode;
+    this.headers = headers;
+    this.type = type;
   }
 }

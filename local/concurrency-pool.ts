@@ -7,9 +7,12 @@ export class ConcurrencyPool {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(readonly limit: number) {
+  readonly limit: number;
+
+  constructor(limit: number) {
     if (!Number.isInteger(limit) || limit <= 0)
       throw new RangeError(`a concurrency limit must be a positive integer, got ${limit}`);
+    this.limit = limit;
   }
 
   /** Executions running now. */

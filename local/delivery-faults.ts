@@ -34,10 +34,9 @@ export class DeliveryFaults implements DeliveryFaultSettings {
   reorderMaxHoldMs = NO_DELIVERY_FAULTS.reorderMaxHoldMs;
   failNext = NO_DELIVERY_FAULTS.failNext;
 
-  constructor(
-    initial: Partial<DeliveryFaultSettings> = {},
-    private readonly random: () => number = Math.random,
-  ) {
+  private readonly random: () => number;
+  constructor(initial: Partial<DeliveryFaultSettings> = {}, random: () => number = Math.random) {
+    this.random = random;
     Object.assign(this, initial);
   }
 

@@ -3,7 +3,7 @@ declare module "dynalite" {
 
   interface DynaliteOptions {
     /** LevelDB directory; in memory when absent. */
-    path?: string;
+    path?: string | undefined;
     createTableMs?: number;
     deleteTableMs?: number;
     updateTableMs?: number;

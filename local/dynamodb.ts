@@ -18,7 +18,7 @@ export interface LocalDynamoDbOptions {
   readonly tableName: string;
   readonly region: string;
   /** LevelDB directory that keeps the data across restarts; in memory when absent. */
-  readonly dataDir?: string;
+  readonly dataDir?: string | undefined;
   readonly log: LocalLogger;
 }
 

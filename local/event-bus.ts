@@ -59,7 +59,9 @@ export class LocalEventBus {
   private heldWaiters: Array<() => void> = [];
   private closed = false;
 
-  constructor(private readonly options: LocalEventBusOptions) {
+  private readonly options: LocalEventBusOptions;
+  constructor(options: LocalEventBusOptions) {
+    this.options = options;
     const { rule, faults } = options;
     this.dispatcher = new RetryingDispatcher<EventBridgeEnvelope>({
       attempt: async (envelope) => {

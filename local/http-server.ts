@@ -9,17 +9,18 @@ export class LocalStackError extends Error {
 /** Another process (or another local stack) already listens on the port a service wants. */
 export class PortInUseError extends LocalStackError {
   override readonly name = "PortInUseError";
-  constructor(
-    readonly service: string,
-    readonly host: string,
-    readonly port: number,
-    options?: { cause?: unknown },
-  ) {
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  constructor(service: string, host: string, port: number, options?: { cause?: unknown }) {
     super(
       `${service} cannot listen on ${host}:${port}: the port is already in use. ` +
         "Stop the other process or choose another port (0 picks a free one).",
       options,
     );
+    this.service = service;
+    this.host = host;
+    this.port = port;
   }
 }
 

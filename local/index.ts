@@ -114,12 +114,14 @@ export interface LocalStackOptions {
   /** A loopback address; the local stack never listens beyond this machine. @default "127.0.0.1" */
   readonly host?: string;
   /** 0 picks a free port. @default { webSocket: 3001, eventBridge: 4010, dynamodb: 8000, tokenApi: 3002 } */
-  readonly ports?: {
-    readonly webSocket?: number;
-    readonly eventBridge?: number;
-    readonly dynamodb?: number;
-    readonly tokenApi?: number;
-  };
+  readonly ports?:
+    | {
+        readonly webSocket?: number | undefined;
+        readonly eventBridge?: number | undefined;
+        readonly dynamodb?: number | undefined;
+        readonly tokenApi?: number | undefined;
+      }
+    | undefined;
   /** @default "local" */
   readonly stage?: string;
   /** @default "local" */

@@ -52,7 +52,9 @@ interface AsyncRequest {
 export class AsyncInvoker {
   private readonly dispatcher: RetryingDispatcher<AsyncRequest>;
 
-  constructor(private readonly options: AsyncInvokerOptions) {
+  private readonly options: AsyncInvokerOptions;
+  constructor(options: AsyncInvokerOptions) {
+    this.options = options;
     this.dispatcher = new RetryingDispatcher<AsyncRequest>({
       attempt: async ({ event, requestId }) => {
         await options.invoke(event, requestId);

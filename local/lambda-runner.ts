@@ -100,12 +100,10 @@ export class UnknownFunctionError extends Error {
 /** A synchronous invoke while every execution the function may have is busy (HTTP 429). */
 export class TooManyRequestsError extends Error {
   override readonly name = "TooManyRequestsException";
-  constructor(
-    readonly reason:
-      | "ReservedFunctionConcurrentInvocationLimitExceeded"
-      | "ConcurrentInvocationLimitExceeded",
-  ) {
+  readonly reason: "ReservedFunctionConcurrentInvocationLimitExceeded" | "ConcurrentInvocationLimitExceeded";
+  constructor(reason: TooManyRequestsError["reason"]) {
     super("Rate Exceeded.");
+    this.reason = reason;
   }
 }
 

@@ -31,7 +31,7 @@ export interface RetryingDispatcherOptions<T> {
   readonly exhausted: (outcome: Exhausted<T>) => void | Promise<void>;
   readonly describe: (item: T) => string;
   readonly log: LocalLogger;
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
 }
 
 interface Pending<T> {
@@ -51,7 +51,10 @@ export class RetryingDispatcher<T> {
   private idleWaiters: Array<() => void> = [];
   private closed = false;
 
-  constructor(private readonly options: RetryingDispatcherOptions<T>) {}
+  private readonly options: RetryingDispatcherOptions<T>;
+  constructor(options: RetryingDispatcherOptions<T>) {
+    this.options = options;
+  }
 
   submit(item: T): void {
     this.schedule({ item, firstAttemptAt: this.options.now(), retries: 0 }, 0);

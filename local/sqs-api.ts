@@ -26,13 +26,13 @@ export type SqsOperation =
 export class SqsApi {
   private readonly byName = new Map<string, LocalQueue>();
 
-  constructor(
-    queues: readonly LocalQueue[],
-    /** `http://host:port/{account}/{name}` once the server listens. */
-    private readonly urlOf: (queue: LocalQueue) => string,
-    /** Aborted when the server stops: long polls return at once. */
-    private readonly signal: AbortSignal,
-  ) {
+  /** `http://host:port/{account}/{name}` once the server listens. */
+  private readonly urlOf: (queue: LocalQueue) => string;
+  /** Aborted when the server stops: long polls return at once. */
+  private readonly signal: AbortSignal;
+  constructor(queues: readonly LocalQueue[], urlOf: (queue: LocalQueue) => string, signal: AbortSignal) {
+    this.urlOf = urlOf;
+    this.signal = signal;
     for (const queue of queues) this.byName.set(queue.name, queue);
   }
 

@@ -51,11 +51,14 @@ export class LocalQueue {
   private messages: StoredMessage[] = [];
   private waiters = new Set<() => void>();
 
-  constructor(
-    readonly name: string,
-    readonly arn: string,
-    private readonly now: () => number,
-  ) {}
+  readonly name: string;
+  readonly arn: string;
+  private readonly now: () => number;
+  constructor(name: string, arn: string, now: () => number) {
+    this.name = name;
+    this.arn = arn;
+    this.now = now;
+  }
 
   send(
     body: string,

@@ -6,23 +6,11 @@ import {
   TARGET_BATCH_BYTES,
   utf8Bytes,
 } from "./limits.js";
+import { ERROR_CODES, parseServerFrame as parseFrame } from "./server-frames.js";
 import { ReceivedTraceEvent, Seq, type TraceEvent, TraceId } from "./trace-event.js";
 
-/** Codes carried by `{"type":"error"}` frames. */
-export const ErrorCode = z.enum([
-  /** The body is neither JSON nor the raw text `ping`. */
-  "invalid_json",
-  /** JSON without an `action` this API knows. */
-  "unknown_action",
-  /** A known action with invalid fields (the message says which). */
-  "invalid_message",
-  /** The connection has no subscription (it expired or was never written); reconnect. */
-  "not_subscribed",
-  /** The server failed; the client should resume or reconnect. */
-  "internal_error",
-  /** Too many requests from this connection; retry after `retry_after_ms`. */
-  "rate_limited",
-]);
+/** Codes carried by `{"type":"error"}` frames (each described in server-frames.ts). */
+export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
 /** Client to server: JSON with `action` (route selection `$request.body.action`). */
@@ -36,9 +24,7 @@ export const ClientMessage = z.discriminatedUnion("action", [PingMessage, Resume
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ResumeMessage = z.infer<typeof ResumeMessage>;
 
-/** Raw-text heartbeat kept for clients of the seed system. */
-export const RAW_PING = "ping";
-export const RAW_PONG = "pong";
+export { RAW_PING, RAW_PONG, ServerFrameError } from "./server-frames.js";
 
 /**
  * Server to client: JSON with `type`. Events in frames may carry names this version does not know
@@ -182,10 +168,11 @@ export class ReplayBatcher {
   private batchBytes: number;
   private readonly overhead: number;
 
-  constructor(
-    private readonly traceId: string,
-    private readonly targetBytes = TARGET_BATCH_BYTES,
-  ) {
+  private readonly traceId: string;
+  private readonly targetBytes: number;
+  constructor(traceId: string, targetBytes = TARGET_BATCH_BYTES) {
+    this.traceId = traceId;
+    this.targetBytes = targetBytes;
     this.overhead = EVENTS_FRAME_OVERHEAD + utf8Bytes(JSON.stringify(traceId)) - 2;
     this.batchBytes = this.overhead;
   }
@@ -220,38 +207,10 @@ export function replayFrames(
   return [...events.flatMap((event) => batcher.add(event)), ...batcher.finish()];
 }
 
-/** Parses a server frame; throws a `z.ZodError` or `SyntaxError` for anything else. */
-type FrameParser = (value: object) => ServerFrame;
-
 /**
- * An event frame is the event with `type` beside its fields: the event is checked as an event and
- * `type` put back, which is EventFrame's result without zod merging two parses of the whole frame.
- */
-const parseEventFrame: FrameParser = (value) => {
-  const { type: _type, ...event } = value as Record<string, unknown>;
-  return { ...ReceivedTraceEvent.parse(event), type: "event" } as ServerFrame;
-};
-
-/** Each frame's parser by its `type`, so a frame is checked against its own schema only. */
-const FRAME_BY_TYPE: Readonly<Record<ServerFrame["type"], FrameParser>> = {
-  event: parseEventFrame,
-  events: (value) => EventsFrame.parse(value),
-  synced: (value) => SyncedFrame.parse(value),
-  pong: (value) => PongFrame.parse(value),
-  error: (value) => ErrorFrame.parse(value),
-  conflict: (value) => ConflictFrame.parse(value),
-  conflicts: (value) => ConflictsFrame.parse(value),
-};
-
-/**
- * Parses and validates a server frame. The parser is picked by `type` first: trying the union's
- * members in turn made zod build (and localise) a failed member's issues for every `events`
- * frame, several times the cost of the frame's own validation.
+ * Parses a server frame (hand-written checks, equivalent to `ServerFrame`, so subscribers need no
+ * zod); throws a `ServerFrameError`, or a `SyntaxError` for text that is not JSON.
  */
 export function parseServerFrame(text: string): ServerFrame {
-  const value: unknown = JSON.parse(text);
-  const type = (value as { type?: unknown } | null)?.type;
-  if (typeof type === "string" && Object.hasOwn(FRAME_BY_TYPE, type))
-    return FRAME_BY_TYPE[type as ServerFrame["type"]](value as object);
-  return ServerFrame.parse(value);
+  return parseFrame(text) as ServerFrame;
 }

@@ -1,9 +1,31 @@
 import { z } from "zod";
+import {
+  EVENT_NAME_PATTERN,
+  EVENT_NAMES,
+  EVENT_STATUSES,
+  type EventName as EventNameType,
+  isEventName,
+  type ReceivedTraceEvent as ReceivedTraceEventType,
+  SPAN_ID_PATTERN,
+  TRACE_ID_PATTERN,
+  type TraceEvent as TraceEventType,
+  type UnknownTraceEvent as UnknownTraceEventType,
+} from "./event-names.js";
 import { metadataShapeIssue } from "./json-shape.js";
 import { MAX_SEQ } from "./limits.js";
 
-/** Trace ids: 1–128 characters of `A-Za-z0-9._:/-`. */
-export const TRACE_ID_PATTERN = /^[A-Za-z0-9._:/-]{1,128}$/;
+export {
+  EVENT_NAME_PATTERN,
+  EVENT_NAMES,
+  type EventMetadata,
+  isEventName,
+  isKnownEvent,
+  isTerminal,
+  SPAN_ID_PATTERN,
+  TERMINAL_EVENTS,
+  TRACE_ID_PATTERN,
+} from "./event-names.js";
+
 export const TraceId = z
   .string()
   .regex(TRACE_ID_PATTERN, "trace_id must be 1-128 characters of A-Za-z0-9._:/-");
@@ -11,18 +33,9 @@ export type TraceId = z.infer<typeof TraceId>;
 
 export const Seq = z.number().int().min(0).max(MAX_SEQ);
 
-/** Span ids (`span_id`, `parent_id`): 1–64 characters of the trace-id charset. */
-export const SPAN_ID_PATTERN = /^[A-Za-z0-9._:/-]{1,64}$/;
 export const SpanId = z.string().regex(SPAN_ID_PATTERN, "span ids must be 1-64 characters of A-Za-z0-9._:/-");
 
-/**
- * What any event name looks like. Producers and the emitter accept only the names below; subscribers
- * (client, CLI, viewer) accept every name of this shape and show the ones they do not know
- * generically, so adding an event never breaks a deployed viewer.
- */
-export const EVENT_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
-
-export const EventStatus = z.enum(["pending", "success", "error", "warning"]);
+export const EventStatus = z.enum(EVENT_STATUSES);
 export type EventStatus = z.infer<typeof EventStatus>;
 
 const text = z.string();
@@ -115,14 +128,10 @@ export const EVENT_METADATA = {
         .max(128),
     }),
   ),
-} as const;
+} as const satisfies Record<EventName, z.ZodType>;
 
-export type EventName = keyof typeof EVENT_METADATA;
-export const EVENT_NAMES = Object.keys(EVENT_METADATA) as [EventName, ...EventName[]];
+export type EventName = EventNameType;
 export const EventName = z.enum(EVENT_NAMES);
-
-/** Events that end a trace: clients stop reconnecting once they have shown one. */
-export const TERMINAL_EVENTS: ReadonlySet<EventName> = new Set<EventName>(["plan_completed", "plan_failed"]);
 
 /** The status a producer normally gives each event (helpers use it as the default). */
 export const TYPICAL_STATUS: Readonly<Record<EventName, EventStatus>> = {
@@ -188,12 +197,6 @@ export const TraceEvent = z
   });
 export type TraceEvent = z.infer<typeof TraceEvent>;
 
-const KNOWN_NAMES: ReadonlySet<string> = new Set(EVENT_NAMES);
-
-export function isEventName(name: string): name is EventName {
-  return KNOWN_NAMES.has(name);
-}
-
 /**
  * An event whose name this version does not know (one added after it was built). Subscribers get
  * it with its common fields checked and its metadata as an opaque object.
@@ -210,13 +213,18 @@ export type UnknownTraceEvent = z.infer<typeof UnknownTraceEvent>;
 
 /** What subscribers receive: a TraceEvent, or an event named after something newer. */
 export const ReceivedTraceEvent = z.union([TraceEvent, UnknownTraceEvent]);
-export type ReceivedTraceEvent = TraceEvent | UnknownTraceEvent;
+export type ReceivedTraceEvent = ReceivedTraceEventType;
 
-/** Narrows a received event to the events this version knows (and types). */
-export function isKnownEvent(event: ReceivedTraceEvent): event is TraceEvent {
-  return isEventName(event.event);
-}
-
-export function isTerminal(event: { readonly event: string }): boolean {
-  return isEventName(event.event) && TERMINAL_EVENTS.has(event.event);
-}
+/**
+ * The zod-free types (event-names.ts) and the schemas' inferred types must accept each other, so
+ * neither can drift: a new field or event changes both or fails to compile here.
+ */
+type Accepts<Target, Source extends Target> = Source;
+export type SchemaTypesMatch = [
+  Accepts<TraceEventType, TraceEvent>,
+  Accepts<TraceEvent, TraceEventType>,
+  Accepts<UnknownTraceEventType, UnknownTraceEvent>,
+  Accepts<UnknownTraceEvent, UnknownTraceEventType>,
+  Accepts<ReceivedTraceEvent, z.infer<typeof ReceivedTraceEvent>>,
+  Accepts<z.infer<typeof ReceivedTraceEvent>, ReceivedTraceEvent>,
+];

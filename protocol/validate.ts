@@ -9,12 +9,12 @@ export type TraceEventErrorCode = "invalid_event" | "event_too_large";
 /** An event that can never be accepted; `reason` is fit for a dead-letter entry or a CLI message. */
 export class TraceEventError extends Error {
   override readonly name = "TraceEventError";
-  constructor(
-    readonly code: TraceEventErrorCode,
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: TraceEventErrorCode;
+  readonly reason: string;
+  constructor(code: TraceEventErrorCode, reason: string, options?: { cause?: unknown }) {
     super(`${code}: ${reason}`, options);
+    this.code = code;
+    this.reason = reason;
   }
 }
 

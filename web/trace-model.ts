@@ -508,7 +508,9 @@ class Draft {
   readonly #approvalIndex: AppendOnlyIndex;
   readonly #budgetIndex: AppendOnlyIndex;
 
-  constructor(private readonly base: TraceModel) {
+  private readonly base: TraceModel;
+  constructor(base: TraceModel) {
+    this.base = base;
     this.lastSeq = base.lastSeq;
     this.#eventCount = base.eventCount;
     this.#statusCounts = { ...base.statusCounts };

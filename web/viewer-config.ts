@@ -64,7 +64,7 @@ export interface SetupSources {
   readonly hash: string;
   /** `window.traceStreamConfig` as found (unvalidated). */
   readonly pageConfig: unknown;
-  readonly build: { readonly url?: string; readonly tokenUrl?: string };
+  readonly build: { readonly url?: string | undefined; readonly tokenUrl?: string | undefined };
   /** Resolves with `config.json` next to the page, or undefined when there is none. */
   readonly hostedConfig: () => Promise<HostedViewerConfig | undefined>;
   /** Resolves with the local server's config, or undefined when there is no local server. */

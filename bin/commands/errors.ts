@@ -1,5 +1,6 @@
-import { TraceDeliveryError, TraceEventError, TraceStateError } from "../../client/producer.js";
+import { TraceDeliveryError, TraceStateError } from "../../client/producer-errors.js";
 import { TraceStreamError } from "../../client/subscriber-state.js";
+import { TraceEventError } from "../../protocol/validate.js";
 
 /** Exit codes of every command; documented in `trace-stream --help`. */
 export const ExitCode = {
@@ -22,12 +23,10 @@ export class CliError extends Error {
   override name = "CliError";
   /** A next step for the user, printed under the message. */
   readonly hint: string | undefined;
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode,
-    options?: { cause?: unknown; hint?: string },
-  ) {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode, options?: { cause?: unknown; hint?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.exitCode = exitCode;
     this.hint = options?.hint;
   }
 }

@@ -11,12 +11,11 @@ export type TokenVerifier = (token: string) => Promise<Record<string, unknown>>;
 /** The token is malformed, badly signed, expired or has the wrong claims: a final 401. */
 export class InvalidTokenError extends Error {
   override readonly name = "InvalidTokenError";
-  constructor(
-    /** A code safe to log (jose's error code, or ours for the OIDC claim checks); never the token. */
-    readonly code: string,
-    options?: { cause: unknown },
-  ) {
+  /** A code safe to log (jose's error code, or ours for the OIDC claim checks); never the token. */
+  readonly code: string;
+  constructor(code: string, options?: { cause: unknown }) {
     super(`invalid token (${code})`, options);
+    this.code = code;
   }
 }
 

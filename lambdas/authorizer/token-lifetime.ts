@@ -16,11 +16,10 @@ export const IAT_CLOCK_SKEW_SECONDS = 60;
 /** A token whose lifetime claims break the rules; `code` is what the authorizer logs. */
 export class TokenLifetimeError extends Error {
   override readonly name = "TokenLifetimeError";
-  constructor(
-    readonly code: "ERR_TOKEN_IAT_MISSING" | "ERR_TOKEN_IAT_IN_FUTURE" | "ERR_TOKEN_LIFETIME_TOO_LONG",
-    message: string,
-  ) {
+  readonly code: "ERR_TOKEN_IAT_MISSING" | "ERR_TOKEN_IAT_IN_FUTURE" | "ERR_TOKEN_LIFETIME_TOO_LONG";
+  constructor(code: TokenLifetimeError["code"], message: string) {
     super(message);
+    this.code = code;
   }
 }
 

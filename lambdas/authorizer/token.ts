@@ -10,14 +10,14 @@ export interface MintTokenOptions {
   /** Trace ids the token may watch; an entry ending in `*` is a prefix (`"run-*"`, `"*"`). */
   readonly traces: readonly string[];
   /** Lifetime in seconds, at most `maxTtlSeconds`. @default 3600 */
-  readonly ttlSeconds?: number;
+  readonly ttlSeconds?: number | undefined;
   /**
    * Longest lifetime this call may mint: the authorizer refuses tokens living longer than its cap.
    * @default DEFAULT_MAX_TOKEN_LIFETIME_SECONDS (one day, the authorizer's default cap)
    */
-  readonly maxTtlSeconds?: number;
+  readonly maxTtlSeconds?: number | undefined;
   /** Issue time, epoch milliseconds. @default Date.now() */
-  readonly now?: number;
+  readonly now?: number | undefined;
   /** `sub` claim: who holds the token. @default "trace-stream-dev" */
   readonly subject?: string;
   readonly issuer?: string;

@@ -53,14 +53,14 @@ export interface ResumeDeps {
   readonly now: () => number;
   /** Target size of replay frames. @default 32 KiB */
   readonly batchBytes?: number;
-  readonly limits?: Partial<ResumeLimits>;
+  readonly limits?: Partial<ResumeLimits> | undefined;
 }
 
 export interface ResumeRequest {
   readonly connectionId: string;
   readonly body: string;
   /** The invocation's time left (Lambda's `getRemainingTimeInMillis`); unbounded when absent. */
-  readonly remainingMs?: () => number;
+  readonly remainingMs?: (() => number) | undefined;
 }
 
 /**

@@ -15,8 +15,9 @@ function clientConfig(env: EnvRecord, serviceEndpointVariable: string) {
   const accessKeyId = optionalString(env, "AWS_ACCESS_KEY_ID");
   const secretAccessKey = optionalString(env, "AWS_SECRET_ACCESS_KEY");
   const sessionToken = optionalString(env, "AWS_SESSION_TOKEN");
+  const region = optionalString(env, "AWS_REGION") ?? optionalString(env, "AWS_DEFAULT_REGION");
   return {
-    region: optionalString(env, "AWS_REGION") ?? optionalString(env, "AWS_DEFAULT_REGION"),
+    ...(region ? { region } : {}),
     ...(endpoint ? { endpoint } : {}),
     ...(accessKeyId && secretAccessKey
       ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }

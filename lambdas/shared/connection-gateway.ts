@@ -12,12 +12,12 @@ export type PostResult = "sent" | "gone";
 /** A post that failed for a reason other than Gone, after the throttling retries ran out. */
 export class ConnectionPostError extends Error {
   override readonly name = "ConnectionPostError";
-  constructor(
-    readonly connectionId: string,
-    readonly throttled: boolean,
-    options: { cause: unknown },
-  ) {
+  readonly connectionId: string;
+  readonly throttled: boolean;
+  constructor(connectionId: string, throttled: boolean, options: { cause: unknown }) {
     super(`post to connection ${connectionId} failed${throttled ? " (throttled)" : ""}`, options);
+    this.connectionId = connectionId;
+    this.throttled = throttled;
   }
 }
 

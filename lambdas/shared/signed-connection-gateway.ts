@@ -14,11 +14,12 @@ import {
 /** A refused @connections POST: its HTTP status and, when API Gateway names it, the error type. */
 export class ConnectionsApiError extends Error {
   override readonly name = "ConnectionsApiError";
-  constructor(
-    readonly statusCode: number,
-    readonly errorType: string | undefined,
-  ) {
+  readonly statusCode: number;
+  readonly errorType: string | undefined;
+  constructor(statusCode: number, errorType: string | undefined) {
     super(`@connections answered ${statusCode}${errorType ? ` ${errorType}` : ""}`);
+    this.statusCode = statusCode;
+    this.errorType = errorType;
   }
 }
 
@@ -59,7 +60,9 @@ type SourceData = string | ArrayBuffer | ArrayBufferView;
 /** SHA-256 (or its HMAC with a key) from node:crypto, in the shape the signer asks for. */
 class NodeSha256 {
   private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
+  private readonly secret: SourceData | undefined;
+  constructor(secret?: SourceData) {
+    this.secret = secret;
     this.hash = this.fresh();
   }
   update(data: SourceData): void {

@@ -25,12 +25,14 @@ export type PutEventResult = "stored" | "duplicate";
 /** A different event already holds this trace+seq: the producer broke the dense-seq contract. */
 export class EventConflictError extends Error {
   override readonly name = "EventConflictError";
-  constructor(
-    readonly traceId: string,
-    readonly seq: number,
-    readonly storedEventId: string,
-  ) {
+  readonly traceId: string;
+  readonly seq: number;
+  readonly storedEventId: string;
+  constructor(traceId: string, seq: number, storedEventId: string) {
     super(`seq ${seq} of trace ${traceId} is already held by event ${storedEventId}`);
+    this.traceId = traceId;
+    this.seq = seq;
+    this.storedEventId = storedEventId;
   }
 }
 

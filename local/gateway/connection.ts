@@ -21,12 +21,18 @@ export class LiveConnection {
   private readonly lifetimeTimer: NodeJS.Timeout;
   private readonly closed: Promise<void>;
 
+  readonly socket: WebSocket;
+  readonly facts: ConnectionFacts;
+  readonly authorizer: AuthorizerContext | undefined;
   constructor(
-    readonly socket: WebSocket,
-    readonly facts: ConnectionFacts,
-    readonly authorizer: AuthorizerContext | undefined,
+    socket: WebSocket,
+    facts: ConnectionFacts,
+    authorizer: AuthorizerContext | undefined,
     limits: Pick<GatewayLimits, "idleTimeoutMs" | "maxConnectionMs">,
   ) {
+    this.socket = socket;
+    this.facts = facts;
+    this.authorizer = authorizer;
     this.lastActiveAt = facts.connectedAt;
     this.idleTimer = setTimeout(() => this.close(GOING_AWAY), limits.idleTimeoutMs);
     this.lifetimeTimer = setTimeout(() => this.close(GOING_AWAY), limits.maxConnectionMs);

@@ -71,8 +71,8 @@ export interface WebSocketEvent {
   readonly requestContext: WebSocketRequestContext;
   readonly headers?: Record<string, string>;
   readonly multiValueHeaders?: Record<string, string[]>;
-  readonly queryStringParameters?: Record<string, string>;
-  readonly multiValueQueryStringParameters?: Record<string, string[]>;
+  readonly queryStringParameters?: Record<string, string> | undefined;
+  readonly multiValueQueryStringParameters?: Record<string, string[]> | undefined;
   readonly body?: string;
   readonly isBase64Encoded: boolean;
 }

@@ -49,11 +49,11 @@ export interface GatewayOptions {
    * event; resolves to the handler's result and rejects with the handler's error.
    */
   readonly invoke: (functionName: string, event: unknown) => Promise<unknown>;
-  readonly limits?: Partial<GatewayLimits>;
+  readonly limits?: Partial<GatewayLimits> | undefined;
   /** The stage's route throttles. @default DEFAULT_STAGE_THROTTLE, as the CDK stack deploys */
   readonly throttle?: StageThrottle;
   /** Initial fault settings; mutate `gateway.faults` afterwards. */
-  readonly faults?: Partial<GatewayFaults>;
+  readonly faults?: Partial<GatewayFaults> | undefined;
   readonly log?: (level: GatewayLogLevel, message: string, data?: Record<string, unknown>) => void;
 }
 

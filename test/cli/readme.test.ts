@@ -62,6 +62,7 @@ const NOT_RUN: ReadonlyArray<readonly [string, string]> = [
     "calls a deployed token endpoint; test/local/token-endpoint.test.ts and the dev banner's curl check the same request locally",
   ],
   ["aws cloudformation describe-stack-resources", "reads a deployed stack's resources"],
+  ["npm run build:packages", "test/packaging builds and packs every package and installs the tarballs"],
 ];
 const QUICK_START = "trace=demo-$(node -p 'crypto.randomUUID()')";
 const AWS_CLI_BLOCK = "export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local";

@@ -157,8 +157,10 @@ export interface Subscriber {
 
 /** The HTTP status of a refused WebSocket upgrade. */
 export class UpgradeRefused extends Error {
-  constructor(readonly statusCode: number) {
+  readonly statusCode: number;
+  constructor(statusCode: number) {
     super(`WebSocket upgrade refused with HTTP ${statusCode}`);
+    this.statusCode = statusCode;
   }
 }
 

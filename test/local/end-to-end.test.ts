@@ -267,8 +267,11 @@ describe("a dropped $disconnect", () => {
     await stack.sweepExpired();
     expect(await subscriptions(traceId)).toEqual([]);
     expect(await partition(keys.connection(connectionId ?? ""))).toEqual([]);
-    // The trace's stored event is kept: its retention is days, not hours.
-    expect((await partition(keys.trace(traceId))).map((item) => item.sk)).toEqual([keys.event(0)]);
+    // The trace's stored event and its run summary are kept: their retention is days, not hours.
+    expect((await partition(keys.trace(traceId))).map((item) => item.sk)).toEqual([
+      keys.event(0),
+      keys.runSummary,
+    ]);
   });
 });
 

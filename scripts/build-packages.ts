@@ -19,7 +19,7 @@ import {
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { FUNCTION_NAMES } from "../lib/function-names.js";
+import { FUNCTION_NAMES, OPTIONAL_FUNCTION_NAMES } from "../lib/function-names.js";
 import { ESBUILD_TARGET, ESM_REQUIRE_BANNER, PREBUILT_BUNDLES_DIR } from "../lib/trace-stream-api.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -190,7 +190,8 @@ export const PACKAGES: readonly PackageSpec[] = [
  * banner, target and minification; the AWS SDK bundled so its version is the tested one).
  */
 async function bundleLambdas(out: string): Promise<void> {
-  for (const name of FUNCTION_NAMES) {
+  // The optional functions too (the token endpoint), so turning an option on needs no esbuild either.
+  for (const name of [...FUNCTION_NAMES, ...OPTIONAL_FUNCTION_NAMES]) {
     await build({
       entryPoints: [join(root, "lambdas", name, "index.ts")],
       outfile: join(out, PREBUILT_BUNDLES_DIR, name, "index.mjs"),

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FUNCTION_NAMES, OPTIONAL_FUNCTION_NAMES } from "../../lib/function-names.js";
 import { buildPackage, PACKAGES, type PackageSpec } from "../../scripts/build-packages.js";
 import { startTestStack, type TestStack } from "../helpers/local-stack.js";
 
@@ -129,7 +130,7 @@ describe("package manifests and tarballs", () => {
     expect(manifest.dependencies).toBeUndefined();
     expect(Object.keys(manifest.peerDependencies as object).sort()).toEqual(["aws-cdk-lib", "constructs"]);
     const bundles = files.filter((file) => /^lambda-bundles\/[a-z-]+\/index\.mjs$/.test(file));
-    expect(bundles).toHaveLength(8);
+    expect(bundles).toHaveLength(FUNCTION_NAMES.length + OPTIONAL_FUNCTION_NAMES.length);
   });
 
   it("the producer depends on the EventBridge client and zod only", () => {
@@ -163,11 +164,13 @@ console.log(JSON.stringify({ esbuild, functions: functions.map((f) => [f.Propert
     const { stdout } = await run(process.execPath, ["synth.mjs"], { cwd: cdkApp, timeout: 90_000 });
     const result = JSON.parse(stdout) as { esbuild: string; functions: [string, string, string][] };
     expect(result.esbuild).toBe("absent");
-    expect(result.functions.length).toBeGreaterThanOrEqual(8);
+    expect(result.functions.length).toBeGreaterThanOrEqual(FUNCTION_NAMES.length);
     for (const [handler, runtime, key] of result.functions.filter(([h]) => h === "index.handler")) {
       expect([handler, runtime, key]).toEqual(["index.handler", "nodejs24.x", "string"]);
     }
-    expect(result.functions.filter(([handler]) => handler === "index.handler")).toHaveLength(8);
+    expect(result.functions.filter(([handler]) => handler === "index.handler")).toHaveLength(
+      FUNCTION_NAMES.length,
+    );
   }, 120_000);
 });
 

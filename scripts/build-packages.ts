@@ -130,7 +130,8 @@ export const PACKAGES: readonly PackageSpec[] = [
     assets: [
       { from: "schema/trace-event.schema.json", to: "schema/trace-event.schema.json", subpath: "./schema" },
     ],
-    dependencies: [],
+    // The token endpoint's policy is checked at synth with the protocol's zod schema.
+    dependencies: ["zod"],
     peerDependencies: {
       "aws-cdk-lib": rootManifest.dependencies["aws-cdk-lib"] ?? "^2",
       constructs: rootManifest.dependencies.constructs ?? "^10",

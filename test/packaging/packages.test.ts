@@ -125,9 +125,9 @@ describe("package manifests and tarballs", () => {
     expect(manifest.peerDependenciesMeta).toEqual({ react: { optional: true } });
   });
 
-  it("the CDK construct takes aws-cdk-lib and constructs as peers and ships every handler bundled", () => {
+  it("the CDK construct takes aws-cdk-lib and constructs as peers, depends on zod alone, and ships every handler bundled", () => {
     const { manifest, files } = packed.get("cdk")!;
-    expect(manifest.dependencies).toBeUndefined();
+    expect(Object.keys(manifest.dependencies as object)).toEqual(["zod"]);
     expect(Object.keys(manifest.peerDependencies as object).sort()).toEqual(["aws-cdk-lib", "constructs"]);
     const bundles = files.filter((file) => /^lambda-bundles\/[a-z-]+\/index\.mjs$/.test(file));
     expect(bundles).toHaveLength(FUNCTION_NAMES.length + OPTIONAL_FUNCTION_NAMES.length);

@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -38,6 +38,7 @@ let app: string;
 let commonJsApp: string;
 let cdkApp: string;
 let cliApp: string;
+let viteApp: string;
 
 async function npm(cwd: string, args: readonly string[]): Promise<string> {
   const { stdout } = await run("npm", [...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
@@ -88,7 +89,20 @@ beforeAll(async () => {
   commonJsApp = project("commonjs-app", "commonjs");
   cdkApp = project("cdk-app", "module");
   cliApp = project("cli-app", "module");
+  viteApp = project("vite-app", "module");
   await Promise.all([
+    // As the stock Vite react-ts template has them, at the versions this repository tests with.
+    npm(viteApp, [
+      ...INSTALL,
+      tarball("client"),
+      "vite@8.3.8",
+      "@vitejs/plugin-react@6.3.0",
+      "react@19.3.1",
+      "react-dom@19.3.1",
+      "@types/react@19.3.0",
+      "@types/react-dom@19.3.0",
+      "typescript@5.9.3",
+    ]),
     npm(cliApp, [...INSTALL, tarball("cli")]),
     npm(commonJsApp, [...INSTALL, tarball("client")]),
     npm(cdkApp, [...INSTALL, tarball("cdk"), "aws-cdk-lib@2.276.0", "constructs@10.8.1"]),
@@ -345,4 +359,74 @@ console.log(TraceEventSchema.safeParse(first).success);
     },
     120_000,
   );
+
+  it("a Vite + React + TypeScript app using useTraceStream builds: tsc -b (the template's strict flags) and vite build", async () => {
+    mkdirSync(join(viteApp, "src"));
+    writeFileSync(
+      join(viteApp, "index.html"),
+      '<!doctype html><html><body><div id="root"></div><script type="module" src="/src/main.tsx"></script></body></html>',
+    );
+    writeFileSync(
+      join(viteApp, "vite.config.ts"),
+      'import react from "@vitejs/plugin-react";\nimport { defineConfig } from "vite";\nexport default defineConfig({ plugins: [react()] });\n',
+    );
+    writeFileSync(
+      join(viteApp, "src", "main.tsx"),
+      [
+        'import { createRoot } from "react-dom/client";',
+        'import { useTraceStream } from "@trace-stream/client/react";',
+        "",
+        "function Run({ traceId }: { traceId: string }) {",
+        '  const { events, status, error } = useTraceStream(traceId, { url: "wss://example.test/prod", token: "t" });',
+        "  return (",
+        "    <div>",
+        "      <p>{status} {error?.message}</p>",
+        "      <ul>{events.map((event) => <li key={event.seq}>{event.seq}: {event.event}</li>)}</ul>",
+        "    </div>",
+        "  );",
+        "}",
+        "",
+        'const root = document.getElementById("root");',
+        'if (root) createRoot(root).render(<Run traceId="run-1" />);',
+        "",
+      ].join("\n"),
+    );
+    // The flags of Vite's react-ts template, plus exactOptionalPropertyTypes; skipLibCheck off.
+    writeFileSync(
+      join(viteApp, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          lib: ["ES2022", "DOM", "DOM.Iterable"],
+          module: "ESNext",
+          moduleResolution: "bundler",
+          jsx: "react-jsx",
+          strict: true,
+          noEmit: true,
+          verbatimModuleSyntax: true,
+          erasableSyntaxOnly: true,
+          exactOptionalPropertyTypes: true,
+          noUnusedLocals: true,
+          noUnusedParameters: true,
+          skipLibCheck: false,
+          types: [],
+        },
+        include: ["src"],
+      }),
+    );
+    const tsc = await run(
+      process.execPath,
+      [join(viteApp, "node_modules", "typescript", "bin", "tsc"), "-b"],
+      {
+        cwd: viteApp,
+      },
+    ).catch((error: { stdout?: string; message: string }) => ({ stdout: error.stdout ?? error.message }));
+    expect(tsc.stdout).toBe("");
+    await run(process.execPath, [join(viteApp, "node_modules", "vite", "bin", "vite.js"), "build"], {
+      cwd: viteApp,
+      timeout: 120_000,
+    });
+    const assets = readdirSync(join(viteApp, "dist", "assets"));
+    expect(assets.some((file) => file.endsWith(".js"))).toBe(true);
+  }, 180_000);
 });

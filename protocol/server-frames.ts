@@ -200,7 +200,8 @@ function uuid(value: unknown, path: string): void {
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIME = /^([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?$/;
+/** Seconds are required, as zod's `z.iso.datetime()` requires them ("12:00Z" is refused by both). */
+const TIME = /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?$/;
 const OFFSET = /^(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$/;
 
 /** ISO 8601 date-times as the schema takes them: UTC (`Z`), or with an offset where allowed. */

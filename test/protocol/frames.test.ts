@@ -91,6 +91,8 @@ describe("server frames", () => {
       { type: "event", ...traceEvent(4), event: "plan_completed" },
       { type: "events", trace_id: "t", events: [{ seq: 1 }] },
       { type: "synced", trace_id: "t" },
+      // A time without seconds: zod refuses it, and so must the hand-written parser.
+      { type: "event", ...traceEvent(4), timestamp: "2026-11-26T12:00Z" },
     ];
     const outcome = (parse: () => unknown) => {
       try {

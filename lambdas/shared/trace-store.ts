@@ -103,6 +103,15 @@ interface ConnectionItem {
   trace_id: string;
 }
 
+/** The key condition of a Query for the items of a trace's partition whose sort key has `prefix`. */
+function itemsOfTrace(traceId: string, prefix: string) {
+  return {
+    KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+    ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+    ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": prefix },
+  };
+}
+
 export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: string): TraceStore {
   /** A connection's reverse-lookup items (one per connection: one trace per connection), consistently. */
   async function reverseItems(connectionId: string, limit?: number): Promise<ConnectionItem[]> {
@@ -259,9 +268,7 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
       return queryPages(
         {
           TableName: tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
-          ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.connectionPrefix },
+          ...itemsOfTrace(traceId, keys.connectionPrefix),
           ProjectionExpression: "#sk",
           ConsistentRead: true,
         },
@@ -337,9 +344,7 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
         { client, pageSize: atMost },
         {
           TableName: tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
-          ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.connectionPrefix },
+          ...itemsOfTrace(traceId, keys.connectionPrefix),
           Select: "COUNT",
         },
       )) {
@@ -353,9 +358,7 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
       const result = await client.send(
         new QueryCommand({
           TableName: tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
-          ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.eventPrefix },
+          ...itemsOfTrace(traceId, keys.eventPrefix),
           ProjectionExpression: "seq",
           ScanIndexForward: false,
           ConsistentRead: true,
@@ -385,9 +388,7 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
       const result = await client.send(
         new QueryCommand({
           TableName: tableName,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
-          ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":prefix": keys.conflictPrefix },
+          ...itemsOfTrace(traceId, keys.conflictPrefix),
           ProjectionExpression: "seq, event_id",
           ConsistentRead: true,
           // One page bounds the work of a resume, however many events a reused id had refused;

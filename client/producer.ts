@@ -37,14 +37,6 @@ import {
 import { type DeliveryFailure, TraceStateError } from "./producer-errors.js";
 import { type PublisherOptions, TraceEventPublisher, type WaitOptions } from "./producer-publisher.js";
 
-export {
-  mappingRow,
-  OTEL_SPAN_MAPPING,
-  type SpanMappingRow,
-  type SpanRole,
-  TraceStreamSpanProcessor,
-  type TraceStreamSpanProcessorOptions,
-} from "./otel.js";
 export { putEventsEntrySize, toPutEventsEntry } from "./producer-batching.js";
 export {
   Approval,

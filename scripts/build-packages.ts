@@ -32,6 +32,7 @@ interface RootManifest {
   readonly license?: string;
   readonly repository?: unknown;
   readonly homepage?: string;
+  readonly bugs?: unknown;
 }
 const rootManifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as RootManifest;
 
@@ -102,10 +103,12 @@ export const PACKAGES: readonly PackageSpec[] = [
     entries: [
       { subpath: ".", source: "client/producer.ts" },
       { subpath: "./protocol", source: "protocol/index.ts" },
+      // Its own subpath, so the main entry's declarations never name OpenTelemetry's types.
+      { subpath: "./otel", source: "client/otel.ts" },
     ],
     assets: [{ from: "schema/trace-event.schema.json", to: "trace-event.schema.json", subpath: "./schema" }],
     dependencies: ["@aws-sdk/client-eventbridge", "zod"],
-    // The OpenTelemetry bridge (`traceStreamSpanProcessor`) is typed against these; only its users need them.
+    // The OpenTelemetry bridge (`./otel`) is typed against these; only its users need them.
     peerDependencies: { "@opentelemetry/api": "^1.9.0", "@opentelemetry/sdk-trace-base": ">=2" },
     optionalPeers: ["@opentelemetry/api", "@opentelemetry/sdk-trace-base"],
     readme: [
@@ -318,6 +321,7 @@ export async function buildPackage(spec: PackageSpec): Promise<string> {
     ...(rootManifest.license ? { license: rootManifest.license } : {}),
     ...(rootManifest.repository ? { repository: rootManifest.repository } : {}),
     ...(rootManifest.homepage ? { homepage: rootManifest.homepage } : {}),
+    ...(rootManifest.bugs ? { bugs: rootManifest.bugs } : {}),
     engines: rootManifest.engines,
     sideEffects: false,
     main: `./${first.commonJs ? cjs(first.subpath) : js(first.source)}`,

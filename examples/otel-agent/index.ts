@@ -11,7 +11,7 @@
 import { pathToFileURL } from "node:url";
 import { context, type Span, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
-import { TraceStreamSpanProcessor } from "../../client/producer.js";
+import { TraceStreamSpanProcessor } from "../../client/otel.js";
 
 type ModelTurn =
   | { readonly kind: "tool"; readonly tool: string; readonly args: Record<string, string> }

@@ -39,6 +39,7 @@ let commonJsApp: string;
 let cdkApp: string;
 let cliApp: string;
 let viteApp: string;
+let otelApp: string;
 
 async function npm(cwd: string, args: readonly string[]): Promise<string> {
   const { stdout } = await run("npm", [...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
@@ -82,15 +83,21 @@ beforeAll(async () => {
     "ws@8.23.0",
     "@types/ws@8.18.2",
     "@types/node@20.19.43",
-    // The producer's OpenTelemetry bridge is typed against these optional peers.
-    "@opentelemetry/api@1.9.1",
-    "@opentelemetry/sdk-trace-base@2.12.1",
   ]);
   commonJsApp = project("commonjs-app", "commonjs");
   cdkApp = project("cdk-app", "module");
   cliApp = project("cli-app", "module");
   viteApp = project("vite-app", "module");
+  otelApp = project("otel-app", "module");
   await Promise.all([
+    // The OpenTelemetry bridge's optional peers, installed only where the bridge is used.
+    npm(otelApp, [
+      ...INSTALL,
+      tarball("producer"),
+      "@types/node@20.19.43",
+      "@opentelemetry/api@1.9.1",
+      "@opentelemetry/sdk-trace-base@2.12.1",
+    ]),
     // As the stock Vite react-ts template has them, at the versions this repository tests with.
     npm(viteApp, [
       ...INSTALL,
@@ -147,13 +154,28 @@ describe("package manifests and tarballs", () => {
     expect(bundles).toHaveLength(FUNCTION_NAMES.length + OPTIONAL_FUNCTION_NAMES.length);
   });
 
-  it("the producer depends on the EventBridge client and zod only", () => {
+  it("the producer depends on the EventBridge client and zod only, OpenTelemetry optional peers of its ./otel subpath", () => {
     const { manifest } = packed.get("producer")!;
     expect(Object.keys(manifest.dependencies as object).sort()).toEqual([
       "@aws-sdk/client-eventbridge",
       "zod",
     ]);
+    expect(Object.keys(manifest.exports as object)).toContain("./otel");
+    expect(Object.keys(manifest.peerDependenciesMeta as object).sort()).toEqual([
+      "@opentelemetry/api",
+      "@opentelemetry/sdk-trace-base",
+    ]);
   });
+
+  it.each(PACKAGES.map((spec) => [spec.name, spec.dir]))(
+    "%s carries the licence and the repository it is built from",
+    (_name, dir) => {
+      const { manifest, files } = packed.get(dir)!;
+      expect(manifest.license).toBe("MIT");
+      expect(manifest.repository).toMatchObject({ type: "git", url: expect.stringMatching(/^git\+https:/) });
+      expect(files).toContain("LICENSE");
+    },
+  );
 });
 
 describe("the CDK construct from its tarball", () => {
@@ -314,7 +336,7 @@ console.log(JSON.stringify(seen));
   });
 
   it.each(["node16", "bundler"])(
-    "TypeScript (moduleResolution %s, strict, exactOptionalPropertyTypes, erasableSyntaxOnly, no skipLibCheck, no DOM lib) compiles a watcher and a producer",
+    "TypeScript (moduleResolution %s, strict, exactOptionalPropertyTypes, erasableSyntaxOnly, no skipLibCheck, no DOM lib) compiles a watcher and a producer, with no OpenTelemetry installed",
     async (resolution) => {
       writeFileSync(
         join(app, "consumer.ts"),
@@ -359,6 +381,52 @@ console.log(TraceEventSchema.safeParse(first).success);
     },
     120_000,
   );
+
+  it("the OpenTelemetry bridge: its subpath loads and type-checks strictly with the peers installed", async () => {
+    writeFileSync(
+      join(otelApp, "bridge.ts"),
+      `
+import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
+import { OTEL_SPAN_MAPPING, TraceStreamSpanProcessor } from "@trace-stream/producer/otel";
+
+const processor = new TraceStreamSpanProcessor({ endpoint: process.env.ENDPOINT, onError: (error) => console.error(error) });
+const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+console.log(OTEL_SPAN_MAPPING.length, typeof provider.getTracer);
+`,
+    );
+    writeFileSync(
+      join(otelApp, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          lib: ["ES2023"],
+          module: "node16",
+          moduleResolution: "node16",
+          types: ["node"],
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          erasableSyntaxOnly: true,
+          skipLibCheck: false,
+          noEmit: true,
+        },
+        files: ["bridge.ts"],
+      }),
+    );
+    const result = await run(process.execPath, [TSC, "-p", "tsconfig.json"], { cwd: otelApp }).catch(
+      (error: { stdout: string }) => ({ stdout: error.stdout }),
+    );
+    expect(result.stdout).toBe("");
+    const loaded = await run(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        'const m = await import("@trace-stream/producer/otel"); console.log(typeof m.TraceStreamSpanProcessor, m.OTEL_SPAN_MAPPING.length);',
+      ],
+      { cwd: otelApp },
+    );
+    expect(loaded.stdout.trim()).toBe("function 5");
+  }, 120_000);
 
   it("a Vite + React + TypeScript app using useTraceStream builds: tsc -b (the template's strict flags) and vite build", async () => {
     mkdirSync(join(viteApp, "src"));

@@ -3,7 +3,7 @@ import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { TraceStreamClient, type WebSocketConstructor } from "../../client/index.js";
-import { OTEL_SPAN_MAPPING, TraceStreamSpanProcessor } from "../../client/producer.js";
+import { OTEL_SPAN_MAPPING, TraceStreamSpanProcessor } from "../../client/otel.js";
 import { REDACTED, type ReceivedTraceEvent } from "../../protocol/index.js";
 import { startTestStack, type TestStack } from "../helpers/local-stack.js";
 

@@ -25,6 +25,7 @@
  * - X-Ray        https://aws.amazon.com/xray/pricing/ : $5.00 per million traces recorded. Lambda's
  *   default sampling rule records the first request each second and 5% of the rest.
  */
+import { EMITTER_MEMORY_MB } from "../lib/function-specs.js";
 import type { FanOutSide } from "./fan-out.js";
 
 export const PRICES_USD = {
@@ -43,8 +44,8 @@ export const PRICES_USD = {
   xrayTracesRecordedPerMillion: 5.0,
 } as const;
 
-/** The emitter's memory in the CDK stack (lib/trace-stream-api.ts); the baseline gets the same. */
-export const EMITTER_MEMORY_GB = 0.5;
+/** The emitter's memory in the CDK stack (lib/function-specs.ts); the baseline gets the same. */
+export const EMITTER_MEMORY_GB = EMITTER_MEMORY_MB / 1024;
 /** Assumed pace of a watched run, for connection minutes and X-Ray sampling (identical for both designs). */
 export const ASSUMED_EVENTS_PER_SECOND_PER_VIEWER = 5;
 

@@ -33,6 +33,19 @@ export interface ModelUsage {
   readonly finishReason: string | undefined;
 }
 
+/** What a call's end event says, tool or model. */
+interface CallEnd {
+  readonly kind: "tool" | "model";
+  readonly tool: string | undefined;
+  readonly provider?: string | undefined;
+  readonly usage?: ModelUsage | undefined;
+  readonly failed: boolean;
+  /** The duration the producer reported, if any. */
+  readonly reported: number | undefined;
+  readonly error: string | undefined;
+  readonly errorType: string | undefined;
+}
+
 export interface ToolCallView {
   /**
    * The producer's `call_id` (`llm:` first for model calls, whose ids are their own namespace), or
@@ -731,42 +744,14 @@ class Draft {
     const known = callId === undefined ? undefined : this.#callIndex.get(callId);
     const position = known ?? (callId === undefined ? this.#oldestPendingWithoutId(tool) : undefined);
 
-    if (position === undefined) {
-      // The start was never seen (missing, or released before the viewer opened): show the end alone.
-      const key = callId ?? `seq:${event.seq}`;
-      this.#pushCall(key, {
-        key,
-        kind: "tool",
-        tool: tool ?? "unknown tool",
-        provider: undefined,
-        usage: undefined,
-        ...spanOf(event),
-        domain: undefined,
-        sideEffectClass: undefined,
-        state: failed ? "error" : "success",
-        startSeq: undefined,
-        endSeq: event.seq,
-        startedAt: at - (reported ?? 0),
-        endedAt: at,
-        durationMs: reported,
-        error,
-        errorType,
-      });
-    } else {
-      const call = this.#calls.get(position);
-      // A second end for one call: the first one stands. An end after the run's end still counts.
-      if (call.state !== "pending" && call.state !== "unfinished") return;
-      this.#calls.set(position, {
-        ...call,
-        tool: tool ?? call.tool,
-        state: failed ? "error" : "success",
-        endSeq: event.seq,
-        endedAt: at,
-        durationMs: reported ?? Math.max(0, at - call.startedAt),
-        error,
-        errorType,
-      });
-    }
+    this.#endCall(event, at, position, callId ?? `seq:${event.seq}`, {
+      kind: "tool",
+      tool,
+      failed,
+      reported,
+      error,
+      errorType,
+    });
     if (failed) {
       this.#addProblem(
         event,
@@ -842,42 +827,16 @@ class Draft {
               call.tool === (model ?? "model call"),
           )
         : (this.#callIndex.get(key) ?? -1);
-    if (position === -1) {
-      const ownKey = key ?? `seq:${event.seq}`;
-      this.#pushCall(ownKey, {
-        key: ownKey,
-        kind: "model",
-        tool: model ?? "model call",
-        provider,
-        usage,
-        ...spanOf(event),
-        domain: undefined,
-        sideEffectClass: undefined,
-        state: failed ? "error" : "success",
-        startSeq: undefined,
-        endSeq: event.seq,
-        startedAt: at - (reported ?? 0),
-        endedAt: at,
-        durationMs: reported,
-        error,
-        errorType,
-      });
-    } else {
-      const call = this.#calls.get(position);
-      if (call.state !== "pending" && call.state !== "unfinished") return;
-      this.#calls.set(position, {
-        ...call,
-        tool: model ?? call.tool,
-        provider: provider ?? call.provider,
-        usage,
-        state: failed ? "error" : "success",
-        endSeq: event.seq,
-        endedAt: at,
-        durationMs: reported ?? Math.max(0, at - call.startedAt),
-        error,
-        errorType,
-      });
-    }
+    this.#endCall(event, at, position === -1 ? undefined : position, key ?? `seq:${event.seq}`, {
+      kind: "model",
+      tool: model,
+      provider,
+      usage,
+      failed,
+      reported,
+      error,
+      errorType,
+    });
     const totals = this.#usage;
     this.#usage = {
       modelCalls: totals.modelCalls + 1,
@@ -889,6 +848,50 @@ class Draft {
     if (failed) {
       this.#addProblem(event, at, `Model call failed: ${model ?? "model call"}`, joinError(errorType, error));
     }
+  }
+
+  /**
+   * Folds a call's end: into its start at `position`, or, when the start was never seen (missing,
+   * or released before the viewer opened), as the end alone under `key`. A second end for one call
+   * leaves the first standing; an end after the run's end still counts.
+   */
+  #endCall(event: TraceEvent, at: number, position: number | undefined, key: string, end: CallEnd): void {
+    const state = end.failed ? "error" : "success";
+    if (position === undefined) {
+      this.#pushCall(key, {
+        key,
+        kind: end.kind,
+        tool: end.tool ?? (end.kind === "tool" ? "unknown tool" : "model call"),
+        provider: end.provider,
+        usage: end.usage,
+        ...spanOf(event),
+        domain: undefined,
+        sideEffectClass: undefined,
+        state,
+        startSeq: undefined,
+        endSeq: event.seq,
+        startedAt: at - (end.reported ?? 0),
+        endedAt: at,
+        durationMs: end.reported,
+        error: end.error,
+        errorType: end.errorType,
+      });
+      return;
+    }
+    const call = this.#calls.get(position);
+    if (call.state !== "pending" && call.state !== "unfinished") return;
+    this.#calls.set(position, {
+      ...call,
+      tool: end.tool ?? call.tool,
+      provider: end.provider ?? call.provider,
+      usage: end.usage ?? call.usage,
+      state,
+      endSeq: event.seq,
+      endedAt: at,
+      durationMs: end.reported ?? Math.max(0, at - call.startedAt),
+      error: end.error,
+      errorType: end.errorType,
+    });
   }
 
   #pushCall(key: string, call: ToolCallView): void {

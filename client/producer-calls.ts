@@ -38,23 +38,26 @@ export function describeError(error: unknown): { error: string; error_type: stri
   return { error: String(error), error_type: typeof error };
 }
 
-/** A started tool call: finish it once with `complete` or `fail`; both carry its call_id and duration. */
-export class ToolCall {
+type CallEnd = "tool_call_complete" | "tool_call_error" | "llm_call_complete" | "llm_call_error";
+
+/**
+ * What tool and model calls share: finished once, the end carrying the start's call_id, span ids
+ * and the time since the start.
+ */
+abstract class StartedCall {
   readonly #trace: CallEmitter;
   readonly #startedAt: number;
   #finished = false;
 
-  readonly tool: string;
   readonly callId: string;
-  /** The `tool_call_start` event. */
-  readonly startEvent: TraceEvent;
-  constructor(trace: CallEmitter, tool: string, callId: string, startEvent: TraceEvent) {
-    this.tool = tool;
+  constructor(trace: CallEmitter, callId: string) {
     this.callId = callId;
-    this.startEvent = startEvent;
     this.#trace = trace;
     this.#startedAt = performance.now();
   }
+
+  /** The start event, whose span ids the end repeats. */
+  abstract readonly startEvent: TraceEvent;
 
   get finished(): boolean {
     return this.#finished;
@@ -63,6 +66,38 @@ export class ToolCall {
   /** Milliseconds since the call started. */
   elapsedMs(): number {
     return Math.round((performance.now() - this.#startedAt) * 1000) / 1000;
+  }
+
+  /** Emits the end: `identity` (call_id, name) first, the duration, then `metadata` over them. */
+  protected finishWith(
+    event: CallEnd,
+    description: string,
+    identity: Record<string, unknown>,
+    metadata: Record<string, unknown>,
+  ): TraceEvent {
+    if (this.#finished) {
+      throw new TraceStateError("call_finished", `${description} already finished`);
+    }
+    const emitted = this.#trace.emitFor(
+      event,
+      { ...identity, duration_ms: this.elapsedMs(), ...metadata },
+      undefined,
+      spanIdsOf(this.startEvent),
+    );
+    this.#finished = true;
+    return emitted;
+  }
+}
+
+/** A started tool call: finish it once with `complete` or `fail`; both carry its call_id and duration. */
+export class ToolCall extends StartedCall {
+  readonly tool: string;
+  /** The `tool_call_start` event. */
+  readonly startEvent: TraceEvent;
+  constructor(trace: CallEmitter, tool: string, callId: string, startEvent: TraceEvent) {
+    super(trace, callId);
+    this.tool = tool;
+    this.startEvent = startEvent;
   }
 
   /** Emits `tool_call_complete` (success: true); `extra` adds or overrides metadata. */
@@ -76,17 +111,12 @@ export class ToolCall {
   }
 
   #finish(event: "tool_call_complete" | "tool_call_error", metadata: Record<string, unknown>): TraceEvent {
-    if (this.#finished) {
-      throw new TraceStateError("call_finished", `tool call ${this.callId} (${this.tool}) already finished`);
-    }
-    const emitted = this.#trace.emitFor(
+    return this.finishWith(
       event,
-      { tool: this.tool, call_id: this.callId, duration_ms: this.elapsedMs(), ...metadata },
-      undefined,
-      spanIdsOf(this.startEvent),
+      `tool call ${this.callId} (${this.tool})`,
+      { tool: this.tool, call_id: this.callId },
+      metadata,
     );
-    this.#finished = true;
-    return emitted;
   }
 }
 
@@ -103,30 +133,14 @@ export interface LlmUsage {
 }
 
 /** A started model call: finish it once with `complete` (usage) or `fail`; both carry call_id, model and duration. */
-export class LlmCall {
-  readonly #trace: CallEmitter;
-  readonly #startedAt: number;
-  #finished = false;
-
+export class LlmCall extends StartedCall {
   readonly model: string;
-  readonly callId: string;
   /** The `llm_call_start` event. */
   readonly startEvent: TraceEvent;
   constructor(trace: CallEmitter, model: string, callId: string, startEvent: TraceEvent) {
+    super(trace, callId);
     this.model = model;
-    this.callId = callId;
     this.startEvent = startEvent;
-    this.#trace = trace;
-    this.#startedAt = performance.now();
-  }
-
-  get finished(): boolean {
-    return this.#finished;
-  }
-
-  /** Milliseconds since the call started. */
-  elapsedMs(): number {
-    return Math.round((performance.now() - this.#startedAt) * 1000) / 1000;
   }
 
   /** Emits `llm_call_complete` with token usage and cost. */
@@ -140,28 +154,18 @@ export class LlmCall {
   }
 
   #finish(event: "llm_call_complete" | "llm_call_error", metadata: Record<string, unknown>): TraceEvent {
-    if (this.#finished) {
-      throw new TraceStateError(
-        "call_finished",
-        `model call ${this.callId} (${this.model}) already finished`,
-      );
-    }
     const { provider, parent_call_id: parentCallId } = this.startEvent.metadata as Record<string, unknown>;
-    const emitted = this.#trace.emitFor(
+    return this.finishWith(
       event,
+      `model call ${this.callId} (${this.model})`,
       {
         call_id: this.callId,
         model: this.model,
         ...(provider === undefined ? {} : { provider }),
         ...(parentCallId === undefined ? {} : { parent_call_id: parentCallId }),
-        duration_ms: this.elapsedMs(),
-        ...metadata,
       },
-      undefined,
-      spanIdsOf(this.startEvent),
+      metadata,
     );
-    this.#finished = true;
-    return emitted;
   }
 }
 

@@ -78,17 +78,5 @@ export async function subscribedConnections(stack: TestStack, traceId: string): 
   return Items.map((item) => String(item.sk).slice(keys.connectionPrefix.length)).sort();
 }
 
-/** Seqs stored for a trace. */
-export async function storedSeqs(stack: TestStack, traceId: string): Promise<number[]> {
-  const { Items = [] } = await stack.clients.dynamo.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :evt)",
-      ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":evt": keys.eventPrefix },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.map((item) => Number(item.seq));
-}
-
+export { storedSeqsOf as storedSeqs } from "../helpers/local-stack.js";
 export { terminatedRun };

@@ -11,8 +11,9 @@ import {
   type PutEventsCommandOutput,
 } from "@aws-sdk/client-eventbridge";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import WebSocket from "ws";
+import { keys, PARTITION_KEY, SORT_KEY } from "../../lib/table-design.js";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/index.js";
 import type { TraceEvent } from "../../protocol/trace-event.js";
 
@@ -100,6 +101,20 @@ export async function startTestStack(
 }
 
 /** A valid TraceEvent (a `route_decision` unless `event` says otherwise). */
+/** Seqs stored for a trace, read consistently from the table. */
+export async function storedSeqsOf(stack: TestStack, traceId: string): Promise<number[]> {
+  const { Items = [] } = await stack.clients.dynamo.send(
+    new QueryCommand({
+      TableName: stack.tableName,
+      KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :evt)",
+      ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#sk": SORT_KEY },
+      ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":evt": keys.eventPrefix },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((item) => Number(item.seq));
+}
+
 export function traceEvent(traceId: string, seq: number, overrides: Partial<TraceEvent> = {}): TraceEvent {
   return {
     event_id: randomUUID(),

@@ -3,7 +3,6 @@ import {
   PutEventsCommand,
   type PutEventsCommandOutput,
 } from "@aws-sdk/client-eventbridge";
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { TraceStreamClient } from "../../client/index.js";
@@ -14,11 +13,10 @@ import {
   TraceDeliveryError,
   TraceEventError,
 } from "../../client/producer.js";
-import { keys } from "../../lib/table-design.js";
 import { MAX_EVENT_BYTES, MAX_PUT_EVENTS_BYTES } from "../../protocol/limits.js";
 import type { ReceivedTraceEvent } from "../../protocol/trace-event.js";
 import { closedPort } from "../cli/run-cli.js";
-import { startTestStack, type TestStack } from "../helpers/local-stack.js";
+import { startTestStack, storedSeqsOf, type TestStack } from "../helpers/local-stack.js";
 
 let stack: TestStack;
 
@@ -106,17 +104,10 @@ async function watch(traceId: string, run: () => Promise<void>): Promise<Receive
   return events;
 }
 
+/** Seqs stored for the trace once the deliveries in flight are done. */
 async function storedSeqs(traceId: string): Promise<number[]> {
   await stack.deliveriesIdle();
-  const { Items = [] } = await stack.clients.dynamo.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :evt)",
-      ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":evt": keys.eventPrefix },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.map((item) => Number(item.seq));
+  return storedSeqsOf(stack, traceId);
 }
 
 describe("producer SDK on the local stack", () => {

@@ -1,16 +1,9 @@
-/**
- * The producer SDK through a real EventBridge outage: the local stack's endpoint stops answering
- * (connections refused and reset) and comes back, longer than the SDK's old horizon of 8 attempts
- * (about 11 s at most), while a subscriber watches.
- */
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { TraceStreamClient } from "../../client/index.js";
 import { type CreateTraceOptions, createTrace, TraceDeliveryError } from "../../client/producer.js";
-import { keys } from "../../lib/table-design.js";
 import type { ReceivedTraceEvent } from "../../protocol/trace-event.js";
-import { startTestStack, type TestStack } from "../helpers/local-stack.js";
+import { startTestStack, storedSeqsOf, type TestStack } from "../helpers/local-stack.js";
 import { type OutageProxy, startOutageProxy } from "../support/outage-proxy.js";
 
 /** Longer than the old horizon could ever last: 7 full-jitter waits capped at 100 ms · 2^n and 5 s. */
@@ -39,17 +32,10 @@ function traceThroughProxy(options: CreateTraceOptions = {}) {
   return createTrace({ endpoint: proxy.url, busName: stack.busName, source: stack.source, ...options });
 }
 
+/** Seqs stored for the trace once the deliveries in flight are done. */
 async function storedSeqs(traceId: string): Promise<number[]> {
   await stack.deliveriesIdle();
-  const { Items = [] } = await stack.clients.dynamo.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :evt)",
-      ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":evt": keys.eventPrefix },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.map((item) => Number(item.seq));
+  return storedSeqsOf(stack, traceId);
 }
 
 function watch(traceId: string) {

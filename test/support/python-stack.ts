@@ -14,11 +14,9 @@
  * running. Run it with `node --import tsx test/support/python-stack.ts`.
  */
 import { createInterface } from "node:readline";
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import WebSocket from "ws";
 import { TraceStreamClient } from "../../client/index.js";
-import { keys } from "../../lib/table-design.js";
-import { startTestStack } from "../helpers/local-stack.js";
+import { startTestStack, storedSeqsOf } from "../helpers/local-stack.js";
 import { startOutageProxy } from "./outage-proxy.js";
 
 const stack = await startTestStack();
@@ -53,17 +51,10 @@ function watch(id: unknown, traceId: string): void {
   client.connect();
 }
 
+/** Seqs stored for the trace once the deliveries in flight are done. */
 async function storedSeqs(traceId: string): Promise<number[]> {
   await stack.deliveriesIdle();
-  const { Items = [] } = await stack.clients.dynamo.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :evt)",
-      ExpressionAttributeValues: { ":pk": keys.trace(traceId), ":evt": keys.eventPrefix },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.map((item) => Number(item.seq));
+  return storedSeqsOf(stack, traceId);
 }
 
 async function handle(line: string): Promise<void> {

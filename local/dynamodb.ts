@@ -155,6 +155,8 @@ async function startDynaliteProcess(options: LocalDynamoDbOptions): Promise<Dyna
   }
 
   let stopping = false;
+  // Without a listener, a failed kill or send would be an uncaught 'error' that ends the stack.
+  child.on("error", (error) => log.warn(`dynalite (pid ${child.pid}): ${error.message}`));
   child.once("exit", (code, signal) => {
     if (stopping) return;
     log.error(

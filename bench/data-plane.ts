@@ -3,17 +3,20 @@
  * PostToConnectionCommand against the signed keep-alive post the Lambdas use (same sockets, same
  * emulator), and the two floors of this host: a plain `ws` broadcast (no HTTP at all) and a
  * keep-alive HTTP POST relayed into `ws` per delivery (what any @connections design pays at least).
+ * Every measurement's receiving sockets live in a worker thread (`SubscriberPool`), floors included,
+ * so each rate is what the server side delivers with the clients' parsing on the other core.
  */
 import { once } from "node:events";
 import { createServer, Agent as HttpAgent, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import WebSocket, { WebSocketServer } from "ws";
+import type WebSocket from "ws";
+import { WebSocketServer } from "ws";
 import { managementClient } from "../lambdas/shared/aws-clients.js";
 import { type ConnectionGateway, managementApiGateway } from "../lambdas/shared/connection-gateway.js";
 import { signedConnectionGateway } from "../lambdas/shared/signed-connection-gateway.js";
 import type { BenchStack } from "./bench-stack.js";
-import { type BenchSocket, closeAll, openSockets } from "./sockets.js";
 import { until } from "./stats.js";
+import { SubscriberPool } from "./subscriber-pool.js";
 
 export interface DataPlaneOptions {
   /** Sockets posted to (round robin). */
@@ -43,15 +46,11 @@ export interface DataPlaneResult {
 async function postRate(
   gateway: ConnectionGateway,
   connectionIds: readonly string[],
-  sockets: readonly BenchSocket[],
+  pool: SubscriberPool,
   total: number,
   concurrency: number,
 ): Promise<number> {
-  let received = 0;
-  for (const socket of sockets)
-    socket.listener = () => {
-      received++;
-    };
+  const before = await pool.frames();
   const frame = JSON.stringify({ type: "bench", payload: "x".repeat(300) });
   let next = 0;
   const started = performance.now();
@@ -62,9 +61,8 @@ async function postRate(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  await until(() => received >= total, "every post to arrive", 120_000);
+  await pool.waitForFrames(before + total, 120_000);
   const seconds = (performance.now() - started) / 1000;
-  for (const socket of sockets) socket.listener = undefined;
   return total / seconds;
 }
 
@@ -77,24 +75,15 @@ async function wsBroadcastFloor(clients: number, messages: number): Promise<numb
   const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
   await once(server, "listening");
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  let received = 0;
-  const sockets = await Promise.all(
-    Array.from({ length: clients }, async () => {
-      const socket = new WebSocket(url);
-      socket.on("message", () => {
-        received++;
-      });
-      await once(socket, "open");
-      return socket;
-    }),
-  );
+  const sockets = new SubscriberPool();
+  await sockets.open(Array.from({ length: clients }, () => url));
   const frame = JSON.stringify({ type: "bench", payload: "x".repeat(300) });
   const total = Math.floor(messages / clients) * clients;
   const started = performance.now();
   for (let i = 0; i < total / clients; i++) for (const peer of server.clients) peer.send(frame);
-  await until(() => received >= total, "every broadcast frame", 120_000);
+  await sockets.waitForFrames(total, 120_000);
   const rate = total / ((performance.now() - started) / 1000);
-  for (const socket of sockets) socket.close();
+  await sockets.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return rate;
 }
@@ -116,17 +105,8 @@ async function postRelayFloor(clients: number, posts: number, concurrency: numbe
   http.listen(0, "127.0.0.1");
   await once(http, "listening");
   const port = (http.address() as AddressInfo).port;
-  let received = 0;
-  const sockets = await Promise.all(
-    Array.from({ length: clients }, async () => {
-      const socket = new WebSocket(`ws://127.0.0.1:${port}`);
-      socket.on("message", () => {
-        received++;
-      });
-      await once(socket, "open");
-      return socket;
-    }),
-  );
+  const sockets = new SubscriberPool();
+  await sockets.open(Array.from({ length: clients }, () => `ws://127.0.0.1:${port}`));
   await until(() => peers.length >= clients, "every relay peer");
   const agent = new HttpAgent({ keepAlive: true, maxSockets: concurrency });
   const body = JSON.stringify({ type: "bench", payload: "x".repeat(300) });
@@ -155,10 +135,10 @@ async function postRelayFloor(clients: number, posts: number, concurrency: numbe
     while (next < posts) await post(next++ % clients);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  await until(() => received >= posts, "every relayed post", 120_000);
+  await sockets.waitForFrames(posts, 120_000);
   const rate = posts / ((performance.now() - started) / 1000);
   agent.destroy();
-  for (const socket of sockets) socket.close();
+  await sockets.close();
   wss.close();
   await new Promise<void>((resolve) => http.close(() => resolve()));
   return rate;
@@ -170,8 +150,10 @@ export async function runDataPlane(
   progress: (line: string) => void,
 ): Promise<DataPlaneResult> {
   const traceId = "bench-data-plane";
-  const sockets = await openSockets(() => bench.url(traceId), options.sockets);
+  // The subscribers read their frames on a worker thread, off the event loop of the stack measured.
+  const sockets = new SubscriberPool();
   try {
+    await sockets.open(await Promise.all(Array.from({ length: options.sockets }, () => bench.url(traceId))));
     const ids = connectionIds(bench);
     if (ids.length !== options.sockets)
       throw new Error(`expected ${options.sockets} open connections, found ${ids.length}`);
@@ -210,7 +192,7 @@ export async function runDataPlane(
       postRelayPerSecond,
     };
   } finally {
-    await closeAll(sockets);
+    await sockets.close();
   }
 }
 

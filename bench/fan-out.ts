@@ -3,6 +3,7 @@
  * subscriptions of 100 other traces. Ours is the real emitter core (store, consistent Query on the
  * trace's partition, posts at bounded concurrency through the real @connections emulator); the
  * baseline is the sample's Scan + unbounded Promise.all. Both post to the same N real `ws` sockets,
+ * held in a worker thread (`SubscriberPool`) so that reading them does not slow the stack measured,
  * and an event counts as done when every socket has received it.
  */
 import { randomBytes } from "node:crypto";
@@ -19,8 +20,8 @@ import { benchEvent, envelopeOf } from "./bench-events.js";
 import { BASELINE_TABLE, type BenchStack, batchPut } from "./bench-stack.js";
 import { type DynamoUsage, usageSince } from "./dynamo-meter.js";
 import { makeSampleBroadcast } from "./sample-baseline.js";
-import { type BenchSocket, closeAll, openSockets } from "./sockets.js";
-import { median, percentile, until } from "./stats.js";
+import { median, percentile } from "./stats.js";
+import { SubscriberPool } from "./subscriber-pool.js";
 
 export interface FanOutOptions {
   readonly subscriberCounts: readonly number[];
@@ -125,15 +126,15 @@ export async function runFanOut(
   const broadcast = makeSampleBroadcast({ dynamo: bench.meteredDynamo, management: bench.sampleManagement });
 
   const traceId = "bench-fan-out";
-  const sockets: BenchSocket[] = [];
+  const pool = new SubscriberPool();
   const inBaselineTable = new Set<string>();
   let nextSeq = 0;
   const rows: FanOutRow[] = [];
 
   try {
     for (const subscribers of options.subscriberCounts) {
-      const more = subscribers - sockets.length;
-      sockets.push(...(await openSockets(() => bench.url(traceId), more)));
+      const more = subscribers - pool.size;
+      await pool.open(await Promise.all(Array.from({ length: more }, () => bench.url(traceId))));
       // The baseline's onconnect would have written these; ours were written by the real $connect.
       const fresh = stack
         .connections()
@@ -144,34 +145,24 @@ export async function runFanOut(
         fresh.map((c) => ({ connectionId: c.connectionId, traceId })),
       );
       for (const c of fresh) inBaselineTable.add(c.connectionId);
-      progress(`fan-out: ${sockets.length} sockets connected to ${traceId}`);
+      progress(`fan-out: ${pool.size} sockets connected to ${traceId}`);
 
       type Sample = { ms: number; handlerMs: number; usage: DynamoUsage; frameBytes: number };
       const samples = { ours: [] as Sample[], baseline: [] as Sample[] };
 
       const once = async (kind: "ours" | "baseline"): Promise<Sample> => {
         const event = benchEvent(traceId, nextSeq++);
-        let received = 0;
-        let lastAt = 0;
-        let frameBytes = 0;
-        for (const bench of sockets) {
-          bench.listener = (frame, raw, at) => {
-            if (frame.type !== "event" || frame.seq !== event.seq) return;
-            received++;
-            lastAt = Math.max(lastAt, at);
-            frameBytes = Buffer.byteLength(raw);
-          };
-        }
+        const receipt = pool.waitForEvent(event.seq);
+        // Asked before the call, so no arrival is missed; if the call throws, its error is the one reported.
+        receipt.catch(() => undefined);
         const before = meter.snapshot();
         const started = performance.now();
         if (kind === "ours") await emit(envelopeOf(event, stack.source));
         else await broadcast(event);
         const handlerDone = performance.now();
         const usage = usageSince(meter.snapshot(), before);
-        await until(
-          () => received >= sockets.length,
-          `${kind}: ${sockets.length} receipts of seq ${event.seq}`,
-        );
+        const { lastAt, frameBytes, duplicates } = await receipt;
+        if (duplicates > 0) progress(`fan-out ${kind}: ${duplicates} duplicate frames of seq ${event.seq}`);
         return {
           ms: Math.max(lastAt, handlerDone) - started,
           handlerMs: handlerDone - started,
@@ -218,8 +209,7 @@ export async function runFanOut(
       );
     }
   } finally {
-    for (const bench of sockets) bench.listener = undefined;
-    await closeAll(sockets);
+    await pool.close();
   }
   return { otherSubscriptions, rows };
 }

@@ -74,7 +74,7 @@ export function renderMarkdown(results: BenchResults): string {
   const { fanOut, latency, replay, cost } = results;
   const parts: string[] = [];
   parts.push(
-    `Measured ${results.generatedAt} (${results.mode} run) on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; everything (dynalite, gateway emulator, Lambda handlers, clients) in one process.`,
+    `Measured ${results.generatedAt} (${results.mode} run) on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; the gateway emulator, Lambda handlers, latency and replay clients in one process; dynalite in a child process; the fan-out and data-plane subscribers on a worker thread.`,
   );
 
   parts.push(

@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       "Both fan-outs post the same frames to the same sockets through the same @connections emulator; " +
         "ours also validates, redacts and stores the event (1 conditional PutItem) before it reads subscribers.",
       "The baseline's Promise.all is unbounded in code but the SDK's default agent opens at most 50 sockets; ours posts 32 at a time (EMITTER_CONCURRENCY).",
-      "Locally every post costs CPU in this one process (SDK client, emulator, socket), so time grows with N for both; " +
+      "Locally every post costs CPU in this one process (SDK client, emulator, server socket; the subscribers read on a worker thread and dynalite runs in a child process), so time grows with N for both; " +
         "the Scan's cost grows with the whole table, the Query's only with the trace's subscribers.",
       `SDK socket-queue warnings during the run: ${socketQueueWarnings()}.`,
     ];

@@ -60,6 +60,8 @@ export interface PackageSpec {
   readonly external?: readonly string[];
   /** Ships every Lambda handler prebuilt (the CDK construct). */
   readonly lambdaBundles?: boolean;
+  /** Modules started as processes of their own (forked, not imported), compiled like the entries. */
+  readonly processes?: readonly string[];
   /** Declarations the program needs besides its entries' imports. */
   readonly declarations?: readonly string[];
   /** The CLI shares the viewer's configuration code, typed against the DOM. @default ["ES2023"] */
@@ -159,6 +161,7 @@ export const PACKAGES: readonly PackageSpec[] = [
     description: "The trace-stream CLI and local stack: dev, demo, tail, emit, token, connections, schema.",
     entries: [{ subpath: ".", source: "local/index.ts" }],
     bin: { name: "trace-stream", source: "bin/trace-stream.ts" },
+    processes: ["local/dynalite-process.ts"],
     declarations: ["local/dynalite.d.ts"],
     lib: ["ES2023", "DOM"],
     dependencies: [
@@ -250,7 +253,7 @@ export async function buildPackage(spec: PackageSpec): Promise<string> {
       include: [],
       files: [
         ...[...spec.entries, ...(spec.bin ? [spec.bin] : [])].map((entry) => join(root, entry.source)),
-        ...(spec.declarations ?? []).map((file) => join(root, file)),
+        ...[...(spec.processes ?? []), ...(spec.declarations ?? [])].map((file) => join(root, file)),
       ],
     }),
   );

@@ -1,10 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTableInput, keys } from "../../lib/table-design.js";
+import { type LocalDynamoDb, startDynamoDb } from "../../local/dynamodb.js";
+import { createLogger } from "../../local/log.js";
+import { type CliRun, startCli } from "../cli/run-cli.js";
 import { startTestStack, type TestStack } from "../helpers/local-stack.js";
 
 describe("DynamoDB (dynalite)", () => {
@@ -143,4 +146,82 @@ describe("DynamoDB with a data directory", () => {
       await first.stop();
     }
   });
+});
+
+describe("DynamoDB in a process of its own", () => {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const start = (lines: string[]) =>
+    startDynamoDb({
+      host: "127.0.0.1",
+      port: 0,
+      tableName: "trace-stream-process",
+      region: "us-east-1",
+      log: createLogger("debug", (_, line) => lines.push(line)),
+    });
+  const get = (dynamo: LocalDynamoDb) =>
+    dynamo.documentClient.send(
+      new GetCommand({ TableName: dynamo.tableName, Key: { pk: "TRACE#x", sk: "EVT#0000000000" } }),
+    );
+
+  it("runs dynalite in a child process that close() stops", async () => {
+    const dynamo = await start([]);
+    expect(dynamo.pid).not.toBe(process.pid);
+    expect(alive(dynamo.pid)).toBe(true);
+    expect((await get(dynamo)).Item).toBeUndefined();
+    await dynamo.close();
+    expect(alive(dynamo.pid)).toBe(false);
+  });
+
+  it("reports a dynalite that dies, and DynamoDB calls then fail as in an outage instead of hanging", async () => {
+    const lines: string[] = [];
+    const dynamo = await start(lines);
+    try {
+      process.kill(dynamo.pid, "SIGKILL");
+      while (!lines.some((line) => line.includes("exited unexpectedly"))) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(lines.find((line) => line.includes("exited unexpectedly"))).toMatch(
+        /dynalite \(pid \d+\) exited unexpectedly \(SIGKILL\); DynamoDB calls fail until the local stack is restarted/,
+      );
+      await expect(get(dynamo)).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      await dynamo.close();
+    }
+  });
+
+  it("ends when the stack's process is killed with kill -9, and a new stack can open the data", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "trace-stream-orphan-"));
+    const ports = ["--websocket-port", "0", "--eventbridge-port", "0", "--dynamodb-port", "0"];
+    const runs: CliRun[] = [];
+    try {
+      const first = startCli(["dev", "--stack-only", "--data-dir", dataDir, ...ports]);
+      runs.push(first);
+      await first.waitFor(({ stdout }) => stdout.includes("Press Ctrl+C to stop."), 60_000);
+      const [owner, child] = (await readFile(join(dataDir, "trace-stream-local.lock"), "utf8"))
+        .split(" ")
+        .map(Number);
+      expect(owner).toBe(first.child.pid);
+      expect(child !== undefined && alive(child)).toBe(true);
+
+      first.child.kill("SIGKILL");
+      await first.done;
+      while (child !== undefined && alive(child)) await new Promise((resolve) => setTimeout(resolve, 10));
+
+      const second = startCli(["dev", "--stack-only", "--data-dir", dataDir, ...ports]);
+      runs.push(second);
+      await second.waitFor(({ stdout }) => stdout.includes("Press Ctrl+C to stop."), 60_000);
+      second.child.kill("SIGINT");
+      expect((await second.done).code).toBe(0);
+    } finally {
+      for (const run of runs) run.child.kill("SIGKILL");
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

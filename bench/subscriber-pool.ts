@@ -1,0 +1,126 @@
+/**
+ * Subscriber sockets held in a worker thread, so the measured stack is not slowed by its own
+ * measuring clients: with hundreds of sockets, parsing every frame on the stack's event loop took
+ * CPU from the very handlers and emulator being timed. A worker thread rather than a child process:
+ * it runs on the other core just the same, shares `tsx`'s loader, and its replies are plain
+ * structured messages. The pool reports counts and arrival times back, never each frame.
+ */
+import { Worker } from "node:worker_threads";
+import type { PoolReply, PoolRequest } from "./subscriber-worker.js";
+
+/** Distributes `Omit` over a union, so each request keeps its own fields. */
+type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
+
+export interface EventReceipt {
+  /** When the last socket received the event, on this thread's `performance.now()` clock. */
+  readonly lastAt: number;
+  readonly frameBytes: number;
+  readonly duplicates: number;
+}
+
+/**
+ * The bench runs from TypeScript source through tsx, whose loader Node 20 does not hand on to a
+ * worker thread; the worker registers it first, as bin/trace-stream.js does for the CLI.
+ */
+function startWorker(): Worker {
+  const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
+  const entry = JSON.stringify(new URL("./subscriber-worker.ts", import.meta.url).href);
+  const boot = `import(${tsx}).then(({ register }) => { register(); return import(${entry}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+export class SubscriberPool {
+  private readonly worker = startWorker();
+  private readonly pending = new Map<
+    number,
+    { resolve(reply: PoolReply): void; reject(error: Error): void }
+  >();
+  private nextId = 0;
+  #size = 0;
+
+  constructor() {
+    this.worker.on("message", (reply: PoolReply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (reply.type === "failed") waiter?.reject(new Error(`subscriber pool: ${reply.message}`));
+      else waiter?.resolve(reply);
+    });
+    this.worker.on("error", (error) => this.failAll(error));
+    this.worker.on("exit", (code) => this.failAll(new Error(`subscriber pool exited (${code})`)));
+  }
+
+  /** Sockets open in the pool. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Opens one socket per URL (25 handshakes at a time). */
+  async open(urls: readonly string[]): Promise<void> {
+    await this.ask({ type: "open", urls });
+    this.#size += urls.length;
+  }
+
+  /** Frames received so far by all sockets together. */
+  async frames(): Promise<number> {
+    return this.waitForFrames(0);
+  }
+
+  /** Resolves once the sockets together have received at least `count` frames since they opened. */
+  async waitForFrames(count: number, timeoutMs = 60_000): Promise<number> {
+    const reply = await this.ask({ type: "frames", atLeast: count }, timeoutMs, `${count} frames`);
+    return reply.type === "done" ? reply.frames : 0;
+  }
+
+  /** Resolves once every socket has received the event frame of `seq` (earlier arrivals count). */
+  async waitForEvent(seq: number, timeoutMs = 60_000): Promise<EventReceipt> {
+    const what = `${this.#size} receipts of seq ${seq}`;
+    const reply = await this.ask({ type: "event", seq }, timeoutMs, what);
+    if (reply.type !== "event") throw new Error("subscriber pool: unexpected reply");
+    return {
+      lastAt: reply.lastAt - performance.timeOrigin,
+      frameBytes: reply.frameBytes,
+      duplicates: reply.duplicates,
+    };
+  }
+
+  /** Closes every socket and ends the worker. */
+  async close(): Promise<void> {
+    try {
+      await this.ask({ type: "close" });
+    } finally {
+      this.#size = 0;
+      await this.worker.terminate();
+    }
+  }
+
+  private ask(
+    request: WithoutId<PoolRequest>,
+    timeoutMs = 120_000,
+    what: string = request.type,
+  ): Promise<PoolReply> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`subscriber pool: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const settle = () => clearTimeout(timer);
+      this.pending.set(id, {
+        resolve: (reply) => {
+          settle();
+          resolve(reply);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+      this.worker.postMessage({ ...request, id });
+    });
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}

@@ -7,6 +7,7 @@ import {
   type RunIndex,
   RunsCursorError,
 } from "../../lambdas/shared/run-index.js";
+import { dynamoRunsWatchers } from "../../lambdas/shared/runs-watchers.js";
 import { dynamoTraceStore } from "../../lambdas/shared/trace-store.js";
 import type { EventName, TraceEvent } from "../../protocol/index.js";
 import { startTestTable, type TestTable } from "../helpers/dynalite.js";
@@ -35,6 +36,9 @@ function emitterFor(runIndex: Pick<RunIndex, "recordEvent">) {
   const emit = makeEmitter({
     store: dynamoTraceStore(table.client, table.tableName),
     runIndex,
+    runsWatchers: dynamoRunsWatchers(table.client, table.tableName),
+    runsWatchersCacheMs: 2000,
+    maxRunsWatchers: 200,
     gateway: recordingGateway(),
     deadLetters: { send: async () => {} },
     log,

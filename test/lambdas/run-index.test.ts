@@ -1,6 +1,6 @@
 /** The run index against dynalite: summaries kept by the emitter, listed newest first without a Scan. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeEmitter } from "../../lambdas/emitter/emitter.js";
+import { type EmitterDeps, makeEmitter } from "../../lambdas/emitter/emitter.js";
 import {
   dynamoRunIndex,
   LAST_EVENT_REFRESH_MS,
@@ -30,16 +30,20 @@ function at(traceId: string, seq: number, time: number, event: EventName, metada
   return traceEvent(seq, { trace_id: traceId, timestamp: new Date(time).toISOString(), event, metadata });
 }
 
-function emitterFor(runIndex: Pick<RunIndex, "recordEvent">) {
+function emitterFor(
+  runIndex: Pick<RunIndex, "recordEvent">,
+  gateway = recordingGateway(),
+  runsWatchers: EmitterDeps["runsWatchers"] = dynamoRunsWatchers(table.client, table.tableName),
+) {
   const metrics = recordingMetrics();
   const log = recordingLog();
   const emit = makeEmitter({
     store: dynamoTraceStore(table.client, table.tableName),
     runIndex,
-    runsWatchers: dynamoRunsWatchers(table.client, table.tableName),
+    runsWatchers,
     runsWatchersCacheMs: 2000,
     maxRunsWatchers: 200,
-    gateway: recordingGateway(),
+    gateway,
     deadLetters: { send: async () => {} },
     log,
     metrics,
@@ -180,6 +184,44 @@ describe("run index", () => {
         index.recentRuns({ now: NOW, grants: ["*"], limit: 1, maxDays: 1, after }),
       ).rejects.toThrow(RunsCursorError);
     }
+  });
+
+  it("posts a changed summary to the runs watchers its trace is granted to, reads them once per cache period, and prunes a gone one", async () => {
+    const watchers = dynamoRunsWatchers(table.client, table.tableName);
+    const watch = (connectionId: string, grants: string[]) =>
+      watchers.put({ connectionId, grants, connectedAt: 0, expiresAt: 9_999_999_999 });
+    await watch("team-h=", ["team-h/*"]);
+    await watch("exact=", ["team-h/r1"]);
+    await watch("other=", ["team-i/*", "team-h"]);
+    await watch("gone=", ["*"]);
+    const gateway = recordingGateway({ gone: ["gone="] });
+    let reads = 0;
+    const counted: EmitterDeps["runsWatchers"] = {
+      list: (atMost) => {
+        reads++;
+        return watchers.list(atMost);
+      },
+      prune: (connectionId, before) => watchers.prune(connectionId, before),
+    };
+    const { emit } = emitterFor(dynamoRunIndex(table.client, table.tableName), gateway, counted);
+    await emit(envelope(at("team-h/r1", 0, NOW - 1000, "plan_created", { goal: "Ship it" })));
+    await emit(envelope(at("team-h/r1", 1, NOW - 900, "route_decision", { agent: "a" }))); // no change: no frame
+    await emit(envelope(at("team-h/r2", 0, NOW - 800, "plan_created", { goal: "Other" })));
+
+    const runs = (connectionId: string) =>
+      gateway.framesFor(connectionId).filter((frame) => (frame as { type: string }).type === "run");
+    expect(runs("team-h=")).toMatchObject([
+      { run: { trace_id: "team-h/r1", goal: "Ship it", status: "running" } },
+      { run: { trace_id: "team-h/r2" } },
+    ]);
+    expect(runs("exact=")).toMatchObject([{ run: { trace_id: "team-h/r1" } }]);
+    expect(runs("other=")).toEqual([]);
+    expect(reads).toBe(1); // the emitter's clock stands still: one read for the three events
+    expect((await watchers.list(10)).map((watcher) => watcher.connectionId).sort()).toEqual([
+      "exact=",
+      "other=",
+      "team-h=",
+    ]);
   });
 
   it("stores and delivers the event when the run summary cannot be written, and counts the failure", async () => {

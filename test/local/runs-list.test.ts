@@ -3,7 +3,9 @@
  * filtered by the token's grants on the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHandler as createConnectHandler } from "../../lambdas/connect/handler.js";
 import { DEFAULT_RUNS_WATCHERS_CACHE_MS } from "../../lambdas/emitter/handler.js";
+import { ENV } from "../../lambdas/shared/env-names.js";
 import { dynamoRunsWatchers } from "../../lambdas/shared/runs-watchers.js";
 import { MAX_RUNS_WATCHER_GRANTS } from "../../protocol/index.js";
 import {
@@ -190,5 +192,29 @@ describe("the runs list subscription", () => {
     const open = await count();
     await socket.close();
     await eventually(async () => (await count()) === open - 1, "the watcher to be deleted", 10_000);
+  });
+});
+
+describe("the runs watchers' cap", () => {
+  let capped: TestStack;
+  beforeAll(async () => {
+    capped = await startTestStack({
+      handlers: {
+        connect: (env, runtime) => createConnectHandler({ ...env, [ENV.maxRunsWatchers]: "2" }, runtime),
+      },
+    });
+  });
+  afterAll(() => capped?.stop());
+
+  it("refuses a runs watcher over MAX_RUNS_WATCHERS with 429, and admits one again when a watcher leaves", async () => {
+    const url = async () => `${capped.endpoints.webSocketUrl}?runs=1&token=${await capped.mintToken("*")}`;
+    const first = await openSubscriber(await url());
+    const second = await openSubscriber(await url());
+    expect(await refusal(await url())).toBe(429);
+    await first.close();
+    const watchers = dynamoRunsWatchers(capped.clients.dynamo, capped.tableName);
+    await eventually(async () => (await watchers.list(10)).length === 1, "the first watcher deleted", 10_000);
+    expect(await refusal(await url())).toBe(101);
+    await second.close();
   });
 });

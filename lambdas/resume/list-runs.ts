@@ -1,12 +1,15 @@
+import { keys } from "../../lib/table-design.js";
 import {
   describeIssues,
   type ErrorCode,
   errorFrame,
   ListRunsMessage,
+  MAX_FRAME_BYTES,
   RESUME_WINDOW_MS,
   RUNS_PAGE_DEFAULT,
   RUNS_REQUESTS_PER_WINDOW,
   runsFrame,
+  utf8Bytes,
 } from "../../protocol/index.js";
 import type { ConnectionGateway } from "../shared/connection-gateway.js";
 import { type RunIndex, type RunSummary, RunsCursorError, toWire } from "../shared/run-index.js";
@@ -103,9 +106,28 @@ export function makeListRuns(deps: ListRunsDeps) {
       if (error instanceof RunsCursorError) return refuse("invalid_message", `listRuns: ${error.message}`);
       throw error;
     }
-    await deps.gateway.post(connectionId, runsFrame(page.runs.map(toWire), page.next));
+    await deps.gateway.post(connectionId, pageFrame(page.runs, page.next));
     deps.metrics.count("RunsListed", page.runs.length);
     deps.log.debug("runs listed", { connectionId, runs: page.runs.length, more: page.next !== undefined });
     return ok;
   };
+}
+
+/** A page frame stays this far under API Gateway's 128 KiB message limit. */
+const FRAME_BUDGET_BYTES = MAX_FRAME_BYTES - 4096;
+
+/**
+ * The `runs` frame of a page, cut to fit one WebSocket message: goals full of characters JSON
+ * escapes can make 100 runs too large. Runs cut off start the next page (a run's index sort key is
+ * its start time and trace id, so the cursor is known from the last run kept).
+ */
+export function pageFrame(runs: readonly RunSummary[], next: string | undefined): string {
+  let kept = runs.length;
+  let frame = runsFrame(runs.map(toWire), next);
+  while (utf8Bytes(frame) > FRAME_BUDGET_BYTES && kept > 1) {
+    kept = Math.max(1, Math.floor(kept / 2));
+    const last = runs[kept - 1] as RunSummary;
+    frame = runsFrame(runs.slice(0, kept).map(toWire), keys.runsOrder(last.startedAt, last.traceId));
+  }
+  return frame;
 }

@@ -192,6 +192,9 @@ export class RunsClient {
 
   /** Lists from the newest run again under a new filter. */
   setFilter(filter: RunsFilter): void {
+    const same = (a: RunsFilter) => `${a.status ?? ""}\u0000${a.search?.trim() ?? ""}`;
+    // The first page under the current filter is already listed (or asked for) on every open.
+    if (same(filter) === same(this.#filter)) return;
     this.#filter = { ...filter };
     this.#request("first");
     this.#changed();

@@ -7,7 +7,7 @@ import { createHandler as createConnectHandler } from "../../lambdas/connect/han
 import { DEFAULT_RUNS_WATCHERS_CACHE_MS } from "../../lambdas/emitter/handler.js";
 import { ENV } from "../../lambdas/shared/env-names.js";
 import { dynamoRunsWatchers } from "../../lambdas/shared/runs-watchers.js";
-import { MAX_RUNS_WATCHER_GRANTS } from "../../protocol/index.js";
+import { MAX_RUNS_WATCHER_GRANTS, RUNS_REQUESTS_PER_WINDOW } from "../../protocol/index.js";
 import {
   openSubscriber,
   putTraceEvents,
@@ -166,6 +166,20 @@ describe("the runs list subscription", () => {
       message: expect.stringMatching(/cursor/),
     });
     expect(await errorFor({ action: "listRuns", extra: 1 })).toMatchObject({ code: "invalid_message" });
+  });
+
+  it("answers every listRuns of a flood, and at most its window's budget with a page", async () => {
+    const flooder = await openSubscriber(runsUrl(await stack.mintToken("team-a/*")));
+    for (let n = 0; n < RUNS_REQUESTS_PER_WINDOW + 5; n++) flooder.send({ action: "listRuns", limit: 1 });
+    const answers = () => framesOf(flooder, "runs").length + framesOf(flooder, "error").length;
+    await eventually(() => answers() === RUNS_REQUESTS_PER_WINDOW + 5, "every request answered", 20_000);
+    // The test clock stands still: one window for the whole flood.
+    expect(framesOf(flooder, "runs")).toHaveLength(RUNS_REQUESTS_PER_WINDOW);
+    expect(framesOf(flooder, "error")).toHaveLength(5);
+    for (const refusal of framesOf(flooder, "error")) {
+      expect(refusal).toMatchObject({ code: "rate_limited", retry_after_ms: expect.any(Number) });
+    }
+    await flooder.close();
   });
 
   it("tells a trace connection that it does not watch the runs list", async () => {

@@ -260,3 +260,66 @@ export function costPerMillionEvents(
     ],
   };
 }
+
+/** The runs list's own work for one run, measured by bench/run-index-cost.ts. */
+export interface RunIndexMeasured {
+  readonly eventsPerRun: number;
+  /** UpdateItem calls on the run's summary (lambdas/shared/run-index.ts writes only on a change). */
+  readonly summaryWritesPerRun: number;
+  /** Their write units, as DynamoDB reports them. */
+  readonly summaryWriteUnitsPerRun: number;
+  /** One `listRuns` page: its runs, requests (index queries and batch reads) and read units. */
+  readonly pageRuns: number;
+  readonly pageRequests: number;
+  readonly pageReadUnits: number;
+}
+
+/** A `run` frame: the summary of one run, about this many bytes (one 32 KB message unit). */
+export const RUN_FRAME_BYTES = 320;
+/**
+ * The run index's GSI is keys-only and its keys are set once, when the run starts: one index write
+ * (under 1 KB) per run, whatever the number of events (DynamoDB writes an index only when the
+ * item's projected attributes change).
+ */
+export const RUNS_INDEX_WRITES_PER_RUN = 1;
+
+export interface RunIndexCost {
+  readonly lines: CostLine[];
+  readonly totalUsd: number;
+  /** One `listRuns` page, priced on its own (it grows with viewers paging, not with runs). */
+  readonly pageUsd: number;
+}
+
+/**
+ * What the runs list adds per run: its summary writes and index write, and one `run` frame per
+ * summary write to each of `watchers` runs-list viewers (API Gateway messages and data out; the
+ * emitter reads the watcher list at most once per cache period per container, left out here).
+ */
+export function runIndexCostPerRun(measured: RunIndexMeasured, watchers: number): RunIndexCost {
+  const frames = measured.summaryWritesPerRun * watchers;
+  const priced: [string, number, number][] = [
+    [
+      "DynamoDB write units (run summary)",
+      measured.summaryWriteUnitsPerRun,
+      PRICES_USD.dynamoWriteUnitPerMillion / MILLION,
+    ],
+    [
+      "DynamoDB write units (runs index, keys only)",
+      RUNS_INDEX_WRITES_PER_RUN,
+      PRICES_USD.dynamoWriteUnitPerMillion / MILLION,
+    ],
+    [
+      `API Gateway messages (run frames to ${watchers} watchers)`,
+      frames,
+      PRICES_USD.apiGatewayMessagePerMillion / MILLION,
+    ],
+    ["Data transfer out (GB, run frames)", (frames * RUN_FRAME_BYTES) / GB, PRICES_USD.dataTransferOutGb],
+  ];
+  const lines = priced.map(([item, units, price]) => ({ item, units, usd: units * price }));
+  const pageUsd =
+    (measured.pageReadUnits * PRICES_USD.dynamoReadUnitPerMillion) / MILLION +
+    PRICES_USD.lambdaRequestPerMillion / MILLION +
+    // The request and the page frame (a page of 25 runs is one 32 KB unit).
+    (2 * PRICES_USD.apiGatewayMessagePerMillion) / MILLION;
+  return { lines, totalUsd: lines.reduce((sum, line) => sum + line.usd, 0), pageUsd };
+}

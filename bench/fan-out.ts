@@ -11,6 +11,7 @@ import { makeEmitter } from "../lambdas/emitter/emitter.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { managementClient } from "../lambdas/shared/aws-clients.js";
 import { dynamoRunIndex } from "../lambdas/shared/run-index.js";
+import { dynamoRunsWatchers } from "../lambdas/shared/runs-watchers.js";
 import { signedConnectionGateway } from "../lambdas/shared/signed-connection-gateway.js";
 import { noMetrics } from "../lambdas/shared/telemetry.js";
 import { dynamoTraceStore } from "../lambdas/shared/trace-store.js";
@@ -106,6 +107,9 @@ export async function runFanOut(
   const emit = makeEmitter({
     store: dynamoTraceStore(bench.meteredDynamo, stack.tableName),
     runIndex: dynamoRunIndex(bench.meteredDynamo, stack.tableName),
+    runsWatchers: dynamoRunsWatchers(bench.meteredDynamo, stack.tableName),
+    runsWatchersCacheMs: 2000,
+    maxRunsWatchers: 200,
     gateway: signedConnectionGateway({
       endpoint: stack.endpoints.managementEndpoint,
       client: managementClient(stack.endpoints.managementEndpoint, bench.env),

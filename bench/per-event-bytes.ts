@@ -10,6 +10,7 @@ import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { managementClient } from "../lambdas/shared/aws-clients.js";
 import { managementApiGateway } from "../lambdas/shared/connection-gateway.js";
 import { dynamoRunIndex } from "../lambdas/shared/run-index.js";
+import { dynamoRunsWatchers } from "../lambdas/shared/runs-watchers.js";
 import { createTelemetry } from "../lambdas/shared/telemetry.js";
 import { dynamoTraceStore } from "../lambdas/shared/trace-store.js";
 import { keys, PARTITION_KEY, SORT_KEY } from "../lib/table-design.js";
@@ -69,6 +70,9 @@ export async function measurePerEventBytes(bench: BenchStack, events = 20): Prom
     const emit = makeEmitter({
       store: dynamoTraceStore(bench.dynamo, stack.tableName),
       runIndex: dynamoRunIndex(bench.dynamo, stack.tableName),
+      runsWatchers: dynamoRunsWatchers(bench.dynamo, stack.tableName),
+      runsWatchersCacheMs: 2000,
+      maxRunsWatchers: 200,
       gateway: managementApiGateway(managementClient(stack.endpoints.managementEndpoint, bench.env)),
       deadLetters: {
         send: async (rejection) => {

@@ -1,4 +1,4 @@
-/** `trace-stream/client`: subscribe to a trace from a browser or Node (no framework needed). */
+/** `trace-stream/client`: subscribe to a trace, or watch the runs list, from a browser or Node (no framework needed). */
 export type {
   EventName,
   EventStatus,
@@ -7,6 +7,15 @@ export type {
   UnknownTraceEvent,
 } from "../protocol/event-names.js";
 export { isKnownEvent, isTerminal, TERMINAL_EVENTS } from "../protocol/event-names.js";
+export type {
+  RunFilter,
+  RunSummaryWire,
+  RunsClientOptions,
+  RunsConnection,
+  RunsFilter,
+  RunsSnapshot,
+} from "./runs-client.js";
+export { byNewest, isStalled, laterRun, matchesRunsFilter, RunsClient } from "./runs-client.js";
 export type { SeqRange } from "./subscriber-reorder-buffer.js";
 export type { PageSignals, Timers, WebSocketConstructor, WebSocketLike } from "./subscriber-socket.js";
 export { browserPageSignals } from "./subscriber-socket.js";

@@ -5,7 +5,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type { FunctionName } from "./function-names.js";
-import { keys } from "./table-design.js";
+import { keys, RUNS_INDEX } from "./table-design.js";
 
 /**
  * What each function's code calls, and so all its role may do beyond writing its own logs (and
@@ -21,15 +21,25 @@ export type TableAction =
   | "dynamodb:DeleteItem"
   | "dynamodb:UpdateItem"
   | "dynamodb:Query"
+  | "dynamodb:BatchGetItem"
   | "dynamodb:BatchWriteItem";
 
-/** Partition-key prefixes (lib/table-design.ts): trace partitions and connection partitions. */
-export type PartitionPrefix = typeof keys.tracePrefix | typeof keys.connectionPrefix;
+/**
+ * Partition-key prefixes (lib/table-design.ts): trace partitions, connection partitions, the runs
+ * watchers' partition and (on the `runs` index) the run index's day partitions.
+ */
+export type PartitionPrefix =
+  | typeof keys.tracePrefix
+  | typeof keys.connectionPrefix
+  | typeof keys.watchPrefix
+  | typeof keys.runsPrefix;
 
 /** Table actions allowed only on items whose partition key starts with one of the prefixes. */
 export interface TableGrant {
   readonly actions: readonly TableAction[];
   readonly partitions: readonly PartitionPrefix[];
+  /** On this global secondary index (its partition key is what `LeadingKeys` sees), not the table. */
+  readonly index?: typeof RUNS_INDEX;
 }
 
 export interface FunctionPermissions {
@@ -44,31 +54,38 @@ export interface FunctionPermissions {
 
 const TRACE = keys.tracePrefix;
 const CONN = keys.connectionPrefix;
+const WATCH = keys.watchPrefix;
+const RUNS = keys.runsPrefix;
 
 export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermissions>> = {
   authorizer: { readTokenSecret: true },
   // countSubscribers (a count query on TRACE#), then putSubscription: the reverse item (CONN#)
-  // and the subscription (TRACE#).
+  // and the subscription (TRACE#); for the runs list, the same on the watchers' partition (WATCH#).
   connect: {
     table: [
-      { actions: ["dynamodb:Query"], partitions: [TRACE] },
-      { actions: ["dynamodb:PutItem"], partitions: [TRACE, CONN] },
+      { actions: ["dynamodb:Query"], partitions: [TRACE, WATCH] },
+      { actions: ["dynamodb:PutItem"], partitions: [TRACE, CONN, WATCH] },
     ],
   },
-  // deleteConnection: query the connection's reverse items, batch-delete them and the subscriptions.
+  // deleteConnection: query the connection's reverse items, batch-delete them and the
+  // subscriptions or runs watchers they point at.
   disconnect: {
     table: [
       { actions: ["dynamodb:Query"], partitions: [CONN] },
-      { actions: ["dynamodb:BatchWriteItem"], partitions: [TRACE, CONN] },
+      { actions: ["dynamodb:BatchWriteItem"], partitions: [TRACE, CONN, WATCH] },
     ],
   },
   // traceOfConnection (CONN#), takeRequest (the rate window on the reverse item, CONN#),
   // eventsAfter and highestSeq (TRACE#); deleteSubscription when the client is gone mid-replay.
+  // listRuns: the watcher's grants (CONN#), a query of the run index's day partitions (RUNS# on
+  // the index) and a batch read of the run summaries (TRACE#).
   resume: {
     table: [
       { actions: ["dynamodb:Query"], partitions: [TRACE, CONN] },
       { actions: ["dynamodb:UpdateItem"], partitions: [CONN] },
       { actions: ["dynamodb:BatchWriteItem"], partitions: [TRACE, CONN] },
+      { actions: ["dynamodb:BatchGetItem"], partitions: [TRACE] },
+      { actions: ["dynamodb:Query"], partitions: [RUNS], index: RUNS_INDEX },
     ],
     postToConnections: true,
   },
@@ -88,6 +105,9 @@ export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermiss
         ],
         partitions: [TRACE],
       },
+      // The runs watchers: read (cached), and a gone one pruned (conditional delete, then its
+      // reverse item in the batch delete below).
+      { actions: ["dynamodb:Query", "dynamodb:DeleteItem"], partitions: [WATCH] },
       { actions: ["dynamodb:BatchWriteItem"], partitions: [CONN] },
     ],
     postToConnections: true,
@@ -118,11 +138,13 @@ export function grantFunctionPermissions(
   permissions: FunctionPermissions,
   resources: PermissionResources,
 ): void {
-  for (const { actions, partitions } of permissions.table ?? []) {
+  for (const { actions, partitions, index } of permissions.table ?? []) {
     iam.Grant.addToPrincipal({
       grantee,
       actions: [...actions],
-      resourceArns: [resources.table.tableArn],
+      resourceArns: [
+        index === undefined ? resources.table.tableArn : `${resources.table.tableArn}/index/${index}`,
+      ],
       conditions: {
         "ForAllValues:StringLike": {
           "dynamodb:LeadingKeys": partitions.map((prefix) => `${prefix}*`),

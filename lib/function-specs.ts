@@ -46,8 +46,13 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName | OptionalFunctionName
   authorizer: { description: "Verifies viewer tokens on $connect", memoryMb: 256, timeoutSeconds: 10 },
   connect: { description: "Writes a subscription on $connect", memoryMb: 256, timeoutSeconds: 10 },
   disconnect: { description: "Deletes a subscription on $disconnect", memoryMb: 256, timeoutSeconds: 10 },
-  // 29 s is API Gateway's integration timeout; resume posts its frames before it returns.
-  resume: { description: "Replays stored events to a client", memoryMb: 512, timeoutSeconds: 29 },
+  // 29 s is API Gateway's integration timeout; resume posts its frames before it returns. The same
+  // function answers listRuns: one page is at most 20 index queries and their batch reads.
+  resume: {
+    description: "Replays stored events to a client and lists runs",
+    memoryMb: 512,
+    timeoutSeconds: 29,
+  },
   default: { description: "Answers raw pings and unknown messages", memoryMb: 128, timeoutSeconds: 5 },
   emitter: {
     description: "Stores trace events and fans them out to subscribers",

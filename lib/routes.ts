@@ -9,7 +9,7 @@ export const ROUTE_SELECTION_EXPRESSION = "$request.body.action";
 export type RouteFunction = "connect" | "disconnect" | "resume" | "default";
 
 interface RouteBase {
-  readonly routeKey: "$connect" | "$disconnect" | "$default" | "ping" | "resume";
+  readonly routeKey: "$connect" | "$disconnect" | "$default" | "ping" | "resume" | "listRuns";
   /** Two-way routes send the integration's response body back to the caller. */
   readonly twoWay: boolean;
   /** `$connect` runs the REQUEST authorizer before the connect function. */
@@ -45,6 +45,9 @@ export const ROUTES: readonly RouteDefinition[] = [
   { routeKey: "ping", mockResponse: PONG_RESPONSE, twoWay: true, authorized: false },
   // resume answers through @connections (batches, then `synced`), so the order is the post order.
   { routeKey: "resume", function: "resume", twoWay: false, authorized: false },
+  // listRuns reads the run index; the resume function answers it (both read the table and post
+  // through @connections), so a runs page needs no function of its own.
+  { routeKey: "listRuns", function: "resume", twoWay: false, authorized: false },
   { routeKey: "$default", function: "default", twoWay: true, authorized: false },
 ];
 
@@ -59,8 +62,9 @@ export type RouteKey = RouteDefinition["routeKey"];
 /**
  * Throttling of the WebSocket stage, shared by every client: `default` applies to each route
  * (`$connect` included) on its own, and `routes` overrides it for a route. `resume` is the route
- * that reads the table and posts replay pages, so it is tighter than the rest; each connection
- * also has its own resume budget (RESUME_REQUESTS_PER_WINDOW), so no single client can take the
+ * that reads the table and posts replay pages, so it is tighter than the rest, and `listRuns`
+ * (an index query and a batch read per page) tighter still; each connection also has its own
+ * budget (RESUME_REQUESTS_PER_WINDOW, RUNS_REQUESTS_PER_WINDOW), so no single client can take the
  * whole stage's.
  */
 export interface StageThrottle {
@@ -70,7 +74,7 @@ export interface StageThrottle {
 
 export const DEFAULT_STAGE_THROTTLE: StageThrottle = {
   default: { rateLimit: 200, burstLimit: 400 },
-  routes: { resume: { rateLimit: 50, burstLimit: 100 } },
+  routes: { resume: { rateLimit: 50, burstLimit: 100 }, listRuns: { rateLimit: 20, burstLimit: 40 } },
 };
 
 /** The throttle of one route under a stage throttle. */
@@ -86,11 +90,12 @@ export function checkRouteThrottle(throttle: RouteThrottle, name: string): void 
     throw new Error(`${name}.burstLimit must be a positive integer, got ${throttle.burstLimit}`);
 }
 
-/** Identity sources of the `$connect` authorizer: both query-string values must be present. */
-export const AUTHORIZER_IDENTITY_SOURCES = [
-  "route.request.querystring.traceId",
-  "route.request.querystring.token",
-];
+/**
+ * Identity sources of the `$connect` authorizer: the token must be present. The trace id is not
+ * one: a runs-list connection (`?runs=1`) has none, and a trace connection without one is refused
+ * by the connect function (400).
+ */
+export const AUTHORIZER_IDENTITY_SOURCES = ["route.request.querystring.token"];
 
-/** Query-string parameter names on the connect URL. */
-export const CONNECT_QUERY = { traceId: "traceId", token: "token" } as const;
+/** Query-string parameter names on the connect URL: `traceId` to watch a trace, `runs=1` the runs list. */
+export const CONNECT_QUERY = { traceId: "traceId", token: "token", runs: "runs" } as const;

@@ -33,12 +33,20 @@ export const keys = {
   runsDay: (startedAt: number) => `RUNS#${new Date(startedAt).toISOString().slice(0, 10)}`,
   /** The run index sort key: start time (ISO-8601, sorts as text), then the trace id. */
   runsOrder: (startedAt: number, traceId: string) => `${new Date(startedAt).toISOString()}#${traceId}`,
+  /**
+   * The runs watchers' partition (one item per connection watching the runs list, `CONN#id`), and
+   * the sort key of a watcher's reverse item in its connection partition. One small partition:
+   * connect caps the watchers (DEFAULT_MAX_RUNS_WATCHERS) and the emitter reads it at most once
+   * per cache period per container.
+   */
+  runsWatchers: "WATCH#RUNS",
   /** Key prefixes: `begins_with` queries, and IAM's `dynamodb:LeadingKeys` conditions. */
   tracePrefix: "TRACE#",
   connectionPrefix: "CONN#",
   eventPrefix: "EVT#",
   conflictPrefix: "CONFLICT#",
   runsPrefix: "RUNS#",
+  watchPrefix: "WATCH#",
 } as const;
 
 export function seqFromEventKey(sortKey: string): number {

@@ -468,7 +468,8 @@ export class TraceStreamApi extends Construct {
       authorizer: authEnv,
       connect: { ...tableEnv, [ENV.maxSubscribersPerTrace]: String(maxSubscribersPerTrace) },
       disconnect: tableEnv,
-      resume: tableEnv,
+      // resume also answers listRuns, which reaches back as far as events are kept.
+      resume: { ...tableEnv, [ENV.eventRetentionDays]: String(retentionDays) },
       default: {},
       emitter: {
         ...tableEnv,

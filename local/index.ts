@@ -175,6 +175,11 @@ export interface LocalStackOptions {
   readonly functionTimeouts?: Partial<Record<LambdaFunctionName, number>>;
   /** MAX_SUBSCRIBERS_PER_TRACE of connect. @default DEFAULT_MAX_SUBSCRIBERS_PER_TRACE (1000) */
   readonly maxSubscribersPerTrace?: number;
+  /**
+   * RUNS_WATCHERS_CACHE_MS of the emitter: how long it reuses the runs watchers it read.
+   * @default the emitter's default (2000)
+   */
+  readonly runsWatchersCacheMs?: number;
   /** Level of the stack's lines and of the handlers' Powertools logs. @default "info" */
   readonly logLevel?: LogLevel;
   /** Shorthand for `logLevel: "silent"`. */
@@ -377,6 +382,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           eventRetentionDays: options.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS,
           emitterConcurrency: options.emitterConcurrency ?? DEFAULT_EMITTER_CONCURRENCY,
           maxSubscribersPerTrace: options.maxSubscribersPerTrace ?? DEFAULT_MAX_SUBSCRIBERS_PER_TRACE,
+          runsWatchersCacheMs: options.runsWatchersCacheMs,
           jwtSecret: secret,
           tokenGrants: JSON.stringify(token.grants),
           tokenDefaultTtlSeconds: token.defaultTtlSeconds,

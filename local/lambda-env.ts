@@ -13,6 +13,8 @@ export interface LambdaEnvironmentInput {
   readonly eventRetentionDays: number;
   readonly emitterConcurrency: number;
   readonly maxSubscribersPerTrace: number;
+  /** The emitter's runs-watchers cache period, in ms (ENV.runsWatchersCacheMs; its default when absent). */
+  readonly runsWatchersCacheMs?: number | undefined;
   readonly jwtSecret: string;
   /** The token endpoint's policy, as TOKEN_GRANTS JSON. */
   readonly tokenGrants: string;
@@ -80,6 +82,7 @@ export function lambdaFunctionConfig(
     case "resume":
       own[ENV.tableName] = input.tableName;
       own[ENV.connectionsEndpoint] = endpoints.connections;
+      own[ENV.eventRetentionDays] = String(input.eventRetentionDays);
       break;
     case "emitter":
       own[ENV.tableName] = input.tableName;
@@ -88,6 +91,8 @@ export function lambdaFunctionConfig(
       own[ENV.eventSource] = input.eventSource;
       own[ENV.eventRetentionDays] = String(input.eventRetentionDays);
       own[ENV.emitterConcurrency] = String(input.emitterConcurrency);
+      if (input.runsWatchersCacheMs !== undefined)
+        own[ENV.runsWatchersCacheMs] = String(input.runsWatchersCacheMs);
       break;
     case "failure-recorder":
       own[ENV.failureQueueUrl] = endpoints.failureQueueUrl;

@@ -2,11 +2,15 @@ import { z } from "zod";
 import {
   MAX_CONFLICTS_COUNTED,
   MAX_CONFLICTS_LISTED,
+  MAX_RUN_GOAL_CHARS,
+  MAX_RUNS_CURSOR_CHARS,
+  MAX_RUNS_PAGE,
+  MAX_RUNS_SEARCH_CHARS,
   MAX_SEQ,
   TARGET_BATCH_BYTES,
   utf8Bytes,
 } from "./limits.js";
-import { ERROR_CODES, parseServerFrame as parseFrame } from "./server-frames.js";
+import { ERROR_CODES, parseServerFrame as parseFrame, RUN_FILTERS, RUN_STATUSES } from "./server-frames.js";
 import { ReceivedTraceEvent, Seq, type TraceEvent, TraceId } from "./trace-event.js";
 
 /** Codes carried by `{"type":"error"}` frames (each described in server-frames.ts). */
@@ -20,11 +24,31 @@ export const ResumeMessage = z.object({
   /** Last contiguous seq the client holds; -1 when it holds none. */
   afterSeq: z.number().int().min(-1).max(MAX_SEQ),
 });
-export const ClientMessage = z.discriminatedUnion("action", [PingMessage, ResumeMessage]);
+/** On a runs connection (`?runs=1`): one page of the runs list, newest first. */
+export const ListRunsMessage = z.strictObject({
+  action: z.literal("listRuns"),
+  /** The `next` of the previous page. */
+  after: z.string().min(1).max(MAX_RUNS_CURSOR_CHARS).optional(),
+  status: z.enum(RUN_FILTERS).optional(),
+  /** A trace id prefix, or words of the goal (case-insensitive). */
+  search: z.string().max(MAX_RUNS_SEARCH_CHARS).optional(),
+  limit: z.number().int().min(1).max(MAX_RUNS_PAGE).optional(),
+  /** A running run with no event for this long counts as stalled: 1 s to 1 day. */
+  stalledAfterMs: z.number().int().min(1000).max(86_400_000).optional(),
+});
+export const ClientMessage = z.discriminatedUnion("action", [PingMessage, ResumeMessage, ListRunsMessage]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ResumeMessage = z.infer<typeof ResumeMessage>;
-
-export { RAW_PING, RAW_PONG, ServerFrameError } from "./server-frames.js";
+export type ListRunsMessage = z.infer<typeof ListRunsMessage>;
+export {
+  RAW_PING,
+  RAW_PONG,
+  RUN_FILTERS,
+  RUN_STATUSES,
+  type RunFilter,
+  type RunStatus,
+  ServerFrameError,
+} from "./server-frames.js";
 
 /**
  * Server to client: JSON with `type`. Events in frames may carry names this version does not know
@@ -87,7 +111,34 @@ export const ConflictsFrame = z.object({
   /** The first refused events, ascending by seq (at most MAX_CONFLICTS_LISTED). */
   refused: z.array(RefusedEvent).max(MAX_CONFLICTS_LISTED),
 });
+/** One row of the runs list. Times are epoch milliseconds. */
+export const RunSummaryWire = z.object({
+  trace_id: TraceId,
+  goal: z.string().max(MAX_RUN_GOAL_CHARS).optional(),
+  status: z.enum(RUN_STATUSES),
+  started_at: z.number().int().min(0),
+  /** Kept coarse: refreshed at most every few seconds while nothing else changes. */
+  last_event_at: z.number().int().min(0),
+  tool_calls: z.number().int().min(0),
+  errors: z.number().int().min(0),
+  model_calls: z.number().int().min(0),
+  input_tokens: z.number().int().min(0),
+  output_tokens: z.number().int().min(0),
+  cost_usd: z.number().min(0),
+});
+/** A page of the runs list, newest first, answering `listRuns`. */
+export const RunsFrame = z.object({
+  type: z.literal("runs"),
+  runs: z.array(RunSummaryWire).max(MAX_RUNS_PAGE),
+  /** Pass as `after` for the next page; absent on the last. */
+  next: z.string().max(MAX_RUNS_CURSOR_CHARS).optional(),
+});
+/** Live, from the emitter: a run's summary changed (or a new run started). */
+export const RunFrame = z.object({ type: z.literal("run"), run: RunSummaryWire });
+
 export const ServerFrame = z.union([
+  RunsFrame,
+  RunFrame,
   EventFrame,
   EventsFrame,
   SyncedFrame,
@@ -106,6 +157,21 @@ export type RefusedEvent = z.infer<typeof RefusedEvent>;
 export type ConflictFrame = z.infer<typeof ConflictFrame>;
 export type ConflictsFrame = z.infer<typeof ConflictsFrame>;
 export type ServerFrame = z.infer<typeof ServerFrame>;
+export type RunSummaryWire = z.infer<typeof RunSummaryWire>;
+export type RunsFrame = z.infer<typeof RunsFrame>;
+export type RunFrame = z.infer<typeof RunFrame>;
+
+export function runsFrame(runs: readonly RunSummaryWire[], next: string | undefined): string {
+  return JSON.stringify({
+    type: "runs",
+    runs: [...runs],
+    ...(next === undefined ? {} : { next }),
+  } satisfies RunsFrame);
+}
+
+export function runFrame(run: RunSummaryWire): string {
+  return JSON.stringify({ type: "run", run } satisfies RunFrame);
+}
 
 export function eventFrame(event: TraceEvent): string {
   return JSON.stringify({ type: "event", ...event });

@@ -46,6 +46,27 @@ export const REPLAY_PAGE_BYTES = 256 * 1024;
 export const RESUME_WINDOW_MS = 10_000;
 export const RESUME_REQUESTS_PER_WINDOW = 20;
 
+/**
+ * The runs list (`listRuns`): one request returns at most MAX_RUNS_PAGE runs (RUNS_PAGE_DEFAULT
+ * when it does not say), and each connection may ask at most RUNS_REQUESTS_PER_WINDOW times per
+ * RESUME_WINDOW_MS.
+ */
+export const MAX_RUNS_PAGE = 100;
+export const RUNS_PAGE_DEFAULT = 25;
+export const RUNS_REQUESTS_PER_WINDOW = 20;
+/** A run's goal is kept (and sent) cut to this many characters, so a page of runs fits one frame. */
+export const MAX_RUN_GOAL_CHARS = 200;
+/** `listRuns` search text and cursor are at most this long. */
+export const MAX_RUNS_SEARCH_CHARS = 128;
+export const MAX_RUNS_CURSOR_CHARS = 200;
+/**
+ * A runs watcher's token may carry at most this many `traces` grants: they travel in the
+ * authorizer's context and in the watcher's item, and each one is a filter term of every list.
+ */
+export const MAX_RUNS_WATCHER_GRANTS = 20;
+/** Default cap on concurrent runs watchers (each gets every run update its grants match). */
+export const DEFAULT_MAX_RUNS_WATCHERS = 200;
+
 /** Default cap on concurrent subscribers of one trace; `$connect` refuses more with 429. */
 export const DEFAULT_MAX_SUBSCRIBERS_PER_TRACE = 1000;
 

@@ -14,7 +14,14 @@ import {
   TRACE_ID_PATTERN,
 } from "./event-names.js";
 import { metadataShapeIssue } from "./json-shape.js";
-import { MAX_CONFLICTS_COUNTED, MAX_CONFLICTS_LISTED, MAX_SEQ } from "./limits.js";
+import {
+  MAX_CONFLICTS_COUNTED,
+  MAX_CONFLICTS_LISTED,
+  MAX_RUN_GOAL_CHARS,
+  MAX_RUNS_CURSOR_CHARS,
+  MAX_RUNS_PAGE,
+  MAX_SEQ,
+} from "./limits.js";
 
 /** Codes carried by `{"type":"error"}` frames. */
 export const ERROR_CODES = [
@@ -38,7 +45,27 @@ export const RAW_PING = "ping";
 export const RAW_PONG = "pong";
 
 /** Client to server: JSON with `action` (route selection `$request.body.action`). */
-export type ClientMessage = { action: "ping" } | { action: "resume"; afterSeq: number };
+export type ClientMessage = { action: "ping" } | { action: "resume"; afterSeq: number } | ListRunsMessage;
+
+/** Run states the server knows; "stalled" is a running run without events for a while. */
+export const RUN_STATUSES = ["running", "completed", "failed"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+/** What `listRuns` may filter by: a stored status, or running but quiet for `stalledAfterMs`. */
+export const RUN_FILTERS = ["running", "stalled", "completed", "failed"] as const;
+export type RunFilter = (typeof RUN_FILTERS)[number];
+
+/** Client to server on a runs connection (`?runs=1`): one page of the runs list. */
+export interface ListRunsMessage {
+  action: "listRuns";
+  /** The `next` of the previous page. */
+  after?: string | undefined;
+  status?: RunFilter | undefined;
+  /** A trace id prefix, or words of the goal (case-insensitive). */
+  search?: string | undefined;
+  limit?: number | undefined;
+  /** A running run with no event for this long counts as stalled (status filters "running"/"stalled"). */
+  stalledAfterMs?: number | undefined;
+}
 
 export type EventFrame = ReceivedTraceEvent & { type: "event" };
 export interface EventsFrame {
@@ -79,7 +106,36 @@ export interface ConflictsFrame {
   more: boolean;
   refused: RefusedEvent[];
 }
+/** One row of the runs list. Times are epoch milliseconds. */
+export interface RunSummaryWire {
+  trace_id: string;
+  goal?: string | undefined;
+  status: RunStatus;
+  started_at: number;
+  /** Kept coarse: refreshed at most every few seconds while nothing else changes. */
+  last_event_at: number;
+  tool_calls: number;
+  errors: number;
+  model_calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+}
+/** A page of the runs list, newest first, answering `listRuns`. */
+export interface RunsFrame {
+  type: "runs";
+  runs: RunSummaryWire[];
+  /** Pass as `after` for the next page; absent on the last. */
+  next?: string | undefined;
+}
+/** Live, from the emitter: a run's summary changed (or a new run started). */
+export interface RunFrame {
+  type: "run";
+  run: RunSummaryWire;
+}
 export type ServerFrame =
+  | RunsFrame
+  | RunFrame
   | EventFrame
   | EventsFrame
   | SyncedFrame
@@ -141,6 +197,21 @@ export function parseServerFrame(text: string): ServerFrame {
       });
       return frame as unknown as ConflictsFrame;
     }
+    case "runs": {
+      if (!Array.isArray(frame.runs) || frame.runs.length > MAX_RUNS_PAGE) {
+        throw new ServerFrameError(`runs must be an array of at most ${MAX_RUNS_PAGE}`);
+      }
+      frame.runs.forEach((run, index) => {
+        runSummary(record(run, `runs[${index}]`), `runs[${index}]`);
+      });
+      if (frame.next !== undefined && string(frame.next, "next").length > MAX_RUNS_CURSOR_CHARS) {
+        throw new ServerFrameError("next is too long");
+      }
+      return frame as unknown as RunsFrame;
+    }
+    case "run":
+      runSummary(record(frame.run, "run"), "run");
+      return frame as unknown as RunFrame;
     default:
       throw new ServerFrameError(`unknown frame type ${JSON.stringify(frame.type)}`);
   }
@@ -189,6 +260,26 @@ function matches(value: unknown, pattern: RegExp, path: string): void {
 
 function traceId(value: unknown, path: string): void {
   matches(value, TRACE_ID_PATTERN, path);
+}
+
+function runSummary(run: Json, path: string): void {
+  traceId(run.trace_id, `${path}.trace_id`);
+  if (run.goal !== undefined && string(run.goal, `${path}.goal`).length > MAX_RUN_GOAL_CHARS) {
+    throw new ServerFrameError(`${path}.goal is too long`);
+  }
+  oneOf(run.status, RUN_STATUSES, `${path}.status`);
+  for (const key of [
+    "started_at",
+    "last_event_at",
+    "tool_calls",
+    "errors",
+    "model_calls",
+    "input_tokens",
+    "output_tokens",
+  ]) {
+    integer(run[key], `${path}.${key}`, 0);
+  }
+  number(run.cost_usd, `${path}.cost_usd`, 0);
 }
 
 /** RFC 9562 UUIDs (versions 1–8), the nil and the max UUID. */

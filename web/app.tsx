@@ -1,6 +1,8 @@
 import { useEffect, useState } from "react";
+import { RunsList } from "./components/runs-list.js";
 import { TracePicker } from "./components/trace-picker.js";
 import { TraceView } from "./components/trace-view.js";
+import { stalledAfterFromSearch } from "./runs-view.js";
 import { useNavigate, useSearch } from "./use-location.js";
 import {
   fetchHostedConfig,
@@ -9,7 +11,7 @@ import {
   type SetupResult,
 } from "./viewer-config.js";
 
-/** `/?traceId=T` watches T; without it, the start page. */
+/** `/?traceId=T` watches T; without it, the start page: the live runs list and a trace id box. */
 export function App() {
   const setup = useViewerSetup();
   const search = useSearch();
@@ -39,9 +41,21 @@ export function App() {
       />
     );
   }
+  if (!setup.ok) {
+    return (
+      <main className="page page--narrow" id="main">
+        <TracePicker setup={setup} onOpen={(id) => navigate({ traceId: id })} />
+      </main>
+    );
+  }
   return (
-    <main className="page page--narrow" id="main">
-      <TracePicker setup={setup} onOpen={(id) => navigate({ traceId: id })} />
+    <main className="page page--start" id="main">
+      <RunsList
+        setup={setup.setup}
+        stalledAfterMs={stalledAfterFromSearch(search)}
+        onOpen={(id) => navigate({ traceId: id })}
+      />
+      <TracePicker setup={setup} onOpen={(id) => navigate({ traceId: id })} compact />
     </main>
   );
 }

@@ -5,6 +5,7 @@
  *   GET  /api/config              {"mode":"local","webSocketUrl":"ws://127.0.0.1:3001/local","demo":true}
  *   GET  /config.json             the same: the page looks for a hosted viewer's config.json first
  *   GET  /api/token?traceId=T     {"token":"<JWT for T>","expiresInSeconds":3600}
+ *   GET  /api/token?traceId=*     a token for every trace (the runs list)
  *   POST /api/demo                {"traceId":"demo-..."}   (201: a simulated run has started)
  *
  * It mints tokens for anyone who can reach it, so it only answers requests addressed to a loopback
@@ -71,8 +72,9 @@ export function createViewerApi(deps: ViewerApiDeps): ApiHandler {
           answer(response, 400, { message: "traceId is required: GET /api/token?traceId=T" });
           return;
         }
-        if (!TRACE_ID_PATTERN.test(traceId)) {
-          answer(response, 400, { message: "traceId must be 1-128 characters of A-Za-z0-9._:/-" });
+        // `*` is the runs list's scope (web/use-runs.ts): every trace, as anything else is here.
+        if (traceId !== "*" && !TRACE_ID_PATTERN.test(traceId)) {
+          answer(response, 400, { message: "traceId must be 1-128 characters of A-Za-z0-9._:/-, or *" });
           return;
         }
         const token = await stack.mintToken([traceId], TOKEN_TTL_SECONDS);

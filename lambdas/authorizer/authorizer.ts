@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { TRACE_ID_PATTERN } from "../../protocol/index.js";
+import { MAX_RUNS_WATCHER_GRANTS, TRACE_ID_PATTERN } from "../../protocol/index.js";
 import type { Log, MetricsPort } from "../shared/telemetry.js";
 
 /**
@@ -107,6 +107,26 @@ export function makeAuthorizer(deps: { verify: TokenVerifier; log: Log; metrics:
     if (!grants.success) {
       deps.log.info("connection refused", { reason: "malformed_traces_claim", sub: subject });
       throw new Error(UNAUTHORIZED);
+    }
+    if (query.runs !== undefined) {
+      // The runs list: the connect function lists only the runs these grants allow, so they
+      // travel in the context (strings only, and bounded: each one is a filter term of each list).
+      if (query.runs !== "1" || query.traceId !== undefined) {
+        return policy("Allow", subject, request.methodArn, { traceId: "", sub: subject });
+      }
+      if (grants.data.length === 0 || grants.data.length > MAX_RUNS_WATCHER_GRANTS) {
+        deps.log.info("connection refused", {
+          reason: "runs_grants",
+          sub: subject,
+          grants: grants.data.length,
+        });
+        return policy("Deny", subject, request.methodArn, {});
+      }
+      return policy("Allow", subject, request.methodArn, {
+        runs: "1",
+        grants: JSON.stringify(grants.data),
+        sub: subject,
+      });
     }
     if (!TRACE_ID_PATTERN.test(traceId)) {
       // Not a trace at all: let the connect function answer 400, which says more than a 403.

@@ -1,7 +1,7 @@
 import { type ErrorCode, errorFrame, RAW_PING, RAW_PONG } from "../../protocol/index.js";
 import type { RouteResult } from "../shared/websocket-event.js";
 
-const KNOWN_ACTIONS = '"ping" or "resume"';
+const KNOWN_ACTIONS = '"ping", "resume" or "listRuns"';
 
 function refuse(code: ErrorCode, message: string): RouteResult {
   return { statusCode: 200, body: errorFrame(code, message) };

@@ -5,11 +5,13 @@ import {
   EVENT_NAMES,
   eventFrame,
   redactString,
+  runFrame,
   type TraceEvent,
   TraceEventError,
 } from "../../protocol/index.js";
 import { type ConnectionGateway, ConnectionPostError } from "../shared/connection-gateway.js";
-import type { RunIndex } from "../shared/run-index.js";
+import { grantAllows, type RunIndex, type RunSummary, toWire } from "../shared/run-index.js";
+import type { RunsWatcher, RunsWatchers } from "../shared/runs-watchers.js";
 import type { Log, MetricsPort } from "../shared/telemetry.js";
 import { EventConflictError, type TraceStore } from "../shared/trace-store.js";
 import { settleWithLimit } from "./bounded-pool.js";
@@ -21,6 +23,15 @@ export interface EmitterDeps {
   readonly gateway: Pick<ConnectionGateway, "post">;
   /** The runs list's summary items (lambdas/shared/run-index.ts). */
   readonly runIndex: Pick<RunIndex, "recordEvent">;
+  /** Connections watching the runs list: each gets the summaries its grants allow, as they change. */
+  readonly runsWatchers: Pick<RunsWatchers, "list" | "prune">;
+  /**
+   * How long a container reuses the watchers it read (one query per period, not per event): a
+   * watcher that connected since misses updates for at most this long.
+   */
+  readonly runsWatchersCacheMs: number;
+  /** Watchers read at most (connect caps them at this many). */
+  readonly maxRunsWatchers: number;
   readonly deadLetters: DeadLetterPort;
   readonly log: Log;
   readonly metrics: MetricsPort;
@@ -168,15 +179,65 @@ export function makeEmitter(deps: EmitterDeps) {
    * The runs list is a summary, not the record: a failed update is counted and logged, not thrown,
    * since a retry would find the event stored (a duplicate) and post it again to every watcher.
    */
-  async function recordRun(event: TraceEvent, expiresAt: number): Promise<void> {
+  async function recordRun(event: TraceEvent, expiresAt: number): Promise<RunSummary | undefined> {
     try {
-      await deps.runIndex.recordEvent(event, expiresAt);
+      return await deps.runIndex.recordEvent(event, expiresAt);
     } catch (error) {
       deps.metrics.count("RunIndexFailures");
       deps.log.warn("run summary not updated", {
         traceId: event.trace_id,
         seq: event.seq,
         error: String(error),
+      });
+      return undefined;
+    }
+  }
+
+  let watchersRead: { at: number; watchers: RunsWatcher[] } | undefined;
+  async function runsWatchers(): Promise<RunsWatcher[]> {
+    const now = deps.now();
+    if (watchersRead === undefined || now - watchersRead.at >= deps.runsWatchersCacheMs) {
+      watchersRead = { at: now, watchers: await deps.runsWatchers.list(deps.maxRunsWatchers) };
+    }
+    return watchersRead.watchers;
+  }
+
+  /**
+   * Posts a changed run summary to the runs watchers whose grants allow the trace. Like the event's
+   * fan-out, failures are counted and logged, never thrown: the list reads the summary on its next
+   * page anyway.
+   */
+  async function postRun(summary: RunSummary): Promise<void> {
+    let watchers: RunsWatcher[];
+    try {
+      watchers = (await runsWatchers()).filter((watcher) => grantAllows(watcher.grants, summary.traceId));
+    } catch (error) {
+      deps.metrics.count("RunUpdateFailures");
+      deps.log.warn("runs watchers not read", { traceId: summary.traceId, error: String(error) });
+      return;
+    }
+    if (watchers.length === 0) return;
+    const frame = runFrame(toWire(summary));
+    const connectedBefore = deps.now() - CONNECT_GRACE_MS;
+    const failures = await settleWithLimit(watchers, deps.concurrency, async ({ connectionId }) => {
+      if ((await deps.gateway.post(connectionId, frame)) === "sent") return;
+      if (await deps.runsWatchers.prune(connectionId, connectedBefore)) {
+        deps.metrics.count("StaleConnectionsPruned");
+        if (watchersRead) {
+          watchersRead = {
+            ...watchersRead,
+            watchers: watchersRead.watchers.filter((watcher) => watcher.connectionId !== connectionId),
+          };
+        }
+      }
+    });
+    deps.metrics.count("RunUpdatesDelivered", watchers.length - failures.length);
+    if (failures.length > 0) {
+      deps.metrics.count("RunUpdateFailures", failures.length);
+      deps.log.warn("run update not delivered to every watcher", {
+        traceId: summary.traceId,
+        failed: failures.length,
+        error: String(failures[0]?.reason),
       });
     }
   }
@@ -196,7 +257,7 @@ export function makeEmitter(deps: EmitterDeps) {
       return refuseConflict(event, input, error, expiresAt);
     }
     deps.metrics.count(duplicate ? "EventsDuplicate" : "EventsStored");
-    if (!duplicate) await recordRun(event, expiresAt);
+    const summary = duplicate ? undefined : await recordRun(event, expiresAt);
     const lag = deps.now() - Date.parse(event.timestamp);
     if (!duplicate && Number.isFinite(lag)) deps.metrics.milliseconds("EventLag", Math.max(0, lag));
 
@@ -204,6 +265,7 @@ export function makeEmitter(deps: EmitterDeps) {
     const { logged, ...result } = await fanOut(event.trace_id, eventFrame(event));
     deps.metrics.milliseconds("FanOutDuration", deps.now() - started);
     deps.metrics.count("EventsDelivered", result.delivered);
+    if (summary) await postRun(summary);
     if (result.pruned > 0) deps.metrics.count("StaleConnectionsPruned", result.pruned);
     const fields = { traceId: event.trace_id, seq: event.seq, event: event.event, duplicate, ...result };
     if (result.failed > 0) {

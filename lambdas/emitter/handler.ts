@@ -1,8 +1,9 @@
-import { DEFAULT_EVENT_RETENTION_DAYS } from "../../protocol/index.js";
+import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_MAX_RUNS_WATCHERS } from "../../protocol/index.js";
 import { documentClient, managementClient, sqsClient } from "../shared/aws-clients.js";
 import { type EnvRecord, positiveInteger, requiredString } from "../shared/config.js";
 import { ENV } from "../shared/env-names.js";
 import { dynamoRunIndex } from "../shared/run-index.js";
+import { dynamoRunsWatchers } from "../shared/runs-watchers.js";
 import type { HandlerRuntime } from "../shared/runtime.js";
 import { signedConnectionGateway } from "../shared/signed-connection-gateway.js";
 import { createTelemetry } from "../shared/telemetry.js";
@@ -11,6 +12,7 @@ import { sqsDeadLetters } from "./dead-letters.js";
 import { makeEmitter } from "./emitter.js";
 
 export const DEFAULT_EMITTER_CONCURRENCY = 32;
+export const DEFAULT_RUNS_WATCHERS_CACHE_MS = 2000;
 
 export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const tableName = requiredString(env, ENV.tableName, "the trace-stream DynamoDB table");
@@ -23,6 +25,9 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const emit = makeEmitter({
     store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
     runIndex: dynamoRunIndex(documentClient(env, runtime.signal), tableName),
+    runsWatchers: dynamoRunsWatchers(documentClient(env, runtime.signal), tableName),
+    runsWatchersCacheMs: positiveInteger(env, ENV.runsWatchersCacheMs, DEFAULT_RUNS_WATCHERS_CACHE_MS),
+    maxRunsWatchers: positiveInteger(env, ENV.maxRunsWatchers, DEFAULT_MAX_RUNS_WATCHERS),
     gateway: signedConnectionGateway({
       endpoint,
       client: managementClient(endpoint, env, runtime.signal),

@@ -19,6 +19,13 @@ export const ENV = {
   emitterConcurrency: "EMITTER_CONCURRENCY",
   /** Connect: most subscribers one trace may have at once. */
   maxSubscribersPerTrace: "MAX_SUBSCRIBERS_PER_TRACE",
+  /** Connect: most connections watching the runs list at once. */
+  maxRunsWatchers: "MAX_RUNS_WATCHERS",
+  /**
+   * Emitter: how long a container reuses the list of runs watchers it read, in milliseconds
+   * (default 2000). A watcher that connected since may miss run updates for that long.
+   */
+  runsWatchersCacheMs: "RUNS_WATCHERS_CACHE_MS",
   /** Authorizer: HS256 secret as a value (local stack and tests only). */
   jwtSecret: "JWT_SECRET",
   /** Authorizer: HS256 secret held in Secrets Manager (deployed stacks). */

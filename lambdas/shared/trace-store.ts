@@ -195,7 +195,10 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
       const reverse = await reverseItems(connectionId);
       await deleteItems(
         reverse.flatMap((item) => [
-          { pk: keys.trace(item.trace_id), sk: keys.connection(connectionId) },
+          // A runs watcher's reverse item points at the watchers' partition, not at a trace.
+          item.sk === keys.runsWatchers
+            ? { pk: keys.runsWatchers, sk: keys.connection(connectionId) }
+            : { pk: keys.trace(item.trace_id), sk: keys.connection(connectionId) },
           { pk: item.pk, sk: item.sk },
         ]),
       );
@@ -296,46 +299,13 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
       );
     },
 
-    async takeRequest(connectionId, traceId, { now, windowMs, perWindow }) {
-      const windowStart = now - (now % windowMs);
-      const key = { [PARTITION_KEY]: keys.connection(connectionId), [SORT_KEY]: keys.trace(traceId) };
-      const update = (expression: string, condition: string, values: Record<string, number>) =>
-        client
-          .send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key,
-              UpdateExpression: expression,
-              ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
-              ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#w": "rate_window", "#n": "rate_count" },
-              ExpressionAttributeValues: values,
-            }),
-          )
-          .then(
-            () => true,
-            (error: unknown) => {
-              if (error instanceof ConditionalCheckFailedException) return false;
-              throw error;
-            },
-          );
-      // One conditional write per request: count it in the current window while room is left ...
-      if (
-        await update("ADD #n :one", "#w = :w AND #n < :max", {
-          ":one": 1,
-          ":w": windowStart,
-          ":max": perWindow,
-        })
-      )
-        return "allowed";
-      // ... or open the window when the stored one is older (or none was ever opened).
-      if (
-        await update("SET #w = :w, #n = :one", "attribute_not_exists(#w) OR #w < :w", {
-          ":one": 1,
-          ":w": windowStart,
-        })
-      )
-        return "allowed";
-      return { retryAfterMs: windowStart + windowMs - now };
+    takeRequest(connectionId, traceId, rate) {
+      return takeRequestOn(
+        client,
+        tableName,
+        { [PARTITION_KEY]: keys.connection(connectionId), [SORT_KEY]: keys.trace(traceId) },
+        rate,
+      );
     },
 
     async countSubscribers(traceId, atMost) {
@@ -406,4 +376,54 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
       };
     },
   };
+}
+
+/**
+ * Counts one request against a fixed-window rate limit kept on the item at `key` (which must
+ * exist): "allowed", or how long until the window that refused it ends.
+ */
+export async function takeRequestOn(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  key: Record<string, string>,
+  { now, windowMs, perWindow }: { now: number; windowMs: number; perWindow: number },
+): Promise<"allowed" | { retryAfterMs: number }> {
+  const windowStart = now - (now % windowMs);
+  const update = (expression: string, condition: string, values: Record<string, number>) =>
+    client
+      .send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key,
+          UpdateExpression: expression,
+          ConditionExpression: `attribute_exists(#pk) AND (${condition})`,
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#w": "rate_window", "#n": "rate_count" },
+          ExpressionAttributeValues: values,
+        }),
+      )
+      .then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof ConditionalCheckFailedException) return false;
+          throw error;
+        },
+      );
+  // One conditional write per request: count it in the current window while room is left ...
+  if (
+    await update("ADD #n :one", "#w = :w AND #n < :max", {
+      ":one": 1,
+      ":w": windowStart,
+      ":max": perWindow,
+    })
+  )
+    return "allowed";
+  // ... or open the window when the stored one is older (or none was ever opened).
+  if (
+    await update("SET #w = :w, #n = :one", "attribute_not_exists(#w) OR #w < :w", {
+      ":one": 1,
+      ":w": windowStart,
+    })
+  )
+    return "allowed";
+  return { retryAfterMs: windowStart + windowMs - now };
 }

@@ -7,13 +7,18 @@ import {
   LAMBDA_PLATFORM_LOG_BYTES,
   type PerEventBytes,
   PRICES_USD,
+  RUN_FRAME_BYTES,
+  runIndexCostPerRun,
   STACK_DEFAULTS,
   xraySampledShare,
 } from "../../bench/cost-model.js";
 import type { FanOutSide } from "../../bench/fan-out.js";
 import { dynamoItemBytes } from "../../bench/per-event-bytes.js";
+import { measureRunIndex, typicalRun } from "../../bench/run-index-cost.js";
+import { changesSummary } from "../../lambdas/shared/run-index.js";
 import { DEFAULT_LOG_SAMPLE_RATE } from "../../lib/trace-stream-api.js";
 import { DEFAULT_EVENT_RETENTION_DAYS } from "../../protocol/limits.js";
+import { startTestTable } from "../helpers/dynalite.js";
 
 const measured: FanOutSide = {
   msPerEvent: 15,
@@ -116,5 +121,42 @@ describe("DynamoDB item size", () => {
     expect(dynamoItemBytes({})).toBe(100);
     expect(dynamoItemBytes({ pk: "TRACE#é" })).toBe(100 + 2 + 8);
     expect(dynamoItemBytes({ seq: 12345 })).toBe(100 + 3 + 4);
+  });
+});
+
+describe("cost model: the runs list per run", () => {
+  it("measures one summary write per event that changes the list, not one per event, and a page in two requests", async () => {
+    const table = await startTestTable("run-index-cost");
+    try {
+      const measured = await measureRunIndex(table.client, table.tableName);
+      const run = typicalRun("r", 0);
+      // Events a second or so apart: no last-event refresh is due between the changing ones.
+      expect(measured.eventsPerRun).toBe(run.length);
+      expect(measured.summaryWritesPerRun).toBe(run.filter(changesSummary).length);
+      expect(measured.summaryWritesPerRun).toBeLessThan(run.length);
+      expect(measured.summaryWriteUnitsPerRun).toBe(measured.summaryWritesPerRun);
+      // One index query and one batch read of the 25 summaries.
+      expect(measured.pageRequests).toBe(2);
+      expect(measured.pageReadUnits).toBeGreaterThan(0);
+    } finally {
+      await table.close();
+    }
+  });
+
+  it("prices summary writes, the index write and a run frame per write per watcher", () => {
+    const measured = {
+      eventsPerRun: 67,
+      summaryWritesPerRun: 32,
+      summaryWriteUnitsPerRun: 32,
+      pageRuns: 25,
+      pageRequests: 2,
+      pageReadUnits: 13,
+    };
+    const none = runIndexCostPerRun(measured, 0);
+    expect(none.totalUsd).toBeCloseTo((33 * PRICES_USD.dynamoWriteUnitPerMillion) / MILLION, 12);
+    const ten = runIndexCostPerRun(measured, 10);
+    expect(line(ten, "API Gateway messages").units).toBe(320);
+    expect(line(ten, "Data transfer out").units).toBeCloseTo((320 * RUN_FRAME_BYTES) / GB, 12);
+    expect(ten.pageUsd).toBeCloseTo((13 * 0.125 + 0.2 + 2 * 1) / MILLION, 12);
   });
 });

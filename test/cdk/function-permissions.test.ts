@@ -76,6 +76,7 @@ describe("each function's role allows exactly what its code calls (HS256 stack, 
       "Fn::GetAtt": [logicalId(construct), "Arn"],
     });
     const table = arn(api.table);
+    const runsIndex = { "Fn::Join": ["", [table, "/index/runs"]] };
     const post = stack.resolve(postToConnectionsArn(api.stage));
     const recorder = arn(api.functions["failure-recorder"]);
     const logsOf = (name: TraceStreamFunctionName) => ownLogs(stack, api, name);
@@ -86,19 +87,22 @@ describe("each function's role allows exactly what its code calls (HS256 stack, 
       ],
       connect: [
         ...logsOf("connect"),
-        ...allow(["dynamodb:Query"], table, leadingKeys("TRACE#")),
-        ...allow(["dynamodb:PutItem"], table, leadingKeys("TRACE#", "CONN#")),
+        ...allow(["dynamodb:Query"], table, leadingKeys("TRACE#", "WATCH#")),
+        ...allow(["dynamodb:PutItem"], table, leadingKeys("TRACE#", "CONN#", "WATCH#")),
       ],
       disconnect: [
         ...logsOf("disconnect"),
         ...allow(["dynamodb:Query"], table, leadingKeys("CONN#")),
-        ...allow(["dynamodb:BatchWriteItem"], table, leadingKeys("TRACE#", "CONN#")),
+        ...allow(["dynamodb:BatchWriteItem"], table, leadingKeys("TRACE#", "CONN#", "WATCH#")),
       ],
       resume: [
         ...logsOf("resume"),
         ...allow(["dynamodb:Query"], table, leadingKeys("TRACE#", "CONN#")),
         ...allow(["dynamodb:UpdateItem"], table, leadingKeys("CONN#")),
         ...allow(["dynamodb:BatchWriteItem"], table, leadingKeys("TRACE#", "CONN#")),
+        ...allow(["dynamodb:BatchGetItem"], table, leadingKeys("TRACE#")),
+        // listRuns queries the run index only: its day partitions, on the index's ARN.
+        ...allow(["dynamodb:Query"], runsIndex, leadingKeys("RUNS#")),
         ...allow(["execute-api:ManageConnections"], post),
       ],
       default: logsOf("default"),
@@ -115,6 +119,7 @@ describe("each function's role allows exactly what its code calls (HS256 stack, 
           table,
           leadingKeys("TRACE#"),
         ),
+        ...allow(["dynamodb:Query", "dynamodb:DeleteItem"], table, leadingKeys("WATCH#")),
         ...allow(["dynamodb:BatchWriteItem"], table, leadingKeys("CONN#")),
         ...allow(["execute-api:ManageConnections"], post),
         ...allow(["sqs:SendMessage"], arn(api.deadLetterQueue)),

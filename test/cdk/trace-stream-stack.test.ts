@@ -141,9 +141,20 @@ describe("WebSocket API", () => {
     expect(format).not.toMatch(/querystring|token/i);
   });
 
-  it("throttles resume tighter than the other routes, after the routes exist, and caps subscribers per trace", () => {
+  it("throttles resume and listRuns tighter than the other routes, after the routes exist, and caps subscribers per trace", () => {
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
-      RouteSettings: { resume: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } },
+      RouteSettings: {
+        resume: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+        listRuns: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      },
+    });
+    // listRuns is answered by the resume function, which reads as far back as events are kept.
+    template.hasResourceProperties("AWS::ApiGatewayV2::Route", {
+      RouteKey: "listRuns",
+      Target: Match.anyValue(),
+    });
+    expect(environmentOf(template, logicalId(stack.api.functions.resume))).toMatchObject({
+      EVENT_RETENTION_DAYS: "7",
     });
     const [stageResource] = Object.values(template.findResources("AWS::ApiGatewayV2::Stage"));
     const routeIds = Object.keys(template.findResources("AWS::ApiGatewayV2::Route"));
@@ -461,12 +472,12 @@ describe("least privilege", () => {
     }
   });
 
-  it("lets no function scan or batch-read the table, only resume and the emitter update it, and limits every table grant by partition prefix", () => {
+  it("lets no function scan the table, only resume batch-read run summaries, only resume and the emitter update it, and limits every table grant by partition prefix", () => {
     // The exact grants per function are in test/cdk/function-permissions.test.ts.
     for (const name of FUNCTION_NAMES) {
-      for (const action of ["dynamodb:Scan", "dynamodb:BatchGetItem"]) {
-        expect(dynamoActions(name), name).not.toContain(action);
-      }
+      expect(dynamoActions(name), name).not.toContain("dynamodb:Scan");
+      // listRuns reads the summaries behind a page of index keys (TRACE# partitions only).
+      if (name !== "resume") expect(dynamoActions(name), name).not.toContain("dynamodb:BatchGetItem");
       // resume keeps its connection's request window on the connection's own item; the emitter
       // keeps the run summary on the trace's own partition.
       if (name !== "resume" && name !== "emitter")
@@ -481,12 +492,17 @@ describe("least privilege", () => {
     }
   });
 
-  it("grants table access on this table only", () => {
+  it("grants table access on this table only, and on its runs index only to query it", () => {
+    const table = { "Fn::GetAtt": [logicalId(stack.api.table), "Arn"] };
+    const runsIndex = { "Fn::Join": ["", [table, `/index/${RUNS_INDEX}`]] };
     for (const name of ["connect", "disconnect", "resume", "emitter"] as const) {
       for (const statement of statementsOf(name).filter((s) =>
         actionsOf([s]).some((a) => a.startsWith("dynamodb:")),
       )) {
-        expect(statement.Resource).toEqual({ "Fn::GetAtt": [logicalId(stack.api.table), "Arn"] });
+        if (JSON.stringify(statement.Resource) === JSON.stringify(runsIndex)) {
+          expect(name).toBe("resume");
+          expect(actionsOf([statement])).toEqual(["dynamodb:Query"]);
+        } else expect(statement.Resource).toEqual(table);
       }
     }
   });

@@ -29,9 +29,14 @@ function importGraph(entry: string): Map<string, string[]> {
 }
 
 describe("package entry points", () => {
-  it("trace-stream/client exports the client, its error class and helpers", () => {
+  it("trace-stream/client exports the clients, the error class and helpers", () => {
     expect(Object.keys(client).sort()).toEqual(
       [
+        "RunsClient",
+        "byNewest",
+        "isStalled",
+        "laterRun",
+        "matchesRunsFilter",
         "TERMINAL_EVENTS",
         "TraceStreamClient",
         "TraceStreamError",

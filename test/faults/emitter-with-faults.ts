@@ -15,6 +15,7 @@ import { documentClient, managementClient, sqsClient } from "../../lambdas/share
 import { type ConnectionGateway, managementApiGateway } from "../../lambdas/shared/connection-gateway.js";
 import { ENV } from "../../lambdas/shared/env-names.js";
 import { dynamoRunIndex } from "../../lambdas/shared/run-index.js";
+import { dynamoRunsWatchers } from "../../lambdas/shared/runs-watchers.js";
 import { createTelemetry } from "../../lambdas/shared/telemetry.js";
 import { dynamoTraceStore, type TraceStore } from "../../lambdas/shared/trace-store.js";
 import type { HandlerFactory } from "../../local/index.js";
@@ -46,6 +47,9 @@ export function emitterWithFaults(faults: EmitterFaults): HandlerFactory {
     const emit = makeEmitter({
       store: faults.store ? faults.store(store) : store,
       runIndex: dynamoRunIndex(client, required(env, ENV.tableName)),
+      runsWatchers: dynamoRunsWatchers(client, required(env, ENV.tableName)),
+      runsWatchersCacheMs: 2000,
+      maxRunsWatchers: 200,
       gateway: faults.gateway ? faults.gateway(gateway) : gateway,
       deadLetters: sqsDeadLetters(sqsClient(env), required(env, ENV.deadLetterQueueUrl)),
       log,

@@ -71,6 +71,25 @@ describe("authorizer (HS256)", () => {
     expect(policy.policyDocument.Statement[0].Effect).toBe("Deny");
   });
 
+  it("allows a runs-list connection with the token's grants in its context, and denies one with more than 20", async () => {
+    const token = await mintToken({ secret: SECRET, traces: ["team-a/*", "run-9"], subject: "bob" });
+    const policy = await authorize(request({ runs: "1", token }));
+    expect(policy.policyDocument.Statement[0].Effect).toBe("Allow");
+    expect(policy.context).toEqual({ runs: "1", grants: '["team-a/*","run-9"]', sub: "bob" });
+
+    const many = await mintToken({ secret: SECRET, traces: Array.from({ length: 21 }, (_, n) => `t${n}/*`) });
+    expect((await authorize(request({ runs: "1", token: many }))).policyDocument.Statement[0].Effect).toBe(
+      "Deny",
+    );
+    // runs=2, or runs with a trace id: no runs grants in the context, so connect answers 400.
+    for (const query of [
+      { runs: "2", token },
+      { runs: "1", traceId: "run-9", token },
+    ]) {
+      expect((await authorize(request(query))).context).toEqual({ traceId: "", sub: "bob" });
+    }
+  });
+
   it("lets a malformed trace id through with no trace in context, for connect to answer 400", async () => {
     const token = await mintToken({ secret: SECRET, traces: ["*"] });
     const policy = await authorize(request({ traceId: "bad trace!", token }));

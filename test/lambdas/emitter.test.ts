@@ -11,6 +11,7 @@ import { makeEmitter } from "../../lambdas/emitter/emitter.js";
 import { createHandler } from "../../lambdas/emitter/handler.js";
 import { ConnectionPostError, managementApiGateway } from "../../lambdas/shared/connection-gateway.js";
 import { dynamoRunIndex } from "../../lambdas/shared/run-index.js";
+import { dynamoRunsWatchers } from "../../lambdas/shared/runs-watchers.js";
 import { dynamoTraceStore, type TraceStore } from "../../lambdas/shared/trace-store.js";
 import { MAX_EVENT_BYTES, REDACTED } from "../../protocol/index.js";
 import { startTestTable, type TestTable } from "../helpers/dynalite.js";
@@ -38,6 +39,9 @@ function emitterWith(gateway = recordingGateway(), concurrency = 32, storeUsed: 
   const emit = makeEmitter({
     store: storeUsed,
     runIndex: dynamoRunIndex(table.client, table.tableName),
+    runsWatchers: dynamoRunsWatchers(table.client, table.tableName),
+    runsWatchersCacheMs: 2000,
+    maxRunsWatchers: 200,
     gateway,
     deadLetters,
     log,

@@ -10,6 +10,7 @@ import { createHandler as emitter } from "../../lambdas/emitter/handler.js";
 import { createHandler as failureRecorder } from "../../lambdas/failure-recorder/handler.js";
 import { createHandler as resume } from "../../lambdas/resume/handler.js";
 import { ENV } from "../../lambdas/shared/env-names.js";
+import { dynamoRunsWatchers } from "../../lambdas/shared/runs-watchers.js";
 import { dynamoTraceStore } from "../../lambdas/shared/trace-store.js";
 import { FUNCTION_NAMES, type FunctionName } from "../../lib/function-names.js";
 import { FUNCTION_PERMISSIONS } from "../../lib/function-permissions.js";
@@ -67,8 +68,15 @@ function partitionsOf(operation: string, input: Record<string, unknown>): (strin
     case "DeleteItem":
     case "UpdateItem":
       return [pk(input.Key)];
-    case "Query":
-      return [prefixOf((input.ExpressionAttributeValues as Record<string, unknown>)[":pk"])];
+    case "Query": {
+      // A query of the run index names its day partition; every other query its `pk`.
+      const values = input.ExpressionAttributeValues as Record<string, unknown>;
+      return [prefixOf(values[":pk"] ?? values[":day"])];
+    }
+    case "BatchGetItem":
+      return Object.values(input.RequestItems as Record<string, { Keys: unknown[] }>)
+        .flatMap((request) => request.Keys)
+        .map(pk);
     case "BatchWriteItem":
       return Object.values(input.RequestItems as Record<string, unknown[]>)
         .flat()
@@ -233,6 +241,31 @@ async function session(stack: TestStack): Promise<void> {
     requestContext: { requestId: "r-1", condition: "RetriesExhausted" },
     requestPayload: {},
   });
+
+  // The runs list: a watcher connects, lists a page, gets a live update; a gone watcher is pruned.
+  const watchers = dynamoRunsWatchers(stack.clients.dynamo, stack.tableName);
+  const runs = await openSubscriber(
+    `${stack.endpoints.webSocketUrl}?runs=1&token=${await stack.mintToken("permissions-*")}`,
+  );
+  await watchers.put({
+    connectionId: "stale-runs=",
+    grants: ["*"],
+    connectedAt: 0,
+    expiresAt: 9_999_999_999,
+  });
+  runs.send({ action: "listRuns" });
+  await runs.waitFor((frame) => frame.type === "runs");
+  stack.clock.advance(60_000); // past the emitter's watcher cache
+  await putTraceEvents(stack, [
+    traceEvent(traceId, 3, { event: "tool_call_start", metadata: { tool: "t", call_id: "c" } }),
+  ]);
+  await runs.waitFor((frame) => frame.type === "run");
+  await eventually(
+    async () => !(await watchers.list(10)).some((watcher) => watcher.connectionId === "stale-runs="),
+    "the gone runs watcher pruned",
+    10_000,
+  );
+  await runs.close();
 
   viewer.send({ action: "ping" });
   await viewer.waitFor((frame) => frame.type === "pong");

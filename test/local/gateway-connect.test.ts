@@ -99,8 +99,9 @@ describe("local gateway $connect", () => {
   });
 
   it.each([
+    // The token is the only identity source: a runs-list connection (`?runs=1`) has no trace id.
     ["the token is missing", { traceId: "trace-1" }],
-    ["the traceId is missing", { token: "t0k" }],
+    ["the token is missing from a runs-list connection", { runs: "1" }],
     ["the token is empty", { traceId: "trace-1", token: "" }],
   ])("answers 401 without invoking the authorizer when %s", async (_case, query) => {
     const { gateway, lambdas } = await start();

@@ -99,7 +99,44 @@ const event = fc
     ).map((metadata) => ({ ...common, metadata }) as Record<string, unknown>),
   );
 
+const run = fc.record(
+  {
+    trace_id: fc.constantFrom("team-a/run-1", "run:42/a.b_c", "bad id"),
+    goal: fc.oneof(fc.string({ maxLength: 5 }), fc.constant("g".repeat(201))),
+    status: fc.constantFrom("running", "completed", "failed", "stalled"),
+    started_at: fc.integer({ min: -1, max: 2_000_000_000_000 }),
+    last_event_at: fc.integer({ min: 0, max: 2_000_000_000_000 }),
+    tool_calls: fc.integer({ min: -1, max: 50 }),
+    errors: fc.nat(5),
+    model_calls: fc.nat(5),
+    input_tokens: fc.nat(100_000),
+    output_tokens: fc.oneof(fc.nat(100_000), fc.constant(1.5)),
+    cost_usd: fc.double({ min: -0.5, max: 10, noNaN: true, noDefaultInfinity: true }),
+  },
+  {
+    requiredKeys: [
+      "trace_id",
+      "status",
+      "started_at",
+      "last_event_at",
+      "tool_calls",
+      "errors",
+      "model_calls",
+      "input_tokens",
+      "output_tokens",
+      "cost_usd",
+    ],
+  },
+);
+
 const frame = fc.oneof(
+  fc
+    .record(
+      { runs: fc.array(run, { maxLength: 3 }), next: fc.string({ maxLength: 3 }) },
+      { requiredKeys: ["runs"] },
+    )
+    .map((fields) => ({ type: "runs", ...fields })),
+  run.map((body) => ({ type: "run", run: body })),
   event.map((body) => ({ type: "event", ...body })),
   fc.array(event, { maxLength: 3 }).map((events) => ({ type: "events", trace_id: "trace-1", events })),
   fc
@@ -131,7 +168,11 @@ const frame = fc.oneof(
 function replaceAt(target: Record<string, unknown>, pick: number, value: unknown): Record<string, unknown> {
   const copy = structuredClone(target);
   const holders: Record<string, unknown>[] = [copy];
-  const inner = (copy.events as Record<string, unknown>[] | undefined)?.[0] ?? copy;
+  const inner =
+    (copy.events as Record<string, unknown>[] | undefined)?.[0] ??
+    (copy.runs as Record<string, unknown>[] | undefined)?.[0] ??
+    (copy.run as Record<string, unknown> | undefined) ??
+    copy;
   holders.push(inner);
   if (typeof inner.metadata === "object" && inner.metadata !== null) {
     holders.push(inner.metadata as Record<string, unknown>);

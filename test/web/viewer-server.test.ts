@@ -99,7 +99,7 @@ describe("viewer API with a local stack", () => {
     });
     expect(await getJson("/api/token?traceId=has%20space")).toMatchObject({
       status: 400,
-      body: { message: "traceId must be 1-128 characters of A-Za-z0-9._:/-" },
+      body: { message: "traceId must be 1-128 characters of A-Za-z0-9._:/-, or *" },
     });
   });
 

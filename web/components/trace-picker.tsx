@@ -5,10 +5,12 @@ import { type SetupResult, startDemo } from "../viewer-config.js";
 export interface TracePickerProps {
   readonly setup: SetupResult;
   readonly onOpen: (traceId: string) => void;
+  /** Below the runs list: a secondary heading and no introduction. */
+  readonly compact?: boolean;
 }
 
-/** The start page: type a trace id, or (local stack) start a simulated run and watch it. */
-export function TracePicker({ setup, onOpen }: TracePickerProps) {
+/** Type a trace id, or (local stack) start a simulated run and watch it. */
+export function TracePicker({ setup, onOpen, compact = false }: TracePickerProps) {
   const inputId = useId();
   const hintId = useId();
   const errorId = useId();
@@ -41,14 +43,22 @@ export function TracePicker({ setup, onOpen }: TracePickerProps) {
   };
 
   return (
-    <section className="card picker" aria-labelledby="picker-heading">
-      <h1 id="picker-heading" className="picker__title">
-        Watch an agent run
-      </h1>
-      <p className="muted">
-        Open a trace to see its plan, tool calls, budget and approvals as they happen. Late? The history comes
-        first, then the live events.
-      </p>
+    <section className="card picker" aria-labelledby="picker-heading" data-testid="trace-picker">
+      {compact ? (
+        <h2 id="picker-heading" className="picker__title picker__title--compact">
+          Open a trace id
+        </h2>
+      ) : (
+        <>
+          <h1 id="picker-heading" className="picker__title">
+            Watch an agent run
+          </h1>
+          <p className="muted">
+            Open a trace to see its plan, tool calls, budget and approvals as they happen. Late? The history
+            comes first, then the live events.
+          </p>
+        </>
+      )}
       {!setup.ok && (
         <p className="notice notice--error" role="alert" data-testid="setup-problem">
           <span aria-hidden="true">✕</span> {setup.reason}

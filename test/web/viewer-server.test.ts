@@ -139,12 +139,16 @@ describe("viewer API with a local stack", () => {
     const traceId = String(body.traceId);
     expect(traceId).toMatch(/^demo-[0-9a-f-]{36}$/);
 
-    await vi.waitFor(async () => expect((await storedEvents(traceId)).at(-1)?.event).toBe("plan_completed"), {
-      timeout: 20_000,
-      interval: 200,
-    });
-    const events = await storedEvents(traceId);
-    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+    // Events are delivered concurrently, so the last one may be stored before those before it.
+    const events = await vi.waitFor(
+      async () => {
+        const stored = await storedEvents(traceId);
+        expect(stored.at(-1)?.event).toBe("plan_completed");
+        expect(stored.map((event) => event.seq)).toEqual(stored.map((_, index) => index));
+        return stored;
+      },
+      { timeout: 20_000, interval: 200 },
+    );
     expect(events.filter((event) => event.event === "tool_call_error")).toHaveLength(1);
   });
 });

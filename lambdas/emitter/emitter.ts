@@ -5,13 +5,17 @@ import {
   EVENT_NAMES,
   eventFrame,
   redactString,
-  runFrame,
   type TraceEvent,
   TraceEventError,
 } from "../../protocol/index.js";
-import { type ConnectionGateway, ConnectionPostError } from "../shared/connection-gateway.js";
-import { grantAllows, type RunIndex, type RunSummary, toWire } from "../shared/run-index.js";
-import type { RunsWatcher, RunsWatchers } from "../shared/runs-watchers.js";
+import {
+  CONNECT_GRACE_MS,
+  type ConnectionGateway,
+  ConnectionPostError,
+} from "../shared/connection-gateway.js";
+import type { RunIndex, RunSummary } from "../shared/run-index.js";
+import { makeRunUpdates } from "../shared/run-updates.js";
+import type { RunsWatchers } from "../shared/runs-watchers.js";
 import type { Log, MetricsPort } from "../shared/telemetry.js";
 import { EventConflictError, type TraceStore } from "../shared/trace-store.js";
 import { settleWithLimit } from "./bounded-pool.js";
@@ -46,16 +50,11 @@ export interface EmitterDeps {
 /** Failed posts named in the fan-out's error line (the rest are only counted). */
 const LOGGED_FAILURES = 5;
 
-/**
- * API Gateway answers 410 for a connection whose `$connect` has not returned yet (up to its 29 s
- * integration timeout), though its subscription is already written. Such a connection is not
- * stale: it will `resume` once open, and the event is stored, so it only misses the live copy.
- */
-export const CONNECT_GRACE_MS = 30_000;
-
 export type EmitOutcome =
   | { kind: "rejected"; code: Rejection["code"] }
   | { kind: "delivered"; duplicate: boolean; delivered: number; pruned: number; failed: number };
+
+export { CONNECT_GRACE_MS };
 
 const DETAIL_TYPES: ReadonlySet<string> = new Set(EVENT_NAMES);
 
@@ -193,54 +192,16 @@ export function makeEmitter(deps: EmitterDeps) {
     }
   }
 
-  let watchersRead: { at: number; watchers: RunsWatcher[] } | undefined;
-  async function runsWatchers(): Promise<RunsWatcher[]> {
-    const now = deps.now();
-    if (watchersRead === undefined || now - watchersRead.at >= deps.runsWatchersCacheMs) {
-      watchersRead = { at: now, watchers: await deps.runsWatchers.list(deps.maxRunsWatchers) };
-    }
-    return watchersRead.watchers;
-  }
-
-  /**
-   * Posts a changed run summary to the runs watchers whose grants allow the trace. Like the event's
-   * fan-out, failures are counted and logged, never thrown: the list reads the summary on its next
-   * page anyway.
-   */
-  async function postRun(summary: RunSummary): Promise<void> {
-    let watchers: RunsWatcher[];
-    try {
-      watchers = (await runsWatchers()).filter((watcher) => grantAllows(watcher.grants, summary.traceId));
-    } catch (error) {
-      deps.metrics.count("RunUpdateFailures");
-      deps.log.warn("runs watchers not read", { traceId: summary.traceId, error: String(error) });
-      return;
-    }
-    if (watchers.length === 0) return;
-    const frame = runFrame(toWire(summary));
-    const connectedBefore = deps.now() - CONNECT_GRACE_MS;
-    const failures = await settleWithLimit(watchers, deps.concurrency, async ({ connectionId }) => {
-      if ((await deps.gateway.post(connectionId, frame)) === "sent") return;
-      if (await deps.runsWatchers.prune(connectionId, connectedBefore)) {
-        deps.metrics.count("StaleConnectionsPruned");
-        if (watchersRead) {
-          watchersRead = {
-            ...watchersRead,
-            watchers: watchersRead.watchers.filter((watcher) => watcher.connectionId !== connectionId),
-          };
-        }
-      }
-    });
-    deps.metrics.count("RunUpdatesDelivered", watchers.length - failures.length);
-    if (failures.length > 0) {
-      deps.metrics.count("RunUpdateFailures", failures.length);
-      deps.log.warn("run update not delivered to every watcher", {
-        traceId: summary.traceId,
-        failed: failures.length,
-        error: String(failures[0]?.reason),
-      });
-    }
-  }
+  const postRun = makeRunUpdates({
+    runsWatchers: deps.runsWatchers,
+    cacheMs: deps.runsWatchersCacheMs,
+    maxWatchers: deps.maxRunsWatchers,
+    gateway: deps.gateway,
+    concurrency: deps.concurrency,
+    log: deps.log,
+    metrics: deps.metrics,
+    now: deps.now,
+  });
 
   return async function emit(input: unknown): Promise<EmitOutcome> {
     deps.metrics.count("EventsReceived");

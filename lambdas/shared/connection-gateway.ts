@@ -132,3 +132,10 @@ export function managementApiGateway(
     close: (connectionId) => deleteConnection(client, connectionId),
   };
 }
+
+/**
+ * API Gateway answers 410 for a connection whose `$connect` has not returned yet (up to its 29 s
+ * integration timeout), though its subscription is already written. Such a connection is not
+ * stale: it will `resume` once open, and the event is stored, so it only misses the live copy.
+ */
+export const CONNECT_GRACE_MS = 30_000;

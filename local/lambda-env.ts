@@ -12,6 +12,8 @@ export interface LambdaEnvironmentInput {
   readonly eventSource: string;
   readonly eventRetentionDays: number;
   readonly emitterConcurrency: number;
+  /** The emitter's FAN_OUT_MODE. */
+  readonly fanOut: "direct" | "stream";
   readonly maxSubscribersPerTrace: number;
   readonly jwtSecret: string;
   /** The token endpoint's policy, as TOKEN_GRANTS JSON. */
@@ -87,6 +89,12 @@ export function lambdaFunctionConfig(
       own[ENV.deadLetterQueueUrl] = endpoints.deadLetterQueueUrl;
       own[ENV.eventSource] = input.eventSource;
       own[ENV.eventRetentionDays] = String(input.eventRetentionDays);
+      own[ENV.emitterConcurrency] = String(input.emitterConcurrency);
+      own[ENV.fanOutMode] = input.fanOut;
+      break;
+    case "fan-out":
+      own[ENV.tableName] = input.tableName;
+      own[ENV.connectionsEndpoint] = endpoints.connections;
       own[ENV.emitterConcurrency] = String(input.emitterConcurrency);
       break;
     case "failure-recorder":

@@ -62,7 +62,10 @@ export async function startStreamFront(options: StreamFrontOptions): Promise<Str
     );
 
   // Writes a crash left between their intent and their records: finished before serving.
-  for (const intent of options.stream.unfinished()) {
+  const unfinished = options.stream.unfinished();
+  if (unfinished.length > 0)
+    options.log.info(`recording ${unfinished.length} writes the last stop cut short`);
+  for (const intent of unfinished) {
     options.stream.complete(intent.id, await itemsOf(intent.keys));
   }
 

@@ -31,9 +31,13 @@ interface Intent {
   readonly old: readonly (AttributeMap | null)[];
 }
 
+/**
+ * A record line names the intent and key it ends, so a crash that cuts the lines of one write
+ * short leaves only the keys without a record to finish again.
+ */
 type Line =
   | { readonly intent: Intent }
-  | { readonly record: DynamoStreamRecord; readonly shard: number }
+  | { readonly record: DynamoStreamRecord; readonly shard: number; readonly of?: readonly [number, number] }
   | { readonly done: number };
 
 const FILE = "dynamodb-stream.jsonl";
@@ -68,6 +72,8 @@ export class StreamLog {
   readonly #options: StreamLogOptions;
   readonly #shards: DynamoStreamRecord[][];
   readonly #intents = new Map<number, Intent>();
+  /** Keys (by index) of unfinished intents whose record is already in the log. */
+  readonly #recorded = new Map<number, Set<number>>();
   readonly #checkpoints = new Map<number, string>();
   readonly #listeners = new Set<(shard: number) => void>();
   #file: FileHandle | undefined;
@@ -100,6 +106,12 @@ export class StreamLog {
         log.#nextIntent = Math.max(log.#nextIntent, line.intent.id + 1);
       } else if ("done" in line) log.#intents.delete(line.done);
       else if ("record" in line && log.#shards[line.shard]) {
+        if (line.of) {
+          const [intent, key] = line.of;
+          const keys = log.#recorded.get(intent) ?? new Set<number>();
+          keys.add(key);
+          log.#recorded.set(intent, keys);
+        }
         log.#shards[line.shard]?.push(line.record);
         log.#bumpSequence(line.record.dynamodb.SequenceNumber);
       }
@@ -112,7 +124,8 @@ export class StreamLog {
         log.#bumpSequence(sequence);
       }
     }
-    await log.#compact();
+    // With unfinished intents, the log keeps which of their keys have records: compacted later.
+    if (log.#intents.size === 0) await log.#compact();
     return log;
   }
 
@@ -158,16 +171,19 @@ export class StreamLog {
     const intent = this.#intents.get(id);
     if (!intent) return [];
     this.#intents.delete(id);
+    const recorded = this.#recorded.get(id);
+    this.#recorded.delete(id);
     const lines: string[] = [];
     const added: { shard: number; record: DynamoStreamRecord }[] = [];
     intent.keys.forEach((keys, i) => {
+      if (recorded?.has(i)) return; // its record was logged before a crash cut the rest
       const before = intent.old[i] ?? null;
       const after = now[i] ?? null;
       if (canonical(before) === canonical(after)) return; // DynamoDB writes no record for a no-op
       const record = this.#record(keys, before, after);
       const shard = this.shardOf(keys);
       added.push({ shard, record });
-      lines.push(JSON.stringify({ record, shard }));
+      lines.push(JSON.stringify({ record, shard, of: [id, i] }));
     });
     lines.push(JSON.stringify({ done: id }));
     void this.#append(`${lines.join("\n")}\n`, false).catch(() => undefined);

@@ -81,7 +81,8 @@ export async function startTestStack(
     now: clock.now,
     fanOut: testFanOutMode(),
     ...options,
-    streamEventSource: { retryDelayMs: () => 10, ...options.streamEventSource },
+    // No batching window: the suites test what is delivered, not when (the stream tests set one).
+    streamEventSource: { retryDelayMs: () => 10, maxBatchingWindowSeconds: 0, ...options.streamEventSource },
     retry: { baseDelayMs: 5, maxDelayMs: 20, ...options.retry },
     asyncRetry: { baseDelayMs: 5, maxDelayMs: 20, ...options.asyncRetry },
     faults: {

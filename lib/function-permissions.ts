@@ -102,12 +102,13 @@ export const FUNCTION_PERMISSIONS: Readonly<
     sendTo: "deadLetterQueue",
   },
   "failure-recorder": { sendTo: "failureQueue" },
-  // fanOut: "stream". subscribers (a query on TRACE#), pruneSubscription (conditional delete of the
-  // subscription, batch delete of the reverse item); the mapping reads the stream and sends a batch
-  // that kept failing to the failure queue (its on-failure destination) with the function's role.
+  // fanOut: "stream". subscribers (a query on TRACE#), the run summary (an update of the trace's
+  // RUN item), pruneSubscription (conditional delete of the subscription, batch delete of the
+  // reverse item); the mapping reads the stream and sends a batch that kept failing to the failure
+  // queue (its on-failure destination) with the function's role.
   "fan-out": {
     table: [
-      { actions: ["dynamodb:Query", "dynamodb:DeleteItem"], partitions: [TRACE] },
+      { actions: ["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], partitions: [TRACE] },
       { actions: ["dynamodb:BatchWriteItem"], partitions: [CONN] },
     ],
     postToConnections: true,

@@ -204,7 +204,8 @@ export function makeEmitter(deps: EmitterDeps) {
       return refuseConflict(event, input, error, expiresAt);
     }
     deps.metrics.count(duplicate ? "EventsDuplicate" : "EventsStored");
-    if (!duplicate) await recordRun(event, expiresAt);
+    // In stream mode the fan-out keeps the run summary, one write per batch (lambdas/fan-out).
+    if (!duplicate && deps.fanOut !== "stream") await recordRun(event, expiresAt);
     const lag = deps.now() - Date.parse(event.timestamp);
     if (!duplicate && Number.isFinite(lag)) deps.metrics.milliseconds("EventLag", Math.max(0, lag));
 

@@ -2,6 +2,7 @@ import { replayFrames, TARGET_BATCH_BYTES, type TraceEvent } from "../../protoco
 import { settleWithLimit } from "../emitter/bounded-pool.js";
 import { CONNECT_GRACE_MS } from "../emitter/emitter.js";
 import { type ConnectionGateway, ConnectionPostError } from "../shared/connection-gateway.js";
+import type { RunIndex } from "../shared/run-index.js";
 import type { Log, MetricsPort } from "../shared/telemetry.js";
 import type { TraceStore } from "../shared/trace-store.js";
 import { type StreamedEvent, type StreamRecord, streamedEvent } from "./stream-records.js";
@@ -9,6 +10,11 @@ import { type StreamedEvent, type StreamRecord, streamedEvent } from "./stream-r
 export interface FanOutDeps {
   readonly store: Pick<TraceStore, "subscribers" | "pruneSubscription">;
   readonly gateway: Pick<ConnectionGateway, "post">;
+  /**
+   * The runs list's summary items: in stream mode the fan-out keeps them, one write per trace per
+   * batch instead of the emitter's one per event.
+   */
+  readonly runIndex: Pick<RunIndex, "recordEvents">;
   readonly log: Log;
   readonly metrics: MetricsPort;
   readonly now: () => number;
@@ -26,6 +32,8 @@ export interface TraceBatch {
   readonly events: readonly TraceEvent[];
   /** Sequence number of the trace's first record in the batch: where a retry must restart. */
   readonly firstSequenceNumber: string;
+  /** The latest TTL of the events' items (epoch seconds), when the records carry it. */
+  readonly expiresAt?: number | undefined;
 }
 
 /** Lambda's partial batch response (ReportBatchItemFailures). */
@@ -41,19 +49,24 @@ const LOGGED_FAILURES = 5;
  * seqs makes the frames right whatever order or repetition a retry brings.
  */
 export function groupByTrace(events: readonly StreamedEvent[]): TraceBatch[] {
-  const traces = new Map<string, { firstSequenceNumber: string; bySeq: Map<number, TraceEvent> }>();
-  for (const { sequenceNumber, event } of events) {
+  const traces = new Map<
+    string,
+    { firstSequenceNumber: string; bySeq: Map<number, TraceEvent>; expiresAt: number | undefined }
+  >();
+  for (const { sequenceNumber, event, expiresAt } of events) {
     let trace = traces.get(event.trace_id);
     if (!trace) {
-      trace = { firstSequenceNumber: sequenceNumber, bySeq: new Map() };
+      trace = { firstSequenceNumber: sequenceNumber, bySeq: new Map(), expiresAt: undefined };
       traces.set(event.trace_id, trace);
     }
     if (!trace.bySeq.has(event.seq)) trace.bySeq.set(event.seq, event);
+    if (expiresAt !== undefined) trace.expiresAt = Math.max(trace.expiresAt ?? 0, expiresAt);
   }
-  return [...traces].map(([traceId, { firstSequenceNumber, bySeq }]) => ({
+  return [...traces].map(([traceId, { firstSequenceNumber, bySeq, expiresAt }]) => ({
     traceId,
     firstSequenceNumber,
     events: [...bySeq.values()].sort((a, b) => a.seq - b.seq),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
   }));
 }
 
@@ -114,6 +127,21 @@ export function makeFanOut(deps: FanOutDeps) {
     return { frames: frames.length, posted, delivered, pruned, failed, logged };
   }
 
+  /**
+   * The runs list is a summary, not the record: a failed update is counted and logged, not
+   * thrown (a retried batch would post its events again). A batch the stream hands over twice
+   * (a retry after a failure, or a restart before the checkpoint) counts its events twice.
+   */
+  async function recordRun(batch: TraceBatch): Promise<void> {
+    if (batch.expiresAt === undefined) return;
+    try {
+      await deps.runIndex.recordEvents(batch.events, batch.expiresAt);
+    } catch (error) {
+      deps.metrics.count("RunIndexFailures");
+      deps.log.warn("run summary not updated", { traceId: batch.traceId, error: String(error) });
+    }
+  }
+
   return async function fanOut(records: readonly StreamRecord[]): Promise<BatchResponse> {
     const events: StreamedEvent[] = [];
     for (const record of records) {
@@ -128,6 +156,7 @@ export function makeFanOut(deps: FanOutDeps) {
     const started = deps.now();
     const storageFailures = await settleWithLimit(batches, traceConcurrency, async (batch) => {
       const { logged, ...result } = await fanOutTrace(batch);
+      await recordRun(batch);
       const eventCount = batch.events.length;
       deps.metrics.count("EventsDelivered", result.delivered * eventCount);
       deps.metrics.count("FramesPosted", result.posted);

@@ -2,6 +2,7 @@ import { DEFAULT_EMITTER_CONCURRENCY } from "../emitter/handler.js";
 import { documentClient, managementClient } from "../shared/aws-clients.js";
 import { type EnvRecord, positiveInteger, requiredString } from "../shared/config.js";
 import { ENV } from "../shared/env-names.js";
+import { dynamoRunIndex } from "../shared/run-index.js";
 import type { HandlerRuntime } from "../shared/runtime.js";
 import { signedConnectionGateway } from "../shared/signed-connection-gateway.js";
 import { createTelemetry } from "../shared/telemetry.js";
@@ -21,6 +22,7 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const { log, metrics, beginInvocation } = createTelemetry(env, "fan-out");
   const fanOut = makeFanOut({
     store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
+    runIndex: dynamoRunIndex(documentClient(env, runtime.signal), tableName),
     gateway: signedConnectionGateway({
       endpoint,
       client: managementClient(endpoint, env, runtime.signal),

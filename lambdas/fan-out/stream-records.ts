@@ -1,4 +1,4 @@
-import { keys, PARTITION_KEY, SORT_KEY, seqFromEventKey } from "../../lib/table-design.js";
+import { keys, PARTITION_KEY, SORT_KEY, seqFromEventKey, TTL_ATTRIBUTE } from "../../lib/table-design.js";
 import type { TraceEvent } from "../../protocol/index.js";
 
 /** A DynamoDB Streams record as Lambda delivers it (the fields the fan-out reads). */
@@ -8,7 +8,9 @@ export interface StreamRecord {
     | {
         readonly SequenceNumber?: string | undefined;
         readonly Keys?: Record<string, { S?: string | undefined } | undefined> | undefined;
-        readonly NewImage?: Record<string, { S?: string | undefined } | undefined> | undefined;
+        readonly NewImage?:
+          | Record<string, { S?: string | undefined; N?: string | undefined } | undefined>
+          | undefined;
       }
     | undefined;
 }
@@ -17,6 +19,8 @@ export interface StreamRecord {
 export interface StreamedEvent {
   readonly sequenceNumber: string;
   readonly event: TraceEvent;
+  /** The item's TTL (epoch seconds), which the trace's run summary takes too. */
+  readonly expiresAt?: number | undefined;
 }
 
 export type StreamedRecord = StreamedEvent | { readonly skipped: string; readonly sequenceNumber?: string };
@@ -52,5 +56,6 @@ export function streamedEvent(record: StreamRecord): StreamedRecord {
   ) {
     return skip("the payload does not match the item's keys");
   }
-  return { sequenceNumber, event };
+  const expiresAt = Number(record.dynamodb?.NewImage?.[TTL_ATTRIBUTE]?.N);
+  return { sequenceNumber, event, ...(Number.isFinite(expiresAt) ? { expiresAt } : {}) };
 }

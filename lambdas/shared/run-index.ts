@@ -59,6 +59,11 @@ export interface RunIndex {
   /** Adds a newly stored event to its trace's summary. */
   recordEvent(event: TraceEvent, expiresAt: number): Promise<void>;
   /**
+   * Adds stored events of one trace (ascending seq, at least one) to its summary in one write:
+   * the stream fan-out's way, one update per batch instead of one per event.
+   */
+  recordEvents(events: readonly TraceEvent[], expiresAt: number): Promise<void>;
+  /**
    * Runs newest first, from the day of `now` back `maxDays` days, of traces whose id starts with
    * one of `prefixes` (`""` for all), at most `limit` per page.
    */
@@ -138,10 +143,98 @@ export function summaryUpdate(tableName: string, event: TraceEvent, expiresAt: n
   };
 }
 
+/**
+ * The summary update for several events of one trace, ascending by seq (pure): the same result as
+ * their updates one by one, in one write. Counts add up; the start is the first event's, the last
+ * event time and a terminal status the last ones'.
+ */
+export function batchSummaryUpdate(
+  tableName: string,
+  events: readonly TraceEvent[],
+  expiresAt: number,
+): UpdateCommandInput {
+  const first = events[0];
+  const last = events.at(-1);
+  if (!first || !last) throw new Error("batchSummaryUpdate needs at least one event");
+  const firstAt = Date.parse(first.timestamp);
+  const values: Record<string, unknown> = {
+    ":trace": first.trace_id,
+    ":first": firstAt,
+    ":last": Date.parse(last.timestamp),
+    ":day": keys.runsDay(firstAt),
+    ":order": keys.runsOrder(firstAt, first.trace_id),
+    ":ttl": expiresAt,
+    ":count": events.length,
+  };
+  const set = [
+    "trace_id = :trace",
+    "started_at = if_not_exists(started_at, :first)",
+    "#runsPk = if_not_exists(#runsPk, :day)",
+    "#runsSk = if_not_exists(#runsSk, :order)",
+    "last_event_at = :last",
+    "#ttl = :ttl",
+  ];
+  const terminal = events.findLast(
+    (event) => event.event === "plan_completed" || event.event === "plan_failed",
+  );
+  if (terminal) {
+    set.push("#status = :status");
+    values[":status"] = terminal.event === "plan_completed" ? "completed" : "failed";
+  } else {
+    set.push("#status = if_not_exists(#status, :running)");
+    values[":running"] = "running";
+  }
+  const goal = events.findLast(
+    (event) => event.event === "plan_created" && event.metadata.goal !== undefined,
+  );
+  if (goal?.event === "plan_created") {
+    set.push("goal = :goal");
+    values[":goal"] = goal.metadata.goal;
+  }
+  const sums = { tool_calls: 0, errors: 0, model_calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+  const seen = new Set<keyof typeof sums>();
+  const addTo = (name: keyof typeof sums, value: number) => {
+    sums[name] += value;
+    seen.add(name);
+  };
+  for (const event of events) {
+    if (event.event === "tool_call_start") addTo("tool_calls", 1);
+    if (event.status === "error") addTo("errors", 1);
+    if (event.event === "llm_call_complete" || event.event === "llm_call_error") {
+      addTo("model_calls", 1);
+      if (event.metadata.input_tokens !== undefined) addTo("input_tokens", event.metadata.input_tokens);
+      if (event.metadata.output_tokens !== undefined) addTo("output_tokens", event.metadata.output_tokens);
+      if (event.event === "llm_call_complete" && event.metadata.cost_usd !== undefined)
+        addTo("cost_usd", event.metadata.cost_usd);
+    }
+  }
+  const add = ["event_count :count"];
+  for (const name of seen) {
+    add.push(`${name} :${name}`);
+    values[`:${name}`] = sums[name];
+  }
+  return {
+    TableName: tableName,
+    Key: { [PARTITION_KEY]: keys.trace(first.trace_id), [SORT_KEY]: keys.runSummary },
+    UpdateExpression: `SET ${set.join(", ")} ADD ${add.join(", ")}`,
+    ExpressionAttributeNames: {
+      "#runsPk": RUNS_PARTITION_KEY,
+      "#runsSk": RUNS_SORT_KEY,
+      "#status": "status",
+      "#ttl": TTL_ATTRIBUTE,
+    },
+    ExpressionAttributeValues: values,
+  };
+}
+
 export function dynamoRunIndex(client: DynamoDBDocumentClient, tableName: string): RunIndex {
   return {
     async recordEvent(event, expiresAt) {
       await client.send(new UpdateCommand(summaryUpdate(tableName, event, expiresAt)));
+    },
+
+    async recordEvents(events, expiresAt) {
+      await client.send(new UpdateCommand(batchSummaryUpdate(tableName, events, expiresAt)));
     },
 
     async recentRuns({ now, prefixes, limit, maxDays, after }) {

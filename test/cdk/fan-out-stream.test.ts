@@ -82,6 +82,7 @@ describe('fanOut: "stream"', () => {
         "dynamodb:GetShardIterator",
         "dynamodb:ListStreams",
         "dynamodb:Query",
+        "dynamodb:UpdateItem",
         "execute-api:ManageConnections",
         "logs:CreateLogStream",
         "logs:PutLogEvents",

@@ -24,6 +24,7 @@ function insert(
       SequenceNumber: String(sequence++).padStart(21, "0"),
       Keys: { pk: { S: keys.trace(event.trace_id) }, sk: { S: keys.event(event.seq) } },
       NewImage: {
+        expires_at: { N: "1900000000" },
         pk: { S: keys.trace(event.trace_id) },
         sk: { S: keys.event(event.seq) },
         payload: { S: overrides.payload ?? JSON.stringify(event) },
@@ -46,6 +47,7 @@ function fakes(options: {
 }) {
   const posts: Post[] = [];
   const pruned: string[] = [];
+  const summaries: { traceId: string; seqs: number[]; expiresAt: number }[] = [];
   const subscriberReads: string[] = [];
   const failing = options.failing ?? new Map<string, number>();
   const deps: FanOutDeps = {
@@ -58,6 +60,11 @@ function fakes(options: {
       async pruneSubscription(traceId, connectionId) {
         pruned.push(`${traceId}/${connectionId}`);
         return true;
+      },
+    },
+    runIndex: {
+      async recordEvents(events, expiresAt) {
+        summaries.push({ traceId: events[0]!.trace_id, seqs: events.map((e) => e.seq), expiresAt });
       },
     },
     gateway: {
@@ -77,7 +84,7 @@ function fakes(options: {
     now: () => Date.parse("2026-12-02T12:00:00Z"),
     concurrency: 4,
   };
-  return { deps, posts, pruned, subscriberReads };
+  return { deps, posts, pruned, subscriberReads, summaries };
 }
 
 const seqsOf = (posts: readonly Post[], connectionId: string) =>
@@ -126,6 +133,15 @@ describe("the stream fan-out", () => {
     expect(seqsOf(posts, "c1")).toEqual([0, 1, 2]);
     expect(seqsOf(posts, "c2")).toEqual([0, 1, 2]);
     expect(seqsOf(posts, "c3")).toEqual([0, 1]);
+  });
+
+  it("keeps each trace's run summary with one write per batch, with the items' TTL, and none for a trace it could not read", async () => {
+    const { deps, summaries } = fakes({ subscribers: { a: ["c1"], b: ["c2"] }, unreadable: new Set(["b"]) });
+    await makeFanOut(deps)([
+      ...[1, 0, 2].map((seq) => insert(traceEvent("a", seq))),
+      insert(traceEvent("b", 0)),
+    ]);
+    expect(summaries).toEqual([{ traceId: "a", seqs: [0, 1, 2], expiresAt: 1900000000 }]);
   });
 
   it("cuts a long batch into frames of at most 32 KiB, in ascending seq across frames", async () => {

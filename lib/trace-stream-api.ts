@@ -21,7 +21,7 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
 import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
-import { createAlarms, type TraceStreamAlarms } from "./alarms.js";
+import { createAlarms, createFanOutAlarms, type FanOutAlarms, type TraceStreamAlarms } from "./alarms.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
 import { FAN_OUT_FILTER_PATTERN, FAN_OUT_STREAM } from "./fan-out-stream.js";
 import { FUNCTION_NAMES, type FunctionName, type OptionalFunctionName } from "./function-names.js";
@@ -355,6 +355,8 @@ export class TraceStreamApi extends Construct {
   readonly fanOutFunction?: lambda.Function;
   /** The event source mapping from the table's stream to the fan-out function. */
   readonly fanOutMapping?: lambda.EventSourceMapping;
+  /** The fan-out's alarms (errors, iterator age, failed posts), in stream mode. */
+  readonly fanOutAlarms?: FanOutAlarms;
   /** The registry holding the TraceEvent schema; absent when `schemaRegistry` is false. */
   readonly schemaRegistry?: eventschemas.CfnRegistry;
   readonly alarms: TraceStreamAlarms;
@@ -718,6 +720,13 @@ export class TraceStreamApi extends Construct {
       serviceName: SERVICE_NAME,
       topic: this.alarmTopic,
     });
+    if (this.fanOutFunction) {
+      this.fanOutAlarms = createFanOutAlarms(this, this.fanOutFunction, {
+        metricsNamespace: METRICS_NAMESPACE,
+        serviceName: SERVICE_NAME,
+        topic: this.alarmTopic,
+      });
+    }
     this.acknowledgeNagFindings(stageName, tracing);
   }
 

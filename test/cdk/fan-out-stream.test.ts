@@ -95,6 +95,21 @@ describe('fanOut: "stream"', () => {
     expect(wildcard.flatMap((statement) => list(statement.Action))).toEqual(["dynamodb:ListStreams"]);
   });
 
+  it("alarms when the fan-out throws, falls a minute behind the stream, or its posts fail", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "IteratorAge",
+      Namespace: "AWS/Lambda",
+      Statistic: "Maximum",
+      Threshold: 60_000,
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: logicalId(stack.api.fanOutFunction!) } }],
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: logicalId(stack.api.fanOutFunction!) } }],
+    });
+    expect(stack.api.fanOutAlarms?.failedDeliveries).toBeDefined();
+  });
+
   it("leaves no unacknowledged cdk-nag finding", () => {
     const app = appWithoutBundling();
     new TraceStreamStack(app, "NagStream", { api: { fanOut: "stream" } });

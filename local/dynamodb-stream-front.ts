@@ -69,18 +69,28 @@ export async function startStreamFront(options: StreamFrontOptions): Promise<Str
     options.stream.complete(intent.id, await itemsOf(intent.keys));
   }
 
-  const recorded = async (keys: AttributeMap[], forward: () => Promise<Forwarded>): Promise<Forwarded> => {
+  /**
+   * Runs a write with its keys locked: old items read and logged, the write forwarded, then the
+   * new items taken from the request and answer where they say them (`known`), else read again.
+   */
+  const recorded = async (
+    keys: AttributeMap[],
+    forward: () => Promise<Forwarded>,
+    known: (answer: Forwarded, old: readonly (AttributeMap | null)[]) => (AttributeMap | null)[] | undefined,
+  ): Promise<Forwarded> => {
     const unique = dedupeKeys(keys);
     return locks.run(
       unique.map((key) => JSON.stringify(key)),
       async () => {
-        const id = await options.stream.begin(unique, await itemsOf(unique));
-        let answer: Forwarded;
+        const old = await itemsOf(unique);
+        const id = await options.stream.begin(unique, old);
+        let answer: Forwarded | undefined;
         try {
           answer = await forward();
         } finally {
-          // Read again whatever the answer: a failed or cut write may still have changed an item.
-          options.stream.complete(id, await itemsOf(unique));
+          // A cut or failed (5xx) write may still have changed an item: read it again then.
+          const after = answer && unique.length === keys.length ? known(answer, old) : undefined;
+          options.stream.complete(id, after ?? (await itemsOf(unique)));
         }
         return answer;
       },
@@ -103,12 +113,83 @@ export async function startStreamFront(options: StreamFrontOptions): Promise<Str
       answerStreams(response, target.slice(STREAMS_TARGET.length), body);
       return;
     }
-    const forward = () => forwardRequest(options.target, request, body);
     const operation = target.startsWith(DYNAMODB_TARGET) ? target.slice(DYNAMODB_TARGET.length) : "";
     const keys = WRITES.has(operation) ? writtenKeys(operation, body) : [];
-    const answer = keys.length > 0 ? await recorded(keys, forward) : await forward();
+    if (keys.length === 0) {
+      const answer = await forwardRequest(options.target, request, body);
+      response.writeHead(answer.status, answer.headers);
+      response.end(answer.body);
+      return;
+    }
+    const input = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+    // An update's new item comes back in its answer when asked for: ask, and answer the caller
+    // without it when it did not ask.
+    const injectAllNew = operation === "UpdateItem" && (input.ReturnValues ?? "NONE") === "NONE";
+    const sent = injectAllNew ? Buffer.from(JSON.stringify({ ...input, ReturnValues: "ALL_NEW" })) : body;
+    let answer = await recorded(
+      keys,
+      () => forwardRequest(options.target, request, sent),
+      (reply, old) => newItems(operation, input, reply, old),
+    );
+    if (injectAllNew && answer.status === 200) answer = withoutAttributes(answer);
     response.writeHead(answer.status, answer.headers);
     response.end(answer.body);
+  }
+
+  /**
+   * The items after a write, as its request and answer tell them: a refused write (4xx) changed
+   * nothing; a put wrote its item, a delete removed it, an update with ALL_NEW returned it; a
+   * batch wrote all but its unprocessed items. Undefined when they do not tell (the items are read).
+   */
+  function newItems(
+    operation: string,
+    input: Record<string, unknown>,
+    answer: Forwarded,
+    old: readonly (AttributeMap | null)[],
+  ): (AttributeMap | null)[] | undefined {
+    if (answer.status >= 400 && answer.status < 500) return [...old];
+    if (answer.status !== 200) return undefined;
+    let output: Record<string, unknown>;
+    try {
+      output = JSON.parse(answer.body.toString("utf8") || "{}") as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    switch (operation) {
+      case "PutItem":
+        return [input.Item as AttributeMap];
+      case "DeleteItem":
+        return [null];
+      case "UpdateItem":
+        return input.ReturnValues === undefined ||
+          input.ReturnValues === "NONE" ||
+          input.ReturnValues === "ALL_NEW"
+          ? [(output.Attributes as AttributeMap | undefined) ?? null]
+          : undefined;
+      case "BatchWriteItem": {
+        const requests = (input.RequestItems as Record<string, unknown[]>)[options.tableName] ?? [];
+        if (requests.length !== old.length) return undefined;
+        const unprocessed = new Set(
+          ((output.UnprocessedItems as Record<string, unknown[]> | undefined)?.[options.tableName] ?? []).map(
+            (entry) => JSON.stringify(keyOfRequest(entry)),
+          ),
+        );
+        return requests.map((entry, i) => {
+          if (unprocessed.has(JSON.stringify(keyOfRequest(entry)))) return old[i] ?? null;
+          const put = (entry as { PutRequest?: { Item?: AttributeMap } }).PutRequest;
+          return put?.Item ?? null;
+        });
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  function keyOfRequest(entry: unknown): AttributeMap | undefined {
+    const request = entry as { PutRequest?: { Item?: AttributeMap }; DeleteRequest?: { Key?: AttributeMap } };
+    const item = request?.PutRequest?.Item ?? request?.DeleteRequest?.Key;
+    if (!item) return undefined;
+    return Object.fromEntries(options.keySchema.map((name) => [name, item[name]]));
   }
 
   /** The table's keys a write request touches (none for other tables or unreadable bodies). */
@@ -306,6 +387,18 @@ function forwardRequest(target: string, request: IncomingMessage, body: Buffer):
     outgoing.once("error", reject);
     outgoing.end(body);
   });
+}
+
+/** The answer without the `Attributes` the front asked for on the caller's behalf. */
+function withoutAttributes(answer: Forwarded): Forwarded {
+  const { Attributes: _attributes, ...rest } = JSON.parse(answer.body.toString("utf8")) as Record<
+    string,
+    unknown
+  >;
+  const body = Buffer.from(JSON.stringify(rest));
+  // The body changed, so its CRC32 header no longer fits; the SDK checks it only when present.
+  const { "x-amz-crc32": _crc, ...headers } = answer.headers;
+  return { ...answer, headers: { ...headers, "content-length": String(body.byteLength) }, body };
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer> {

@@ -5,7 +5,8 @@
  * Counts are added once per newly stored event (a redelivered event is a duplicate and adds
  * nothing). The event and its summary update are two writes: if the emitter dies between them, the
  * retried event is a duplicate and the summary stays one event short; it never counts an event
- * twice.
+ * twice. In stream mode the fan-out adds a batch's events in one write instead (`recordEvents`);
+ * the stream hands a batch over at least once, so a retried batch can count its events twice.
  */
 import {
   BatchGetCommand,

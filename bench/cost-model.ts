@@ -323,3 +323,202 @@ export function runIndexCostPerRun(measured: RunIndexMeasured, watchers: number)
     (2 * PRICES_USD.apiGatewayMessagePerMillion) / MILLION;
   return { lines, totalUsd: lines.reduce((sum, line) => sum + line.usd, 0), pageUsd };
 }
+
+/** What the fan-out modes cost, measured at one viewer count (bench/coalesced-fan-out.ts). */
+export interface ModeMeasurements {
+  readonly viewers: number;
+  readonly direct: {
+    /** The emitter's handler time per event: store, read subscribers, post to each viewer. */
+    readonly handlerMs: number;
+    readonly readUnitsPerEvent: number;
+    readonly writeUnitsPerEvent: number;
+    /** One `event` frame. */
+    readonly frameBytes: number;
+  };
+  readonly coalesced: {
+    /** The emitter's handler time per event when it only stores. */
+    readonly emitterHandlerMs: number;
+    readonly writeUnitsPerEvent: number;
+    /** Events of one trace per fan-out batch. */
+    readonly eventsPerBatch: number;
+    /** The fan-out's handler time for one batch (one trace). */
+    readonly fanOutHandlerMsPerBatch: number;
+    readonly readUnitsPerBatch: number;
+    /** `events` frames per viewer per batch, and their bytes in all. */
+    readonly framesPerViewerPerBatch: number;
+    readonly frameBytesPerBatch: number;
+  };
+}
+
+/**
+ * Events of one trace in a stream batch: what arrives during the batching window (Lambda polls a
+ * shard about four times a second, so never fewer than a quarter second's), at least one, at most
+ * the batch size.
+ */
+export function eventsPerBatch(eventsPerSecond: number, windowSeconds: number, batchSize: number): number {
+  return Math.min(batchSize, Math.max(1, eventsPerSecond * Math.max(windowSeconds, 0.25)));
+}
+
+export interface ModeCost {
+  readonly viewers: number;
+  readonly direct: CostSide;
+  readonly coalesced: CostSide;
+  readonly assumptions: string[];
+}
+
+/**
+ * The full model for both fan-out modes with `viewers` viewers of one trace, per million events:
+ * the lines of `costPerMillionEvents` that do not depend on the mode (EventBridge, the emitter's
+ * invocations and logs, writes, storage, connection minutes, heartbeats), plus per mode what the
+ * fan-out costs. Direct: each event is read from the subscribers and posted to each viewer by the
+ * emitter. Coalesced: the emitter only stores; per batch, one fan-out invocation (and its logs),
+ * one subscriber query, and per viewer one message per 32 KiB of frames. Lambda's reads of a
+ * DynamoDB stream are free, and the stream adds no write.
+ */
+export function costByFanOutMode(
+  measured: ModeMeasurements,
+  eventBytes: number,
+  perEvent: PerEventBytes,
+  settings: StackSettings = STACK_DEFAULTS,
+): ModeCost {
+  const { viewers } = measured;
+  const viewerSeconds = (MILLION / ASSUMED_EVENTS_PER_SECOND_PER_VIEWER) * viewers;
+  const heartbeats = viewerSeconds / settings.heartbeatIntervalSeconds;
+  const platformBytes = LAMBDA_PLATFORM_LOG_BYTES + (settings.tracing ? LAMBDA_XRAY_REPORT_BYTES : 0);
+  const emitterLogBytes = emitterLogBytesPerEvent(perEvent, settings);
+  const storedGbMonths =
+    ((MILLION * perEvent.storedItemBytes) / GB) * (settings.eventRetentionDays / DAYS_PER_MONTH);
+  const price = (item: string, units: number, unitPrice: number): CostLine => ({
+    item,
+    units,
+    usd: units * unitPrice,
+  });
+  const common = (logBytes: number, invocations: number) => [
+    price(
+      "EventBridge custom events (64 KB chunks)",
+      MILLION * Math.ceil(eventBytes / EVENT_BRIDGE_CHUNK),
+      PRICES_USD.eventBridgeEventPerMillion / MILLION,
+    ),
+    price("Lambda invocations", invocations, PRICES_USD.lambdaRequestPerMillion / MILLION),
+    price(
+      "API Gateway connection minutes",
+      viewerSeconds / 60,
+      PRICES_USD.apiGatewayConnectionMinutePerMillion / MILLION,
+    ),
+    price(
+      `Heartbeat messages (ping in, pong out, every ${settings.heartbeatIntervalSeconds} s)`,
+      2 * heartbeats,
+      PRICES_USD.apiGatewayMessagePerMillion / MILLION,
+    ),
+    price(
+      "CloudWatch Logs ingested (GB)",
+      (logBytes + heartbeats * ACCESS_LOG_LINE_BYTES) / GB,
+      PRICES_USD.logsIngestedGb,
+    ),
+    price(
+      `CloudWatch Logs stored (GB-months, ${settings.logRetentionDays}-day retention)`,
+      ((logBytes + heartbeats * ACCESS_LOG_LINE_BYTES) / GB) * (settings.logRetentionDays / DAYS_PER_MONTH),
+      PRICES_USD.logsStoredGbMonth,
+    ),
+    price(
+      `DynamoDB storage (GB-months, ${settings.eventRetentionDays}-day retention)`,
+      storedGbMonths,
+      PRICES_USD.dynamoStorageGbMonth,
+    ),
+    price("DynamoDB point-in-time recovery (GB-months)", storedGbMonths, PRICES_USD.dynamoPitrGbMonth),
+    price(
+      `X-Ray traces recorded (tracing ${settings.tracing ? "on" : "off"})`,
+      settings.tracing ? invocations * xraySampledShare(ASSUMED_EVENTS_PER_SECOND_PER_VIEWER) : 0,
+      PRICES_USD.xrayTracesRecordedPerMillion / MILLION,
+    ),
+  ];
+  const total = (lines: CostLine[]): CostSide => ({
+    lines,
+    totalUsd: lines.reduce((sum, l) => sum + l.usd, 0),
+  });
+
+  const d = measured.direct;
+  const direct = total([
+    ...common(MILLION * (platformBytes + emitterLogBytes), MILLION),
+    price(
+      "Lambda GB-seconds (emitter, measured ms)",
+      MILLION * (d.handlerMs / 1000) * EMITTER_MEMORY_GB,
+      PRICES_USD.lambdaArmGbSecond,
+    ),
+    price(
+      "DynamoDB write request units",
+      MILLION * d.writeUnitsPerEvent,
+      PRICES_USD.dynamoWriteUnitPerMillion / MILLION,
+    ),
+    price(
+      "DynamoDB read request units",
+      MILLION * d.readUnitsPerEvent,
+      PRICES_USD.dynamoReadUnitPerMillion / MILLION,
+    ),
+    price(
+      "API Gateway messages (32 KB units)",
+      MILLION * viewers * Math.ceil(d.frameBytes / MESSAGE_UNIT),
+      PRICES_USD.apiGatewayMessagePerMillion / MILLION,
+    ),
+    price(
+      "Data transfer out to the viewers (GB)",
+      (MILLION * viewers * d.frameBytes + heartbeats * HEARTBEAT_REPLY_BYTES) / GB,
+      PRICES_USD.dataTransferOutGb,
+    ),
+  ]);
+
+  const c = measured.coalesced;
+  const batches = MILLION / c.eventsPerBatch;
+  // The fan-out logs Lambda's lines and one EMF document per batch (its DEBUG line is sampled too).
+  const fanOutLogBytes =
+    batches * (platformBytes + perEvent.emfBytes + settings.logSampleRate * perEvent.debugLogBytes);
+  const coalesced = total([
+    ...common(MILLION * (platformBytes + emitterLogBytes) + fanOutLogBytes, MILLION + batches),
+    price(
+      "Lambda GB-seconds (emitter storing, measured ms)",
+      MILLION * (c.emitterHandlerMs / 1000) * EMITTER_MEMORY_GB,
+      PRICES_USD.lambdaArmGbSecond,
+    ),
+    price(
+      "Lambda GB-seconds (fan-out per batch, measured ms)",
+      batches * (c.fanOutHandlerMsPerBatch / 1000) * EMITTER_MEMORY_GB,
+      PRICES_USD.lambdaArmGbSecond,
+    ),
+    price(
+      "DynamoDB write request units",
+      MILLION * c.writeUnitsPerEvent,
+      PRICES_USD.dynamoWriteUnitPerMillion / MILLION,
+    ),
+    price(
+      "DynamoDB read request units (one subscriber query per batch)",
+      batches * c.readUnitsPerBatch,
+      PRICES_USD.dynamoReadUnitPerMillion / MILLION,
+    ),
+    price("DynamoDB Streams reads by Lambda (free)", batches, 0),
+    price(
+      "API Gateway messages (32 KB units)",
+      batches *
+        viewers *
+        c.framesPerViewerPerBatch *
+        Math.max(1, Math.ceil(c.frameBytesPerBatch / c.framesPerViewerPerBatch / MESSAGE_UNIT)),
+      PRICES_USD.apiGatewayMessagePerMillion / MILLION,
+    ),
+    price(
+      "Data transfer out to the viewers (GB)",
+      (batches * viewers * c.frameBytesPerBatch + heartbeats * HEARTBEAT_REPLY_BYTES) / GB,
+      PRICES_USD.dataTransferOutGb,
+    ),
+  ]);
+  return {
+    viewers,
+    direct,
+    coalesced,
+    assumptions: [
+      `${viewers} viewer(s) of one trace emitting ${ASSUMED_EVENTS_PER_SECOND_PER_VIEWER} events/s; coalesced batches hold ${c.eventsPerBatch} events of that trace (the batching window's worth)`,
+      "one trace per fan-out batch (a batch holding several traces makes fewer invocations: this is the upper bound)",
+      `handler times are this machine's local wall time at ${EMITTER_MEMORY_GB * 1024} MB on Arm: estimates of the billed duration`,
+      "Lambda's reads of a DynamoDB stream are free; the stream adds no write (the event item is written in both modes)",
+      "per-session requests and free tiers are left out, as in the main model",
+    ],
+  };
+}

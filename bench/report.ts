@@ -1,5 +1,6 @@
 import type { ClientAbsorbResult } from "./client-absorb.js";
-import type { CostModel } from "./cost-model.js";
+import type { CoalescedRow } from "./coalesced-fan-out.js";
+import type { CostModel, ModeCost } from "./cost-model.js";
 import type { DataPlaneResult } from "./data-plane.js";
 import type { FanOutResult } from "./fan-out.js";
 import type { LatencyRow } from "./latency.js";
@@ -18,6 +19,8 @@ export interface BenchResults {
   readonly client?: ClientAbsorbResult[];
   readonly replay: ReplayResult;
   readonly cost: CostModel;
+  /** The fan-out modes' row and their cost per viewer count; absent from runs recorded before it. */
+  readonly coalesced?: { readonly rows: CoalescedRow[]; readonly costs: ModeCost[] };
   readonly notes: string[];
 }
 
@@ -216,6 +219,32 @@ export function renderMarkdown(results: BenchResults): string {
     ),
   );
   parts.push(cost.assumptions.map((line) => `- ${line}`).join("\n"));
+  if (results.coalesced) {
+    parts.push("**Fan-out modes: cost per million events by viewers** (bench/coalesced-fan-out.ts):");
+    parts.push(
+      table(
+        [
+          "viewers",
+          "events a batch",
+          "direct: USD",
+          "coalesced: USD",
+          "direct ms a batch",
+          "coalesced ms a batch",
+        ],
+        results.coalesced.rows.map((row, i) => {
+          const cost = results.coalesced?.costs[i];
+          return [
+            n(row.viewers),
+            n(row.coalesced.eventsPerBatch),
+            usd(cost?.direct.totalUsd ?? 0),
+            usd(cost?.coalesced.totalUsd ?? 0),
+            n(row.msPerBatch.direct),
+            n(row.msPerBatch.coalesced),
+          ];
+        }),
+      ),
+    );
+  }
   if (results.notes.length > 0) parts.push(results.notes.map((line) => `- ${line}`).join("\n"));
   return `${parts.join("\n\n")}\n`;
 }

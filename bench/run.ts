@@ -7,10 +7,17 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import { FAN_OUT_STREAM } from "../lib/fan-out-stream.js";
 import { benchEvent } from "./bench-events.js";
 import { startBenchStack } from "./bench-stack.js";
 import { type ClientAbsorbOptions, runClientAbsorb } from "./client-absorb.js";
-import { costPerMillionEvents } from "./cost-model.js";
+import { type CoalescedOptions, runCoalescedFanOut } from "./coalesced-fan-out.js";
+import {
+  ASSUMED_EVENTS_PER_SECOND_PER_VIEWER,
+  costByFanOutMode,
+  costPerMillionEvents,
+  eventsPerBatch,
+} from "./cost-model.js";
 import { type DataPlaneOptions, runDataPlane } from "./data-plane.js";
 import { type FanOutOptions, runFanOut } from "./fan-out.js";
 import { type LatencyOptions, runLatency } from "./latency.js";
@@ -27,7 +34,16 @@ interface Plan {
   readonly sustained: LatencyOptions;
   /** Client absorption: one run per entry (live frames carry one event, replay pages many). */
   readonly client: readonly ClientAbsorbOptions[];
+  /** The fan-out modes side by side (direct against coalesced). */
+  readonly coalesced: CoalescedOptions;
 }
+
+/** The stream mode's batch for a run at the assumed pace: what its batching window gathers. */
+const COALESCED_BATCH = eventsPerBatch(
+  ASSUMED_EVENTS_PER_SECOND_PER_VIEWER,
+  FAN_OUT_STREAM.maxBatchingWindowSeconds,
+  FAN_OUT_STREAM.batchSize,
+);
 
 const OTHER_TRACES = { otherTraces: 100, subscriptionsPerOtherTrace: 100 };
 
@@ -46,6 +62,7 @@ const PLANS: Record<"quick" | "full", Plan> = {
     dataPlane: { sockets: 50, posts: 2_000, concurrency: 32 },
     sustained: { subscribers: 50, runs: [{ rate: 200, seconds: 3 }] },
     client: [{ events: 20_000, maxEvents: 100_000, eventsPerFrame: 1 }],
+    coalesced: { viewers: [1, 10], eventsPerBatch: COALESCED_BATCH, iterations: 3 },
   },
   full: {
     fanOut: { ...OTHER_TRACES, subscriberCounts: [1, 100, 1000], iterations: 10 },
@@ -64,6 +81,7 @@ const PLANS: Record<"quick" | "full", Plan> = {
       { events: 100_000, maxEvents: 100_000, eventsPerFrame: 1 },
       { events: 100_000, maxEvents: 100_000, eventsPerFrame: 100 },
     ],
+    coalesced: { viewers: [1, 10], eventsPerBatch: COALESCED_BATCH, iterations: 10 },
   },
 };
 
@@ -147,6 +165,7 @@ async function main(): Promise<void> {
     const latency = await runLatency(bench, plan.latency, progress);
     const perEvent = await measurePerEventBytes(bench);
     progress(`per-event bytes: ${JSON.stringify(perEvent)}`);
+    const coalescedRows = await runCoalescedFanOut(bench, plan.coalesced, progress);
     const dataPlane = await runDataPlane(bench, plan.dataPlane, progress);
     const sustained = await runLatency(bench, plan.sustained, progress);
     const client = [];
@@ -187,6 +206,10 @@ async function main(): Promise<void> {
       client,
       replay,
       cost: costPerMillionEvents(oneViewer, eventBytes, fanOut.otherSubscriptions, perEvent),
+      coalesced: {
+        rows: coalescedRows,
+        costs: coalescedRows.map((row) => costByFanOutMode(row, eventBytes, perEvent)),
+      },
       notes,
     };
   } finally {

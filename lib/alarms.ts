@@ -138,3 +138,67 @@ export function createAlarms(scope: Construct, sources: AlarmSources): TraceStre
     ),
   };
 }
+
+/** The stream mode's alarms (`fanOut: "stream"`). */
+export interface FanOutAlarms {
+  /** The fan-out function threw (a batch is retried, then bisected, then sent to the failure queue). */
+  readonly errors: cloudwatch.Alarm;
+  /** The oldest record the mapping handed over was over a minute old: viewers see events late. */
+  readonly iteratorAge: cloudwatch.Alarm;
+  /** The fan-out's posts that failed after their retries (the events are stored; clients resume). */
+  readonly failedDeliveries: cloudwatch.Alarm;
+}
+
+/** One minute: with a 2 s batching window, records that old mean the fan-out is falling behind. */
+export const FAN_OUT_ITERATOR_AGE_ALARM_MS = 60_000;
+
+export function createFanOutAlarms(
+  scope: Construct,
+  fanOut: lambda.IFunction,
+  sources: Pick<AlarmSources, "metricsNamespace" | "serviceName" | "topic">,
+): FanOutAlarms {
+  const action = sources.topic ? new cloudwatchActions.SnsAction(sources.topic) : undefined;
+  const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold = 0) => {
+    const created = new cloudwatch.Alarm(scope, id, {
+      alarmDescription: description,
+      metric,
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (action) created.addAlarmAction(action);
+    return created;
+  };
+  const sumOverFiveMinutes = { period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM };
+  const emf = (metricName: MetricName) =>
+    new cloudwatch.Metric({
+      namespace: sources.metricsNamespace,
+      metricName,
+      dimensionsMap: { service: sources.serviceName, function: "fan-out" },
+      ...sumOverFiveMinutes,
+    });
+  return {
+    errors: alarm(
+      "FanOutErrorsAlarm",
+      "The fan-out function threw (it could not read the events' records); the stream retries the batch.",
+      fanOut.metricErrors(sumOverFiveMinutes),
+    ),
+    iteratorAge: alarm(
+      "FanOutIteratorAgeAlarm",
+      "The fan-out is over a minute behind the table's stream: viewers see events late (they are stored, and resume reads them).",
+      fanOut.metric("IteratorAge", { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      FAN_OUT_ITERATOR_AGE_ALARM_MS,
+    ),
+    failedDeliveries: alarm(
+      "FanOutFailedDeliveriesAlarm",
+      "The fan-out's posts to viewers failed after their retries. The events are stored; the viewers read them on their next resume.",
+      new cloudwatch.MathExpression({
+        expression: "FILL(failed, 0) + FILL(throttled, 0)",
+        usingMetrics: { failed: emf("DeliveryFailures"), throttled: emf("DeliveryThrottled") },
+        label: "Failed fan-out deliveries",
+        period: FIVE_MINUTES,
+      }),
+    ),
+  };
+}

@@ -17,9 +17,10 @@ export const FUNCTION_NAMES = [
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /**
- * Functions the construct deploys only when their option is on (`tokenEndpoint`); the local stack
- * always runs them, so everything an option can deploy is exercised offline.
+ * Functions the construct deploys only when their option is on (`tokenEndpoint`, `fanOut:
+ * "stream"`); the local stack always has them, so everything an option can deploy is exercised
+ * offline.
  */
-export const OPTIONAL_FUNCTION_NAMES = ["token"] as const;
+export const OPTIONAL_FUNCTION_NAMES = ["token", "fan-out"] as const;
 
 export type OptionalFunctionName = (typeof OPTIONAL_FUNCTION_NAMES)[number];

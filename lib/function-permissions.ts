@@ -4,7 +4,7 @@ import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
-import type { FunctionName } from "./function-names.js";
+import type { FunctionName, OptionalFunctionName } from "./function-names.js";
 import { keys, RUNS_INDEX } from "./table-design.js";
 
 /**
@@ -50,6 +50,12 @@ export interface FunctionPermissions {
   readonly sendTo?: "deadLetterQueue" | "failureQueue";
   /** `secretsmanager:GetSecretValue` on the HS256 token secret (HS256 mode only). */
   readonly readTokenSecret?: true;
+  /**
+   * What Lambda's event source mapping reads the table's stream with, on the function's role:
+   * DescribeStream, GetShardIterator and GetRecords on the stream, and ListStreams (which has no
+   * resource-level permissions, so `*`).
+   */
+  readonly readTableStream?: true;
 }
 
 const TRACE = keys.tracePrefix;
@@ -57,7 +63,9 @@ const CONN = keys.connectionPrefix;
 const WATCH = keys.watchPrefix;
 const RUNS = keys.runsPrefix;
 
-export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermissions>> = {
+export const FUNCTION_PERMISSIONS: Readonly<
+  Record<FunctionName | Exclude<OptionalFunctionName, "token">, FunctionPermissions>
+> = {
   authorizer: { readTokenSecret: true },
   // countSubscribers (a count query on TRACE#), then putSubscription: the reverse item (CONN#)
   // and the subscription (TRACE#); for the runs list, the same on the watchers' partition (WATCH#).
@@ -114,6 +122,21 @@ export const FUNCTION_PERMISSIONS: Readonly<Record<FunctionName, FunctionPermiss
     sendTo: "deadLetterQueue",
   },
   "failure-recorder": { sendTo: "failureQueue" },
+  // fanOut: "stream". subscribers (a query on TRACE#), the run summary (an update of the trace's
+  // RUN item) and its live update to the runs watchers (as the emitter's), pruneSubscription
+  // (conditional delete of the subscription, batch delete of the reverse item); the mapping reads
+  // the stream and sends a batch that kept failing to the failure queue (its on-failure
+  // destination) with the function's role.
+  "fan-out": {
+    table: [
+      { actions: ["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], partitions: [TRACE] },
+      { actions: ["dynamodb:Query", "dynamodb:DeleteItem"], partitions: [WATCH] },
+      { actions: ["dynamodb:BatchWriteItem"], partitions: [CONN] },
+    ],
+    postToConnections: true,
+    sendTo: "failureQueue",
+    readTableStream: true,
+  },
 };
 
 /** The resources the table's permissions are granted on. */
@@ -163,6 +186,16 @@ export function grantFunctionPermissions(
     const queue =
       permissions.sendTo === "deadLetterQueue" ? resources.deadLetterQueue : resources.failureQueue;
     iam.Grant.addToPrincipal({ grantee, actions: ["sqs:SendMessage"], resourceArns: [queue.queueArn] });
+  }
+  if (permissions.readTableStream) {
+    const streamArn = resources.table.tableStreamArn;
+    if (!streamArn) throw new Error('readTableStream needs a table with a stream (fanOut: "stream")');
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"],
+      resourceArns: [streamArn],
+    });
+    iam.Grant.addToPrincipal({ grantee, actions: ["dynamodb:ListStreams"], resourceArns: ["*"] });
   }
   const secret = resources.tokenSecret;
   if (permissions.readTokenSecret && secret) {

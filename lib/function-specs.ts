@@ -65,6 +65,12 @@ export const FUNCTION_SPECS: Readonly<Record<FunctionName | OptionalFunctionName
     memoryMb: 128,
     timeoutSeconds: 10,
   },
+  // One batch per shard at a time: its posts, for every trace of the batch, within the timeout.
+  "fan-out": {
+    description: "Posts stored trace events from the table's stream, batched (fanOut: stream)",
+    memoryMb: 512,
+    timeoutSeconds: 60,
+  },
   token: {
     description: "Mints short-lived viewer tokens for IAM callers (token endpoint)",
     memoryMb: 256,

@@ -21,8 +21,9 @@ import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
 import { ENV } from "../lambdas/shared/env-names.js";
 import { DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
-import { createAlarms, type TraceStreamAlarms } from "./alarms.js";
+import { createAlarms, createFanOutAlarms, type FanOutAlarms, type TraceStreamAlarms } from "./alarms.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "./event-rule.js";
+import { FAN_OUT_FILTER_PATTERN, FAN_OUT_STREAM } from "./fan-out-stream.js";
 import { FUNCTION_NAMES, type FunctionName, type OptionalFunctionName } from "./function-names.js";
 import { FUNCTION_PERMISSIONS, grantFunctionPermissions } from "./function-permissions.js";
 import { EMITTER_RESERVED_CONCURRENCY, FUNCTION_SPECS } from "./function-specs.js";
@@ -253,6 +254,15 @@ export interface TraceStreamApiProps {
    * @default - not hosted
    */
   readonly viewer?: TraceStreamViewerOptions;
+  /**
+   * How stored events reach viewers. "direct": the emitter posts each event to its watchers as it
+   * stores it (the lowest latency). "stream": the emitter only stores it; the table's stream
+   * (DynamoDB Streams, NEW_IMAGE) feeds a fan-out function that posts one `events` frame per
+   * connection per batch (≤ 32 KiB, ascending seq), so a burst of events costs one subscriber
+   * query and one post per connection instead of one of each per event (lib/fan-out-stream.ts).
+   * @default "direct"
+   */
+  readonly fanOut?: "direct" | "stream";
 }
 
 /** The Lambda functions, by folder name under `lambdas/`. */
@@ -341,6 +351,12 @@ export class TraceStreamApi extends Construct {
   /** The hosted viewer, when `viewer` is set. */
   readonly viewer?: TraceStreamViewer;
   readonly functions: Readonly<Record<TraceStreamFunctionName, lambda.Function>>;
+  /** The stream mode's fan-out function, fed by the table's stream (`fanOut: "stream"` only). */
+  readonly fanOutFunction?: lambda.Function;
+  /** The event source mapping from the table's stream to the fan-out function. */
+  readonly fanOutMapping?: lambda.EventSourceMapping;
+  /** The fan-out's alarms (errors, iterator age, failed posts), in stream mode. */
+  readonly fanOutAlarms?: FanOutAlarms;
   /** The registry holding the TraceEvent schema; absent when `schemaRegistry` is false. */
   readonly schemaRegistry?: eventschemas.CfnRegistry;
   readonly alarms: TraceStreamAlarms;
@@ -398,6 +414,10 @@ export class TraceStreamApi extends Construct {
       );
     }
     const tokenSettings = props.tokenEndpoint && tokenEndpointSettings(props.tokenEndpoint, maxTokenLifetime);
+    const fanOut = props.fanOut ?? "direct";
+    if (fanOut !== "direct" && fanOut !== "stream") {
+      throw new Error(`fanOut must be "direct" or "stream", got "${String(fanOut)}"`);
+    }
 
     // TableV2 (AWS::DynamoDB::GlobalTable) rather than Table: it is CDK's recommended table for new
     // code, and adding a replica region later is an in-place update, whereas moving a Table to
@@ -419,6 +439,8 @@ export class TraceStreamApi extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      // The stream mode's source: the event item is written anyway, and Lambda reads the stream free.
+      ...(fanOut === "stream" ? { dynamoStream: dynamodb.StreamViewType.NEW_IMAGE } : {}),
       removalPolicy,
     });
 
@@ -477,6 +499,7 @@ export class TraceStreamApi extends Construct {
         [ENV.eventSource]: this.eventSource,
         [ENV.eventRetentionDays]: String(retentionDays),
         [ENV.emitterConcurrency]: String(emitterConcurrency),
+        [ENV.fanOutMode]: fanOut,
       },
       "failure-recorder": { [ENV.failureQueueUrl]: this.asyncFailureQueue.queueUrl },
     };
@@ -632,6 +655,35 @@ export class TraceStreamApi extends Construct {
       }),
     );
 
+    if (fanOut === "stream") {
+      const fanOutFunction = makeFunction("fan-out", {
+        ...tableEnv,
+        [ENV.emitterConcurrency]: String(emitterConcurrency),
+        [ENV.connectionsEndpoint]: this.callbackUrl,
+      });
+      grantFunctionPermissions(fanOutFunction, FUNCTION_PERMISSIONS["fan-out"], permissionResources);
+      this.fanOutFunction = fanOutFunction;
+      this.fanOutMapping = new lambda.EventSourceMapping(this, "FanOutStreamMapping", {
+        target: fanOutFunction,
+        // Set: the table was created with a stream in this mode.
+        eventSourceArn: this.table.tableStreamArn as string,
+        // From the stream's start: the stream and the mapping are created together, and the
+        // events stored in between are posted too.
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: FAN_OUT_STREAM.batchSize,
+        maxBatchingWindow: Duration.seconds(FAN_OUT_STREAM.maxBatchingWindowSeconds),
+        retryAttempts: FAN_OUT_STREAM.retryAttempts,
+        bisectBatchOnError: FAN_OUT_STREAM.bisectBatchOnError,
+        reportBatchItemFailures: true,
+        filters: [lambda.FilterCriteria.filter(FAN_OUT_FILTER_PATTERN as never)],
+        // The failure record names the batch's place in the stream, not its events. The role
+        // already sends to this queue (sqs:SendMessage); SqsDlq would add GetQueueAttributes too.
+        onFailure: { bind: () => ({ destination: failureQueueArn }) },
+      });
+      // The mapping validates its role's stream permissions when it is created.
+      this.fanOutMapping.node.addDependency(fanOutFunction.role!);
+    }
+
     if (schemaRegistry) this.schemaRegistry = addTraceEventSchemaRegistry(this, this.eventSource);
 
     if (tokenSettings && this.jwtSecret) {
@@ -669,6 +721,13 @@ export class TraceStreamApi extends Construct {
       serviceName: SERVICE_NAME,
       topic: this.alarmTopic,
     });
+    if (this.fanOutFunction) {
+      this.fanOutAlarms = createFanOutAlarms(this, this.fanOutFunction, {
+        metricsNamespace: METRICS_NAMESPACE,
+        serviceName: SERVICE_NAME,
+        topic: this.alarmTopic,
+      });
+    }
     this.acknowledgeNagFindings(stageName, tracing);
   }
 
@@ -775,6 +834,7 @@ export class TraceStreamApi extends Construct {
     for (const fn of [
       ...Object.values(this.functions),
       ...(this.tokenEndpoint ? [this.tokenEndpoint.handler] : []),
+      ...(this.fanOutFunction ? [this.fanOutFunction] : []),
     ]) {
       if (tracing) {
         acknowledge(
@@ -785,9 +845,20 @@ export class TraceStreamApi extends Construct {
       }
     }
     const apiLogicalId = Stack.of(this).getLogicalId(this.webSocketApi.node.defaultChild as CfnElement);
-    for (const name of FUNCTION_NAMES.filter((name) => FUNCTION_PERMISSIONS[name].postToConnections)) {
+    const posting = FUNCTION_NAMES.filter((name) => FUNCTION_PERMISSIONS[name].postToConnections).map(
+      (name) => this.functions[name],
+    );
+    if (this.fanOutFunction) {
+      posting.push(this.fanOutFunction);
       acknowledge(
-        this.functions[name].role!,
+        this.fanOutFunction.role!,
+        "dynamodb:ListStreams has no resource-level permissions; the stream's records are read (DescribeStream, GetShardIterator, GetRecords) on this table's stream only.",
+        "AwsSolutions-IAM5[Resource::*]",
+      );
+    }
+    for (const fn of posting) {
+      acknowledge(
+        fn.role!,
         `Connection ids exist only at run time; the grant is limited to POST on the @connections resource of this API's "${stageName}" stage.`,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${stageName}/POST/@connections/*]`,
       );

@@ -112,6 +112,7 @@ export const CONTEXT_KEYS = {
   alarmTopicArn: "alarmTopicArn",
   tokenGrants: "tokenGrants",
   hostedViewer: "hostedViewer",
+  fanOut: "fanOut",
 } as const;
 
 /**
@@ -226,6 +227,13 @@ export function apiPropsFromContext(node: Node): TraceStreamApiProps {
   }
   const grants = contextGrants(node);
   if (grants !== undefined) props.tokenEndpoint = { grants };
+  const fanOut = get("fanOut");
+  if (fanOut !== undefined) {
+    if (fanOut !== "direct" && fanOut !== "stream") {
+      throw new Error(`context fanOut must be "direct" or "stream", got "${fanOut}"`);
+    }
+    props.fanOut = fanOut;
+  }
   const hostedViewer = get("hostedViewer");
   if (hostedViewer !== undefined) {
     if (hostedViewer !== "true" && hostedViewer !== "false") {

@@ -203,7 +203,10 @@ export function devBanner(input: {
     ["EventBridge", `${endpoints.eventBridge}  (bus "${stack.busName}", source "${stack.source}")`],
     ["SQS dead letters", endpoints.deadLetterQueueUrl],
     ["SQS emitter failures", endpoints.emitterFailureQueueUrl],
-    ["DynamoDB", `${endpoints.dynamodb}  (table "${stack.tableName}")`],
+    [
+      "DynamoDB",
+      `${endpoints.dynamodb}  (table "${stack.tableName}"${stack.streamArn ? ", with its stream" : ""})`,
+    ],
     ["Token endpoint", `${endpoints.tokenEndpoint}  (GET ?traceId=T, SigV4-signed)`],
   ];
   if (viewer) rows.unshift(["Viewer", viewer.url]);
@@ -218,6 +221,9 @@ export function devBanner(input: {
     input.dataDir === undefined
       ? "Data: in memory, gone when the stack stops (--data-dir DIR keeps it)"
       : `Data: kept in ${input.dataDir}`,
+    stack.fanOut === "stream"
+      ? "Fan-out: stream (events stored, then posted in batches from the table's stream)"
+      : "Fan-out: direct (the emitter posts each event; --fan-out stream batches them)",
     input.logFormat === "json"
       ? "Logs: JSON, as the Lambda handlers log on AWS"
       : "Logs: one line per record (--log-format json: the Lambda handlers' JSON, as on AWS)",

@@ -1,15 +1,20 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { mintToken as mintViewerToken } from "../lambdas/authorizer/token.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { DEFAULT_MAX_TOKEN_TTL_SECONDS, DEFAULT_TOKEN_TTL_SECONDS } from "../lambdas/token/token-endpoint.js";
 import { DEFAULT_EVENT_SOURCE, EMITTER_TARGET_RETRY, traceEventPattern } from "../lib/event-rule.js";
+import { FAN_OUT_FILTER_PATTERN, FAN_OUT_STREAM, type FanOutStreamSettings } from "../lib/fan-out-stream.js";
 import { FUNCTION_SPECS } from "../lib/function-specs.js";
 import type { StageThrottle } from "../lib/routes.js";
+import { PARTITION_KEY, SORT_KEY } from "../lib/table-design.js";
 import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_MAX_SUBSCRIBERS_PER_TRACE } from "../protocol/limits.js";
 import { type TokenGrantRules, TokenGrantRules as TokenGrantRulesSchema } from "../protocol/token-api.js";
 import { startAwsApiServer } from "./aws-api-server.js";
 import { type DeliveryFaultSettings, DeliveryFaults } from "./delivery-faults.js";
 import { DeliveryJournal } from "./delivery-journal.js";
 import { LOCAL_CREDENTIALS, startDynamoDb } from "./dynamodb.js";
+import { startStreamFront } from "./dynamodb-stream-front.js";
 import { LocalEventBus } from "./event-bus.js";
 import { validateEventPattern } from "./event-pattern.js";
 import { createPutEvents } from "./eventbridge-api.js";
@@ -37,6 +42,8 @@ import { fallbackFailureBody } from "./safe-json.js";
 import type { LocalCaller } from "./sigv4.js";
 import { SqsApi } from "./sqs-api.js";
 import { LocalQueue, type QueuedMessage } from "./sqs-queue.js";
+import { StreamEventSource } from "./stream-event-source.js";
+import { StreamLog } from "./stream-log.js";
 import { startTokenApi } from "./token-api.js";
 import { startTtlSweeper } from "./ttl-sweeper.js";
 
@@ -62,6 +69,7 @@ export type { EventBridgeEnvelope } from "./put-events.js";
 export { putEventsEntrySize } from "./put-events.js";
 export type { RetryPolicy } from "./retrying-dispatcher.js";
 export type { LocalCaller } from "./sigv4.js";
+export type { StreamFailureRecord } from "./stream-event-source.js";
 
 /**
  * The fixed HS256 secret of local development: well known, so tokens minted by the CLI, the
@@ -167,6 +175,19 @@ export interface LocalStackOptions {
   /** EMITTER_CONCURRENCY of the emitter. @default the emitter's default */
   readonly emitterConcurrency?: number;
   /**
+   * How events reach viewers, as the construct's `fanOut`: "direct", the emitter posts each event;
+   * "stream", the emitter stores it and the fan-out function posts batches from the table's
+   * stream (DynamoDB Streams, emulated in front of dynalite). @default "direct"
+   */
+  readonly fanOut?: "direct" | "stream";
+  /** The stream mode's event source mapping. @default FAN_OUT_STREAM, 4 shards */
+  readonly streamEventSource?: Partial<FanOutStreamSettings> & {
+    /** Shards of the emulated stream (one batch in flight per shard). @default 4 */
+    readonly shards?: number;
+    /** Wait before retry n of a failed batch. @default 100 ms × 2^(n-1), at most 2 s */
+    readonly retryDelayMs?: (retry: number) => number;
+  };
+  /**
    * Reserved concurrency per function. @default FUNCTION_SPECS' (the CDK stack's: the emitter's
    * EMITTER_RESERVED_CONCURRENCY)
    */
@@ -203,7 +224,10 @@ export interface LocalStackEndpoints {
   readonly sqs: string;
   /** EventBridge's dead-letter queue, which the emitter also sends rejected events to. */
   readonly deadLetterQueueUrl: string;
-  /** The emitter's on-failure destination: events whose invocations kept failing. */
+  /**
+   * The emitter's on-failure destination: events whose invocations kept failing; in stream mode
+   * also the fan-out's, for batches that kept failing.
+   */
   readonly emitterFailureQueueUrl: string;
   /** http://host:port/token: the token endpoint (sign requests with SigV4, service "execute-api"). */
   readonly tokenEndpoint: string;
@@ -219,6 +243,9 @@ export interface LocalStack {
   readonly region: string;
   readonly accountId: string;
   readonly tableName: string;
+  readonly fanOut: "direct" | "stream";
+  /** The table's stream ARN (stream mode only). */
+  readonly streamArn?: string;
   readonly busName: string;
   readonly source: string;
   readonly secret: string;
@@ -264,6 +291,7 @@ const HANDLER_MODULES: Record<LambdaFunctionName, () => Promise<HandlerModule>> 
   resume: () => import("../lambdas/resume/handler.js"),
   default: () => import("../lambdas/default/handler.js"),
   emitter: () => import("../lambdas/emitter/handler.js"),
+  "fan-out": () => import("../lambdas/fan-out/handler.js"),
   "failure-recorder": () => import("../lambdas/failure-recorder/handler.js"),
   token: () => import("../lambdas/token/handler.js"),
 };
@@ -307,9 +335,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     "aws",
     "bus",
     "emitterAsync",
+    "streamSource",
     "journal",
     "gateway",
     "sweeper",
+    "streamFront",
+    "streamLog",
     "dynamo",
   ] as const;
   const closers: Partial<Record<(typeof parts)[number], () => Promise<void>>> = {};
@@ -321,10 +352,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
   };
 
+  const fanOut = options.fanOut ?? "direct";
+  if (fanOut !== "direct" && fanOut !== "stream") {
+    throw new LocalStackError(`fanOut must be "direct" or "stream", got "${String(fanOut)}"`);
+  }
+  const dynamoPort = options.ports?.dynamodb ?? DEFAULT_LOCAL_PORTS.dynamodb;
   try {
     const dynamo = await startDynamoDb({
       host,
-      port: options.ports?.dynamodb ?? DEFAULT_LOCAL_PORTS.dynamodb,
+      // In stream mode the stream front takes the DynamoDB port, and dynalite sits behind it.
+      port: fanOut === "stream" ? 0 : dynamoPort,
       tableName,
       region,
       dataDir: options.dataDir,
@@ -335,8 +372,50 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const journal = options.dataDir ? await DeliveryJournal.open(options.dataDir) : undefined;
     if (journal) closers.journal = () => journal.close();
 
+    let dynamoEndpoint = dynamo.endpoint;
+    let sweeperClient = dynamo.documentClient;
+    let streamLog: StreamLog | undefined;
+    const streamArn = `arn:aws:dynamodb:${region}:${accountId}:table/${tableName}/stream/1970-01-01T00:00:00.000`;
+    if (fanOut === "stream") {
+      const shards = options.streamEventSource?.shards ?? 4;
+      if (!Number.isInteger(shards) || shards < 1 || shards > 64) {
+        throw new LocalStackError(`streamEventSource.shards must be an integer from 1 to 64, got ${shards}`);
+      }
+      const openLog = await StreamLog.open({
+        dir: options.dataDir,
+        shardCount: shards,
+        streamArn,
+        region,
+        partitionKey: PARTITION_KEY,
+        now,
+      });
+      streamLog = openLog;
+      closers.streamLog = () => openLog.close();
+      const front = await startStreamFront({
+        host,
+        port: dynamoPort,
+        target: dynamo.endpoint,
+        tableName,
+        keySchema: [PARTITION_KEY, SORT_KEY],
+        region,
+        credentials: LOCAL_CREDENTIALS,
+        stream: openLog,
+        log: log.child("dynamodb"),
+      });
+      dynamoEndpoint = front.endpoint;
+      // TTL deletes go through the front too: on AWS they are on the stream (as REMOVE records).
+      const frontClient = DynamoDBDocumentClient.from(
+        new DynamoDBClient({ endpoint: front.endpoint, region, credentials: LOCAL_CREDENTIALS }),
+      );
+      sweeperClient = frontClient;
+      closers.streamFront = async () => {
+        frontClient.destroy();
+        await front.close();
+      };
+    }
+
     const sweeper = startTtlSweeper({
-      documentClient: dynamo.documentClient,
+      documentClient: sweeperClient,
       tableName,
       now,
       intervalMs: options.sweepIntervalMs ?? 60_000,
@@ -381,6 +460,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           eventSource: source,
           eventRetentionDays: options.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS,
           emitterConcurrency: options.emitterConcurrency ?? DEFAULT_EMITTER_CONCURRENCY,
+          fanOut,
           maxSubscribersPerTrace: options.maxSubscribersPerTrace ?? DEFAULT_MAX_SUBSCRIBERS_PER_TRACE,
           runsWatchersCacheMs: options.runsWatchersCacheMs,
           jwtSecret: secret,
@@ -394,7 +474,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             if (!gateway || !awsUrl)
               throw new LocalStackError("a function started before the local stack finished starting");
             return {
-              dynamodb: dynamo.endpoint,
+              dynamodb: dynamoEndpoint,
               sqs: awsUrl,
               connections: gateway.managementEndpoint,
               deadLetterQueueUrl: queueUrl(),
@@ -425,6 +505,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log: log.child("lambda"),
     });
     closers.emitterAsync = () => emitterAsync.close();
+
+    // The stream mode's event source mapping, as the construct deploys it (lib/fan-out-stream.ts).
+    let streamSource: StreamEventSource | undefined;
+    if (streamLog) {
+      const { shards: _shards, retryDelayMs, ...settings } = options.streamEventSource ?? {};
+      const source = new StreamEventSource({
+        stream: streamLog,
+        settings: { ...FAN_OUT_STREAM, ...settings },
+        filter: FAN_OUT_FILTER_PATTERN as never,
+        invoke: (event) => runner.invoke("fan-out", event, { invocationType: "Event" }),
+        // As in the CDK stack: the failure queue, which holds no event data (only the batch's place).
+        onFailure: (record) => {
+          failureQueue.send(JSON.stringify(record));
+        },
+        functionArn: `arn:aws:lambda:${region}:${accountId}:function:${functionNamePrefix}-fan-out`,
+        ...(retryDelayMs ? { retryDelayMs } : {}),
+        now,
+        log: log.child("lambda"),
+      });
+      streamSource = source;
+      closers.streamSource = () => source.close();
+    }
 
     const eventBridgeFaults = new DeliveryFaults(options.faults?.eventBridge);
     const bus = new LocalEventBus({
@@ -518,7 +620,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       webSocketUrl: gateway.url,
       managementEndpoint: gateway.managementEndpoint,
       eventBridge: awsServer.url,
-      dynamodb: dynamo.endpoint,
+      dynamodb: dynamoEndpoint,
       sqs: awsServer.url,
       deadLetterQueueUrl: queueUrl(),
       emitterFailureQueueUrl: urlOf(failureQueue),
@@ -538,6 +640,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region,
       accountId,
       tableName,
+      fanOut,
+      ...(streamLog ? { streamArn } : {}),
       busName,
       source,
       secret,
@@ -554,6 +658,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       deliveriesIdle: async () => {
         await bus.idle();
         await emitterAsync.idle();
+        await streamSource?.idle();
       },
       invoke: (name, event) => runner.invoke(name, event),
       lambdaConcurrency: (name) => runner.concurrency(name),

@@ -12,6 +12,8 @@ export interface LambdaEnvironmentInput {
   readonly eventSource: string;
   readonly eventRetentionDays: number;
   readonly emitterConcurrency: number;
+  /** The emitter's FAN_OUT_MODE. */
+  readonly fanOut: "direct" | "stream";
   readonly maxSubscribersPerTrace: number;
   /** The emitter's runs-watchers cache period, in ms (ENV.runsWatchersCacheMs; its default when absent). */
   readonly runsWatchersCacheMs?: number | undefined;
@@ -90,6 +92,14 @@ export function lambdaFunctionConfig(
       own[ENV.deadLetterQueueUrl] = endpoints.deadLetterQueueUrl;
       own[ENV.eventSource] = input.eventSource;
       own[ENV.eventRetentionDays] = String(input.eventRetentionDays);
+      own[ENV.emitterConcurrency] = String(input.emitterConcurrency);
+      if (input.runsWatchersCacheMs !== undefined)
+        own[ENV.runsWatchersCacheMs] = String(input.runsWatchersCacheMs);
+      own[ENV.fanOutMode] = input.fanOut;
+      break;
+    case "fan-out":
+      own[ENV.tableName] = input.tableName;
+      own[ENV.connectionsEndpoint] = endpoints.connections;
       own[ENV.emitterConcurrency] = String(input.emitterConcurrency);
       if (input.runsWatchersCacheMs !== undefined)
         own[ENV.runsWatchersCacheMs] = String(input.runsWatchersCacheMs);

@@ -13,6 +13,7 @@ const OPTIONS = {
   "stack-only": { type: "boolean", default: false },
   "log-level": { type: "string", default: "info" },
   "log-format": { type: "string" },
+  "fan-out": { type: "string" },
   "websocket-port": { type: "string" },
   "eventbridge-port": { type: "string" },
   "dynamodb-port": { type: "string" },
@@ -24,7 +25,7 @@ const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "sile
 
 export const devCommand: Command = {
   name: NAME,
-  help: `Usage: trace-stream dev [--data-dir DIR] [--stack-only] [--log-format text|json]
+  help: `Usage: trace-stream dev [--data-dir DIR] [--stack-only] [--log-format text|json] [--fan-out direct|stream]
 
 Runs the whole system on this machine, the same as \`npm start\`: the WebSocket API and @connections
 (3001, stage "local"), EventBridge and SQS (4010, bus and source "trace-stream"), DynamoDB (8000),
@@ -37,6 +38,9 @@ Options:
   --log-level LEVEL      debug, info, warn, error or silent   default info
   --log-format FORMAT    text: one line per record; json: the Lambda handlers' JSON as on AWS
                          [${ENV_VARS.logFormat}]  default text
+  --fan-out MODE         direct: the emitter posts each event; stream: it stores them and a
+                         fan-out function posts batches from the table's stream (as the
+                         construct's fanOut) [${ENV_VARS.fanOut}]  default direct
   --websocket-port N     default 3001 (0 picks a free port; so do the others)
   --eventbridge-port N   default 4010
   --dynamodb-port N      default 8000
@@ -62,6 +66,13 @@ The JWT secret is TRACE_STREAM_JWT_SECRET when set, else the local development s
         NAME,
       );
     }
+    const fanOut = setting(values, "fan-out", context.env, ENV_VARS.fanOut) ?? "direct";
+    if (fanOut !== "direct" && fanOut !== "stream") {
+      throw new UsageError(
+        `${values["fan-out"] === undefined ? ENV_VARS.fanOut : "--fan-out"} must be direct or stream, got ${JSON.stringify(fanOut)}`,
+        NAME,
+      );
+    }
     const port = (name: keyof typeof OPTIONS) => {
       const value = values[name];
       return typeof value === "string" ? parseInteger(value, `--${name}`, NAME, 0, 65_535) : undefined;
@@ -77,6 +88,7 @@ The JWT secret is TRACE_STREAM_JWT_SECRET when set, else the local development s
       ports,
       logLevel,
       logFormat,
+      fanOut,
       signal: context.signal,
       print: (text) => context.stdout.write(text),
       ...(values["data-dir"] === undefined ? {} : { dataDir: values["data-dir"] }),

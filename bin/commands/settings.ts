@@ -22,6 +22,7 @@ export const ENV_VARS = {
   connectionsEndpoint: "TRACE_STREAM_CONNECTIONS_ENDPOINT",
   viewerUrl: "TRACE_STREAM_VIEWER_URL",
   logFormat: "TRACE_STREAM_LOG_FORMAT",
+  fanOut: "TRACE_STREAM_FAN_OUT",
   region: "AWS_REGION",
 } as const;
 

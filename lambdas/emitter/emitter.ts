@@ -45,7 +45,15 @@ export interface EmitterDeps {
   readonly retentionSeconds: number;
   /** Maximum @connections posts in flight. */
   readonly concurrency: number;
+  /**
+   * "direct": post each event to its watchers now. "stream": store it only; the fan-out function
+   * posts it, batched, from the table's stream. Conflict notices are posted here in both modes.
+   * @default "direct"
+   */
+  readonly fanOut?: FanOutMode;
 }
+
+export type FanOutMode = "direct" | "stream";
 
 /** Failed posts named in the fan-out's error line (the rest are only counted). */
 const LOGGED_FAILURES = 5;
@@ -218,10 +226,21 @@ export function makeEmitter(deps: EmitterDeps) {
       return refuseConflict(event, input, error, expiresAt);
     }
     deps.metrics.count(duplicate ? "EventsDuplicate" : "EventsStored");
-    const summary = duplicate ? undefined : await recordRun(event, expiresAt);
+    // In stream mode the fan-out keeps the run summary, one write per batch (lambdas/fan-out).
+    const summary = duplicate || deps.fanOut === "stream" ? undefined : await recordRun(event, expiresAt);
     const lag = deps.now() - Date.parse(event.timestamp);
     if (!duplicate && Number.isFinite(lag)) deps.metrics.milliseconds("EventLag", Math.max(0, lag));
 
+    if (deps.fanOut === "stream") {
+      // The item's INSERT is on the table's stream: the fan-out function posts it. A duplicate
+      // made no stream record, and needs none: its first delivery's record carries it.
+      deps.log.debug("event stored for the stream fan-out", {
+        traceId: event.trace_id,
+        seq: event.seq,
+        duplicate,
+      });
+      return { kind: "delivered", duplicate, delivered: 0, pruned: 0, failed: 0 };
+    }
     const started = deps.now();
     const { logged, ...result } = await fanOut(event.trace_id, eventFrame(event));
     deps.metrics.milliseconds("FanOutDuration", deps.now() - started);

@@ -1,6 +1,12 @@
 import { DEFAULT_EVENT_RETENTION_DAYS, DEFAULT_MAX_RUNS_WATCHERS } from "../../protocol/index.js";
 import { documentClient, managementClient, sqsClient } from "../shared/aws-clients.js";
-import { type EnvRecord, positiveInteger, requiredString } from "../shared/config.js";
+import {
+  ConfigError,
+  type EnvRecord,
+  optionalString,
+  positiveInteger,
+  requiredString,
+} from "../shared/config.js";
 import { ENV } from "../shared/env-names.js";
 import { dynamoRunIndex } from "../shared/run-index.js";
 import { dynamoRunsWatchers } from "../shared/runs-watchers.js";
@@ -9,7 +15,7 @@ import { signedConnectionGateway } from "../shared/signed-connection-gateway.js"
 import { createTelemetry } from "../shared/telemetry.js";
 import { dynamoTraceStore } from "../shared/trace-store.js";
 import { sqsDeadLetters } from "./dead-letters.js";
-import { makeEmitter } from "./emitter.js";
+import { type FanOutMode, makeEmitter } from "./emitter.js";
 
 export const DEFAULT_EMITTER_CONCURRENCY = 32;
 export const DEFAULT_RUNS_WATCHERS_CACHE_MS = 2000;
@@ -21,6 +27,7 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const source = requiredString(env, ENV.eventSource, "the EventBridge source of trace events");
   const retentionDays = positiveInteger(env, ENV.eventRetentionDays, DEFAULT_EVENT_RETENTION_DAYS);
   const concurrency = positiveInteger(env, ENV.emitterConcurrency, DEFAULT_EMITTER_CONCURRENCY);
+  const fanOut = fanOutMode(env);
   const { log, metrics, beginInvocation } = createTelemetry(env, "emitter");
   const emit = makeEmitter({
     store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
@@ -41,6 +48,7 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
     source,
     retentionSeconds: retentionDays * 24 * 60 * 60,
     concurrency,
+    fanOut,
   });
   return async (event: unknown) => {
     beginInvocation();
@@ -50,4 +58,13 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
       metrics.flush();
     }
   };
+}
+
+/** FAN_OUT_MODE: "direct" (default) or "stream". */
+export function fanOutMode(env: EnvRecord): FanOutMode {
+  const value = optionalString(env, ENV.fanOutMode) ?? "direct";
+  if (value !== "direct" && value !== "stream") {
+    throw new ConfigError(`${ENV.fanOutMode} must be "direct" or "stream", got "${value}".`);
+  }
+  return value;
 }

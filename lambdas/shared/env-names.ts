@@ -17,6 +17,11 @@ export const ENV = {
   eventRetentionDays: "EVENT_RETENTION_DAYS",
   /** Emitter: maximum concurrent @connections posts. */
   emitterConcurrency: "EMITTER_CONCURRENCY",
+  /**
+   * Emitter: "direct" (the default) posts each event to its watchers; "stream" only stores it, and
+   * the fan-out function posts it from the table's stream (lambdas/fan-out).
+   */
+  fanOutMode: "FAN_OUT_MODE",
   /** Connect: most subscribers one trace may have at once. */
   maxSubscribersPerTrace: "MAX_SUBSCRIBERS_PER_TRACE",
   /** Connect: most connections watching the runs list at once. */

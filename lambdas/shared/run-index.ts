@@ -5,7 +5,8 @@
  * Counts are added once per newly stored event (a redelivered event is a duplicate and adds
  * nothing). The event and its summary update are two writes: if the emitter dies between them, the
  * retried event is a duplicate and the summary stays one event short; it never counts an event
- * twice.
+ * twice. In stream mode the fan-out adds a batch's events in one write instead (`recordEvents`);
+ * the stream hands a batch over at least once, so a retried batch can count its events twice.
  *
  * Written only when the summary changes: an event that changes nothing the list shows (no goal,
  * status, tool call, error, model call) only moves the run's last-event time, and that is
@@ -81,6 +82,12 @@ export interface RunIndex {
    * undefined when the event changed nothing the list shows and no write was made.
    */
   recordEvent(event: TraceEvent, expiresAt: number): Promise<RunSummary | undefined>;
+  /**
+   * Adds stored events of one trace (ascending seq, at least one) to its summary in one write:
+   * the stream fan-out's way, one update per batch instead of one per event. Same rule and result
+   * as `recordEvent`.
+   */
+  recordEvents(events: readonly TraceEvent[], expiresAt: number): Promise<RunSummary | undefined>;
   /** Runs newest first, from the day of `now` back `maxDays` days, that the grants allow. */
   recentRuns(options: RecentRunsOptions): Promise<RunsPage>;
 }
@@ -226,6 +233,93 @@ export function toWire(run: RunSummary): RunSummaryWire {
   };
 }
 
+/**
+ * The summary update for several events of one trace, ascending by seq (pure): the same result as
+ * their updates one by one, in one write. Counts add up; the start is the first event's, the last
+ * event time and a terminal status the last ones'.
+ */
+export function batchSummaryUpdate(
+  tableName: string,
+  events: readonly TraceEvent[],
+  expiresAt: number,
+): UpdateCommandInput {
+  const first = events[0];
+  const last = events.at(-1);
+  if (!first || !last) throw new Error("batchSummaryUpdate needs at least one event");
+  const firstAt = Date.parse(first.timestamp);
+  const values: Record<string, unknown> = {
+    ":trace": first.trace_id,
+    ":first": firstAt,
+    ":last": Date.parse(last.timestamp),
+    ":day": keys.runsDay(firstAt),
+    ":order": keys.runsOrder(firstAt, first.trace_id),
+    ":ttl": expiresAt,
+  };
+  const set = [
+    "trace_id = :trace",
+    "started_at = if_not_exists(started_at, :first)",
+    "#runsPk = if_not_exists(#runsPk, :day)",
+    "#runsSk = if_not_exists(#runsSk, :order)",
+    "last_event_at = :last",
+    "#ttl = :ttl",
+  ];
+  const terminal = events.findLast(
+    (event) => event.event === "plan_completed" || event.event === "plan_failed",
+  );
+  if (terminal) {
+    set.push("#status = :status");
+    values[":status"] = terminal.event === "plan_completed" ? "completed" : "failed";
+  } else {
+    set.push("#status = if_not_exists(#status, :running)");
+    values[":running"] = "running";
+  }
+  const goal = events.findLast(
+    (event) => event.event === "plan_created" && event.metadata.goal !== undefined,
+  );
+  const goalText = goal?.event === "plan_created" ? goal.metadata.goal : undefined;
+  if (goalText !== undefined) {
+    set.push("goal = :goal");
+    // Cut, so a page of runs always fits one frame.
+    values[":goal"] = goalText.slice(0, MAX_RUN_GOAL_CHARS);
+  }
+  const sums = { tool_calls: 0, errors: 0, model_calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+  const seen = new Set<keyof typeof sums>();
+  const addTo = (name: keyof typeof sums, value: number) => {
+    sums[name] += value;
+    seen.add(name);
+  };
+  for (const event of events) {
+    if (event.event === "tool_call_start") addTo("tool_calls", 1);
+    if (event.status === "error") addTo("errors", 1);
+    if (event.event === "llm_call_complete" || event.event === "llm_call_error") {
+      addTo("model_calls", 1);
+      if (event.metadata.input_tokens !== undefined) addTo("input_tokens", event.metadata.input_tokens);
+      if (event.metadata.output_tokens !== undefined) addTo("output_tokens", event.metadata.output_tokens);
+      if (event.event === "llm_call_complete" && event.metadata.cost_usd !== undefined)
+        addTo("cost_usd", event.metadata.cost_usd);
+    }
+  }
+  const add: string[] = [];
+  for (const name of seen) {
+    add.push(`${name} :${name}`);
+    values[`:${name}`] = sums[name];
+  }
+  return {
+    TableName: tableName,
+    Key: { [PARTITION_KEY]: keys.trace(first.trace_id), [SORT_KEY]: keys.runSummary },
+    UpdateExpression: `SET ${set.join(", ")}${add.length > 0 ? ` ADD ${add.join(", ")}` : ""}`,
+    ExpressionAttributeNames: {
+      "#runsPk": RUNS_PARTITION_KEY,
+      "#runsSk": RUNS_SORT_KEY,
+      "#status": "status",
+      "#ttl": TTL_ATTRIBUTE,
+    },
+    ExpressionAttributeValues: values,
+    // The stream fan-out posts the summary as written to the runs watchers.
+    ReturnValues: "ALL_NEW",
+  };
+}
+
 export function dynamoRunIndex(client: DynamoDBDocumentClient, tableName: string): RunIndex {
   /** Event time of each trace's last summary write from this container. */
   const lastWritten = new Map<string, number>();
@@ -244,6 +338,24 @@ export function dynamoRunIndex(client: DynamoDBDocumentClient, tableName: string
       const result = await client.send(new UpdateCommand(summaryUpdate(tableName, event, expiresAt)));
       if (lastWritten.size >= REMEMBERED_TRACES) lastWritten.clear();
       lastWritten.set(event.trace_id, at);
+      return result.Attributes ? toSummary(result.Attributes) : undefined;
+    },
+
+    async recordEvents(events, expiresAt) {
+      const last = events.at(-1);
+      if (last === undefined) return undefined;
+      const at = Date.parse(last.timestamp);
+      const previous = lastWritten.get(last.trace_id);
+      if (
+        !events.some(changesSummary) &&
+        previous !== undefined &&
+        Math.abs(at - previous) < LAST_EVENT_REFRESH_MS
+      ) {
+        return undefined;
+      }
+      const result = await client.send(new UpdateCommand(batchSummaryUpdate(tableName, events, expiresAt)));
+      if (lastWritten.size >= REMEMBERED_TRACES) lastWritten.clear();
+      lastWritten.set(last.trace_id, at);
       return result.Attributes ? toSummary(result.Attributes) : undefined;
     },
 

@@ -11,7 +11,7 @@ import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrace } from "../../client/producer.js";
 import { MAX_EVENT_BYTES } from "../../protocol/limits.js";
-import { DynamoOutage, emitterWithFaults } from "../faults/emitter-with-faults.js";
+import { DynamoOutage, emitterWithFaults, fanOutWithFaults } from "../faults/emitter-with-faults.js";
 import { openSubscriber } from "../helpers/local-stack.js";
 import { eventually } from "../soak/trace-watchers.js";
 import { type AttackStack, leaks, rawEvent, startAttackStack } from "./attack-stack.js";
@@ -54,7 +54,11 @@ describe("the redaction corpus against the local stack", () => {
 
   beforeAll(async () => {
     attack = await startAttackStack({
-      handlers: { emitter: emitterWithFaults({ dynamo: (client) => outage.attach(client) }) },
+      // The outage reaches whichever function reads the subscribers in the stack's fan-out mode.
+      handlers: {
+        emitter: emitterWithFaults({ dynamo: (client) => outage.attach(client) }),
+        "fan-out": fanOutWithFaults({ dynamo: (client) => outage.attach(client) }),
+      },
     });
   });
   afterAll(() => attack?.stop());
@@ -111,7 +115,8 @@ describe("the redaction corpus against the local stack", () => {
     await eventually(() => attack.stack.deadLetters().length >= 4, "four dead letters", 30_000);
 
     // Given up: reading the subscribers keeps failing (the event is stored first), so Lambda's
-    // failure record (with the raw event) is queued.
+    // failure record is queued (direct mode: with the raw event, redacted by the recorder; stream
+    // mode: the batch's place in the stream only).
     outage.failing.add("QueryCommand");
     try {
       await attack.put(rawEvent(traceId, 5, corpusMetadata()));
@@ -121,7 +126,14 @@ describe("the redaction corpus against the local stack", () => {
     }
     expect(attack.stack.emitterFailures()).toHaveLength(1);
 
-    await viewer.waitFor(() => viewer.frames().filter((frame) => frame.type === "event").length >= 2);
+    await viewer.waitFor(
+      () =>
+        viewer
+          .frames()
+          .flatMap((frame) =>
+            frame.type === "event" ? [frame] : frame.type === "events" ? (frame.events as unknown[]) : [],
+          ).length >= 2,
+    );
     const late = await attack.watch(traceId);
     expect(late.frames().filter((frame) => frame.type === "events").length).toBeGreaterThan(0);
 

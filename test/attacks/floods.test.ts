@@ -74,6 +74,18 @@ function answers(socket: Subscriber): { answers: Answer[]; bytes: number } {
   return { answers: found, bytes };
 }
 
+/** Seqs a viewer got live: `event` frames, or in stream mode `events` frames (not its replay). */
+function liveSeqsOf(socket: Subscriber): unknown[] {
+  const frames = socket.frames();
+  const replayEnd = frames.findIndex((frame) => frame.type === "synced");
+  return frames.flatMap((frame, i) => {
+    if (frame.type === "event") return [frame.seq];
+    if (frame.type === "events" && i > replayEnd && stack.fanOut === "stream")
+      return (frame.events as { seq: number }[]).map((event) => event.seq);
+    return [];
+  });
+}
+
 describe("resume floods", () => {
   it("one 33-byte resume on a 5,000-event trace sends one bounded page, and says there is more", async () => {
     const socket = await open(LONG_TRACE);
@@ -101,10 +113,7 @@ describe("resume floods", () => {
       Array.from({ length: 40 }, (_, seq) => traceEvent(live, seq)),
     );
     await flooder.waitFor(() => answers(flooder).answers.length >= 200, 60_000);
-    const received = await viewer.waitFor(
-      () => viewer.frames().filter((frame) => frame.type === "event").length >= 40,
-      30_000,
-    );
+    const received = await viewer.waitFor(() => liveSeqsOf(viewer).length >= 40, 30_000);
     expect(received).toBeDefined();
 
     const { answers: got, bytes } = answers(flooder);
@@ -119,10 +128,7 @@ describe("resume floods", () => {
     expect(bytes).toBeLessThanOrEqual(served * (REPLAY_PAGE_BYTES + MAX_FRAME));
     console.info(`200 resumes: ${served} served, ${(bytes / 1e6).toFixed(1)} MB sent`);
 
-    const liveSeqs = viewer
-      .frames()
-      .filter((frame) => frame.type === "event")
-      .map((frame) => frame.seq);
+    const liveSeqs = liveSeqsOf(viewer);
     expect(new Set(liveSeqs)).toEqual(new Set(Array.from({ length: 40 }, (_, seq) => seq)));
   }, 120_000);
 });

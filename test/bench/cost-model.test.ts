@@ -2,9 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   ASSUMED_EVENTS_PER_SECOND_PER_VIEWER,
   type CostModel,
+  costByFanOutMode,
   costPerMillionEvents,
   emitterLogBytesPerEvent,
+  eventsPerBatch,
   LAMBDA_PLATFORM_LOG_BYTES,
+  type ModeMeasurements,
   type PerEventBytes,
   PRICES_USD,
   RUN_FRAME_BYTES,
@@ -16,6 +19,7 @@ import type { FanOutSide } from "../../bench/fan-out.js";
 import { dynamoItemBytes } from "../../bench/per-event-bytes.js";
 import { measureRunIndex, typicalRun } from "../../bench/run-index-cost.js";
 import { changesSummary } from "../../lambdas/shared/run-index.js";
+import { FAN_OUT_STREAM } from "../../lib/fan-out-stream.js";
 import { DEFAULT_LOG_SAMPLE_RATE } from "../../lib/trace-stream-api.js";
 import { DEFAULT_EVENT_RETENTION_DAYS } from "../../protocol/limits.js";
 import { startTestTable } from "../helpers/dynalite.js";
@@ -158,5 +162,53 @@ describe("cost model: the runs list per run", () => {
     expect(line(ten, "API Gateway messages").units).toBe(320);
     expect(line(ten, "Data transfer out").units).toBeCloseTo((320 * RUN_FRAME_BYTES) / GB, 12);
     expect(ten.pageUsd).toBeCloseTo((13 * 0.125 + 0.2 + 2 * 1) / MILLION, 12);
+  });
+});
+
+describe("cost model: direct and coalesced fan-out per viewer count", () => {
+  // What bench/coalesced-row.ts measured (rounded up): bench/coalesced-results.json.
+  const measuredAt = (viewers: number): ModeMeasurements => ({
+    viewers,
+    direct: { handlerMs: 45, readUnitsPerEvent: 1, writeUnitsPerEvent: 2, frameBytes: 320 },
+    coalesced: {
+      emitterHandlerMs: 15,
+      writeUnitsPerEvent: 1.1,
+      eventsPerBatch: eventsPerBatch(
+        ASSUMED_EVENTS_PER_SECOND_PER_VIEWER,
+        FAN_OUT_STREAM.maxBatchingWindowSeconds,
+        FAN_OUT_STREAM.batchSize,
+      ),
+      fanOutHandlerMsPerBatch: 30,
+      readUnitsPerBatch: 1,
+      framesPerViewerPerBatch: 1,
+      frameBytesPerBatch: 3100,
+    },
+  });
+  const bytes: PerEventBytes = { emfBytes: 485, infoLogBytes: 0, debugLogBytes: 287, storedItemBytes: 574 };
+  const at = (viewers: number) => costByFanOutMode(measuredAt(viewers), 350, bytes);
+
+  it("batches what the window gathers: 5 events/s over the 2 s window is 10 a batch, never fewer than one poll's, never more than the batch size", () => {
+    expect(eventsPerBatch(5, 2, 100)).toBe(10);
+    expect(eventsPerBatch(5, 0, 100)).toBe(1.25);
+    expect(eventsPerBatch(0.1, 0, 100)).toBe(1);
+    expect(eventsPerBatch(500, 2, 100)).toBe(100);
+  });
+
+  it("posts one message per viewer per event directly, one per viewer per batch coalesced; stream reads are free", () => {
+    const ten = at(10);
+    expect(line(ten.direct, "API Gateway messages").units).toBe(10 * MILLION);
+    expect(line(ten.coalesced, "API Gateway messages").units).toBe((10 * MILLION) / 10);
+    expect(line(ten.coalesced, "Lambda invocations").units).toBe(MILLION + MILLION / 10);
+    expect(line(ten.coalesced, "DynamoDB read request units").units).toBe(MILLION / 10);
+    expect(line(ten.coalesced, "DynamoDB Streams reads").usd).toBe(0);
+    expect(line(ten.direct, "EventBridge").usd).toBe(line(ten.coalesced, "EventBridge").usd);
+  });
+
+  it("meets the goals in the coalesced mode: at most $3.0 for one viewer and $5 for ten per million events", () => {
+    expect(at(1).coalesced.totalUsd).toBeLessThanOrEqual(3.0);
+    expect(at(10).coalesced.totalUsd).toBeLessThanOrEqual(5.0);
+    // The direct mode pays a message per viewer per event.
+    expect(at(10).direct.totalUsd).toBeGreaterThan(10);
+    expect(at(1).coalesced.totalUsd).toBeLessThan(at(1).direct.totalUsd);
   });
 });

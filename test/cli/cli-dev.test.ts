@@ -102,6 +102,15 @@ describe("trace-stream dev", () => {
     expect(flag.stderr).toMatch(/--log-format must be one of text, json, got "xml"/);
   });
 
+  it("refuses a fan-out mode it does not know, from the flag and from TRACE_STREAM_FAN_OUT", async () => {
+    const flag = await runCli(["dev", "--fan-out", "kinesis"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--fan-out must be direct or stream, got "kinesis"/);
+    const env = await runCli(["dev"], { env: { TRACE_STREAM_FAN_OUT: "batched" } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toMatch(/TRACE_STREAM_FAN_OUT must be direct or stream, got "batched"/);
+  });
+
   it("stops cleanly on SIGTERM and on SIGHUP (a closed terminal)", async () => {
     for (const signal of ["SIGTERM", "SIGHUP"] as const) {
       const dev = startCli(["dev", "--stack-only", ...FREE_PORTS]);

@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TraceStore } from "../../lambdas/shared/trace-store.js";
 import { startTestStack, type TestStack } from "../helpers/local-stack.js";
-import { emitterWithFaults } from "./emitter-with-faults.js";
+import { emitterWithFaults, fanOutWithFaults } from "./emitter-with-faults.js";
 import {
   expectEveryClientShowedExactly,
   liveWatchers,
@@ -96,7 +96,14 @@ describe("an emitter crash between storing an event and fanning it out", () => {
 
   beforeAll(async () => {
     stack = await startTestStack({
-      handlers: { emitter: emitterWithFaults({ store: crashBeforeFanOut }) },
+      // Whichever function reads the subscribers in the stack's fan-out mode crashes there; the
+      // stream's retries are raised past the six crashes, as Lambda's async retries and
+      // EventBridge's together outlast them in direct mode.
+      handlers: {
+        emitter: emitterWithFaults({ store: crashBeforeFanOut }),
+        "fan-out": fanOutWithFaults({ store: crashBeforeFanOut }),
+      },
+      streamEventSource: { retryAttempts: 10 },
     });
   });
   afterAll(() => stack?.stop());

@@ -10,11 +10,13 @@ import { InternalServerError } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { sqsDeadLetters } from "../../lambdas/emitter/dead-letters.js";
 import { makeEmitter } from "../../lambdas/emitter/emitter.js";
-import { DEFAULT_EMITTER_CONCURRENCY } from "../../lambdas/emitter/handler.js";
+import { DEFAULT_EMITTER_CONCURRENCY, fanOutMode } from "../../lambdas/emitter/handler.js";
+import { makeFanOut } from "../../lambdas/fan-out/fan-out.js";
 import { documentClient, managementClient, sqsClient } from "../../lambdas/shared/aws-clients.js";
 import { type ConnectionGateway, managementApiGateway } from "../../lambdas/shared/connection-gateway.js";
 import { ENV } from "../../lambdas/shared/env-names.js";
 import { dynamoRunIndex } from "../../lambdas/shared/run-index.js";
+import { makeRunUpdates } from "../../lambdas/shared/run-updates.js";
 import { dynamoRunsWatchers } from "../../lambdas/shared/runs-watchers.js";
 import { createTelemetry } from "../../lambdas/shared/telemetry.js";
 import { dynamoTraceStore, type TraceStore } from "../../lambdas/shared/trace-store.js";
@@ -58,10 +60,54 @@ export function emitterWithFaults(faults: EmitterFaults): HandlerFactory {
       source: required(env, ENV.eventSource),
       retentionSeconds: Number(required(env, ENV.eventRetentionDays)) * 24 * 3600,
       concurrency: Number(env[ENV.emitterConcurrency] ?? DEFAULT_EMITTER_CONCURRENCY),
+      fanOut: fanOutMode(env),
     });
     return async (event: unknown) => {
       try {
         return await emit(event);
+      } finally {
+        metrics.flush();
+      }
+    };
+  };
+}
+
+/**
+ * The stream mode's fan-out as lambdas/fan-out/handler.ts composes it, with the same hooks: pass
+ * it as `handlers["fan-out"]` beside `emitterWithFaults`, so a suite's faults reach whichever
+ * function posts in the mode the stack runs.
+ */
+export function fanOutWithFaults(faults: EmitterFaults): HandlerFactory {
+  return (env, runtime) => {
+    const client = documentClient(env);
+    faults.dynamo?.(client);
+    const store = dynamoTraceStore(client, required(env, ENV.tableName));
+    const management = managementClient(required(env, ENV.connectionsEndpoint), env);
+    faults.management?.(management);
+    const gateway = managementApiGateway(management);
+    const { log, metrics } = createTelemetry(env, "fan-out");
+    const fanOut = makeFanOut({
+      store: faults.store ? faults.store(store) : store,
+      runIndex: dynamoRunIndex(client, required(env, ENV.tableName)),
+      postRun: makeRunUpdates({
+        runsWatchers: dynamoRunsWatchers(client, required(env, ENV.tableName)),
+        cacheMs: 2000,
+        maxWatchers: 200,
+        gateway,
+        concurrency: DEFAULT_EMITTER_CONCURRENCY,
+        log,
+        metrics,
+        now: runtime.now ?? Date.now,
+      }),
+      gateway: faults.gateway ? faults.gateway(gateway) : gateway,
+      log,
+      metrics,
+      now: runtime.now ?? Date.now,
+      concurrency: Number(env[ENV.emitterConcurrency] ?? DEFAULT_EMITTER_CONCURRENCY),
+    });
+    return async (event: { Records?: [] }) => {
+      try {
+        return await fanOut(event.Records ?? []);
       } finally {
         metrics.flush();
       }

@@ -9,7 +9,7 @@ import {
   traceEvent,
 } from "../helpers/local-stack.js";
 import { eventually } from "../soak/trace-watchers.js";
-import { emitterWithFaults } from "./emitter-with-faults.js";
+import { type EmitterFaults, emitterWithFaults, fanOutWithFaults } from "./emitter-with-faults.js";
 import { newTraceId, storedSeqs, subscribedConnections } from "./fault-scenario.js";
 
 /**
@@ -24,40 +24,40 @@ describe("one viewer whose posts keep failing", () => {
   let injected = 0;
 
   beforeAll(async () => {
+    const faults: EmitterFaults = {
+      management: (client) =>
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const input = args.input as { ConnectionId?: string };
+            if (context.commandName === "PostToConnectionCommand" && broken.has(input.ConnectionId ?? "")) {
+              injected++;
+              throw new ApiGatewayManagementApiServiceException({
+                name: "InternalServerErrorException",
+                $fault: "server",
+                $metadata: { httpStatusCode: 500 },
+                message: "Internal server error",
+              });
+            }
+            return next(args);
+          },
+          { step: "initialize", name: "failPostsToBrokenConnections" },
+        ),
+    };
+    // Whichever function posts in the stack's fan-out mode meets the fault.
     stack = await startTestStack({
-      handlers: {
-        emitter: emitterWithFaults({
-          management: (client) =>
-            client.middlewareStack.add(
-              (next, context) => async (args) => {
-                const input = args.input as { ConnectionId?: string };
-                if (
-                  context.commandName === "PostToConnectionCommand" &&
-                  broken.has(input.ConnectionId ?? "")
-                ) {
-                  injected++;
-                  throw new ApiGatewayManagementApiServiceException({
-                    name: "InternalServerErrorException",
-                    $fault: "server",
-                    $metadata: { httpStatusCode: 500 },
-                    message: "Internal server error",
-                  });
-                }
-                return next(args);
-              },
-              { step: "initialize", name: "failPostsToBrokenConnections" },
-            ),
-        }),
-      },
+      handlers: { emitter: emitterWithFaults(faults), "fan-out": fanOutWithFaults(faults) },
     });
   });
   afterAll(() => stack?.stop());
 
+  /** Seqs delivered live: `event` frames (direct mode) or `events` frames (stream mode). */
   const eventFrames = (subscriber: Subscriber) =>
-    subscriber
-      .frames()
-      .filter((frame) => frame.type === "event")
-      .map((frame) => frame.seq);
+    subscriber.frames().flatMap((frame) => {
+      if (frame.type === "event") return [frame.seq];
+      if (frame.type === "events" && stack.fanOut === "stream")
+        return (frame.events as { seq: number }[]).map((event) => event.seq);
+      return [];
+    });
 
   it("the others get each event exactly once, and no invocation is retried or given up", async () => {
     const traceId = newTraceId("one-broken");

@@ -55,9 +55,21 @@ const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /**
+ * The fan-out mode of test stacks that do not choose one: TRACE_STREAM_TEST_FAN_OUT=stream runs
+ * the end-to-end suites against the coalesced, stream-fed fan-out instead of the direct one.
+ */
+export function testFanOutMode(): "direct" | "stream" {
+  const mode = process.env.TRACE_STREAM_TEST_FAN_OUT ?? "direct";
+  if (mode !== "direct" && mode !== "stream")
+    throw new Error(`TRACE_STREAM_TEST_FAN_OUT must be "direct" or "stream", got "${mode}"`);
+  return mode;
+}
+
+/**
  * Starts a stack on free ports with a test clock, 5–20 ms retry delays (EventBridge and Lambda's
- * asynchronous retries), a 50 ms reorder hold,
- * sweeps only on demand, and silence; any option can be overridden.
+ * asynchronous retries, and the stream mode's batch retries), a 50 ms reorder hold,
+ * sweeps only on demand, and silence; any option can be overridden. The fan-out mode is
+ * TRACE_STREAM_TEST_FAN_OUT's unless the options name one.
  */
 export async function startTestStack(
   options: LocalStackOptions & { clock?: TestClock } = {},
@@ -68,7 +80,10 @@ export async function startTestStack(
     quiet: true,
     sweepIntervalMs: 0,
     now: clock.now,
+    fanOut: testFanOutMode(),
     ...options,
+    // No batching window: the suites test what is delivered, not when (the stream tests set one).
+    streamEventSource: { retryDelayMs: () => 10, maxBatchingWindowSeconds: 0, ...options.streamEventSource },
     retry: { baseDelayMs: 5, maxDelayMs: 20, ...options.retry },
     asyncRetry: { baseDelayMs: 5, maxDelayMs: 20, ...options.asyncRetry },
     faults: {

@@ -32,7 +32,12 @@ function recordingDeadLetters(): DeadLetterPort & { rejections: Rejection[] } {
   return { rejections, send: async (rejection) => void rejections.push(rejection) };
 }
 
-function emitterWith(gateway = recordingGateway(), concurrency = 32, storeUsed: TraceStore = store) {
+function emitterWith(
+  gateway = recordingGateway(),
+  concurrency = 32,
+  storeUsed: TraceStore = store,
+  fanOut: "direct" | "stream" = "direct",
+) {
   const deadLetters = recordingDeadLetters();
   const log = recordingLog();
   const metrics = recordingMetrics();
@@ -50,6 +55,7 @@ function emitterWith(gateway = recordingGateway(), concurrency = 32, storeUsed: 
     source: "trace-stream",
     retentionSeconds: 7 * 86400,
     concurrency,
+    fanOut,
   });
   return { emit, gateway, deadLetters, log, metrics };
 }
@@ -86,6 +92,35 @@ describe("emitter", () => {
     expect(metrics.counts).toMatchObject({ EventsReceived: 1, EventsStored: 1, EventsDelivered: 2 });
     expect(metrics.timings.FanOutDuration).toHaveLength(1);
     expect(metrics.timings.EventLag).toHaveLength(1);
+  });
+
+  it("in stream mode stores the event and posts nothing: the fan-out posts it from the table's stream", async () => {
+    await subscribe("t-stream", "s=");
+    const { emit, gateway, metrics } = emitterWith(recordingGateway(), 32, store, "stream");
+    const event = traceEvent(0, { trace_id: "t-stream" });
+    expect(await emit(envelope(event))).toEqual({
+      kind: "delivered",
+      duplicate: false,
+      delivered: 0,
+      pruned: 0,
+      failed: 0,
+    });
+    expect(gateway.framesFor("s=")).toEqual([]);
+    expect(await storedSeqs("t-stream")).toEqual([0]);
+    expect(metrics.counts).toMatchObject({ EventsStored: 1 });
+    expect(metrics.counts.EventsDelivered).toBeUndefined();
+  });
+
+  it("refuses a FAN_OUT_MODE it does not know at cold start", () => {
+    expect(() =>
+      createHandler({
+        TABLE_NAME: "t",
+        CONNECTIONS_ENDPOINT: "http://x",
+        DEAD_LETTER_QUEUE_URL: "http://q",
+        EVENT_SOURCE: "trace-stream",
+        FAN_OUT_MODE: "kinesis",
+      }),
+    ).toThrow(/FAN_OUT_MODE must be "direct" or "stream"/);
   });
 
   it("logs a delivered event at DEBUG only: per-event lines are for sampled invocations, not every event", async () => {

@@ -56,6 +56,33 @@ function emitterFor(
 }
 
 describe("run index", () => {
+  it("gives a trace the same summary from one batch write (the stream fan-out's) as from its events one by one", async () => {
+    const t = NOW - 120_000;
+    const run = (traceId: string) => [
+      at(traceId, 0, t, "plan_created", { goal: "Ship it" }),
+      at(traceId, 1, t + 10, "tool_call_start", { tool: "lookup", call_id: "c1" }),
+      at(traceId, 2, t + 20, "tool_call_error", { tool: "lookup", call_id: "c1", error: "down" }),
+      at(traceId, 3, t + 30, "llm_call_complete", {
+        call_id: "m1",
+        model: "m",
+        input_tokens: 700,
+        output_tokens: 80,
+        cost_usd: 0.02,
+      }),
+      at(traceId, 4, t + 35, "llm_call_error", { call_id: "m2", model: "m", error: "overloaded" }),
+      at(traceId, 5, t + 40, "plan_failed", { error: "gave up" }),
+    ];
+    for (const event of run("batch-eq/one-by-one")) await index.recordEvent(event, 2_000_000_000);
+    const batched = run("batch-eq/batched");
+    await index.recordEvents(batched.slice(0, 2), 2_000_000_000);
+    await index.recordEvents(batched.slice(2), 2_000_000_000);
+    const { runs } = await index.recentRuns({ now: NOW, grants: ["batch-eq/*"], limit: 10, maxDays: 2 });
+    expect(runs).toHaveLength(2);
+    const [a, b] = runs.map(({ traceId: _id, ...summary }) => summary);
+    expect(b).toEqual(a);
+    expect(a).toMatchObject({ status: "failed", modelCalls: 2, errors: 3, goal: "Ship it" });
+  });
+
   it("keeps one summary per trace from the events the emitter stores, counting a redelivered event once", async () => {
     const { emit } = emitterFor(index);
     const t = NOW - 60_000;

@@ -99,14 +99,21 @@ const subscriptions = async (traceId: string) =>
   ).Items ?? [];
 
 describe("live delivery", () => {
-  it("sends a subscriber every event put on the bus, as an event frame", async () => {
+  it("sends a subscriber every event put on the bus, as an event frame (an events frame in stream mode)", async () => {
     const traceId = newTraceId();
     const subscriber = await subscribe(traceId);
     const events = [0, 1, 2].map((seq) => traceEvent(traceId, seq));
     await putTraceEvents(stack, events);
     expect(await holdsAll(subscriber, 3)).toEqual(events);
-    const live = subscriber.frames().filter((frame) => frame.type === "event");
-    expect(live[0]).toEqual({ type: "event", ...events[live[0]?.seq as number] });
+    if (stack.fanOut === "stream") {
+      const live = subscriber.frames().filter((frame) => frame.type === "events");
+      const first = (live[0]?.events as TraceEvent[])[0] as TraceEvent;
+      expect(live[0]).toEqual({ type: "events", trace_id: traceId, events: expect.any(Array) });
+      expect(first).toEqual(events[first.seq]);
+    } else {
+      const live = subscriber.frames().filter((frame) => frame.type === "event");
+      expect(live[0]).toEqual({ type: "event", ...events[live[0]?.seq as number] });
+    }
     await subscriber.close();
   });
 

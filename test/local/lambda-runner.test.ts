@@ -66,7 +66,9 @@ describe("the Lambda runner", () => {
         ENV.eventSource,
         ENV.eventRetentionDays,
         ENV.emitterConcurrency,
+        ENV.fanOutMode,
       ],
+      "fan-out": [ENV.tableName, ENV.connectionsEndpoint, ENV.emitterConcurrency],
       "failure-recorder": [ENV.failureQueueUrl],
       token: [ENV.jwtSecret, ENV.tokenGrants, ENV.tokenDefaultTtlSeconds, ENV.tokenMaxTtlSeconds],
     } satisfies Record<LambdaFunctionName, string[]>;

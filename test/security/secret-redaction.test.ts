@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTrace } from "../../client/producer.js";
 import { mintToken } from "../../lambdas/authorizer/token.js";
 import { MAX_EVENT_BYTES } from "../../protocol/limits.js";
-import { DynamoOutage, emitterWithFaults } from "../faults/emitter-with-faults.js";
+import { DynamoOutage, emitterWithFaults, fanOutWithFaults } from "../faults/emitter-with-faults.js";
 import { openSubscriber, type Subscriber, startTestStack, type TestStack } from "../helpers/local-stack.js";
 import { eventually } from "../soak/trace-watchers.js";
 import { type CapturedOutput, captureOutput } from "./captured-output.js";
@@ -60,6 +60,15 @@ function leaks(secrets: Secrets, haystack: string): string[] {
     .map(([name]) => name);
 }
 
+/** Events a viewer got live: `event` frames, or in stream mode those inside `events` frames. */
+function liveEvents(subscriber: Subscriber): unknown[] {
+  return subscriber
+    .frames()
+    .flatMap((frame) =>
+      frame.type === "event" ? [frame] : frame.type === "events" ? (frame.events as unknown[]) : [],
+    );
+}
+
 describe("secrets put in event metadata", () => {
   let stack: TestStack;
   let output: CapturedOutput;
@@ -75,7 +84,11 @@ describe("secrets put in event metadata", () => {
       logLevel: "debug",
       quiet: false,
       logSink: output.sink,
-      handlers: { emitter: emitterWithFaults({ dynamo: (client) => outage.attach(client) }) },
+      // The outage reaches whichever function reads the subscribers in the stack's fan-out mode.
+      handlers: {
+        emitter: emitterWithFaults({ dynamo: (client) => outage.attach(client) }),
+        "fan-out": fanOutWithFaults({ dynamo: (client) => outage.attach(client) }),
+      },
     });
   });
   afterAll(async () => {
@@ -137,7 +150,7 @@ describe("secrets put in event metadata", () => {
     );
     await stack.deliveriesIdle();
 
-    await live.waitFor(() => live.frames().filter((frame) => frame.type === "event").length >= 3);
+    await live.waitFor(() => liveEvents(live).length >= 3);
     const late = await openSubscriber(stack.connectUrl(traceId, await stack.mintToken(traceId)));
     late.send({ action: "resume", afterSeq: -1 });
     await late.waitFor((frame) => frame.type === "synced");
@@ -145,7 +158,7 @@ describe("secrets put in event metadata", () => {
 
     const liveFrames = live.messages.join("\n");
     const replayFrames = late.messages.join("\n");
-    expect(live.frames().filter((frame) => frame.type === "event")).toHaveLength(3);
+    expect(liveEvents(live)).toHaveLength(3);
     expect(late.frames().filter((frame) => frame.type === "events")).toHaveLength(1);
     expect(liveFrames).toContain("[REDACTED]");
     expect(liveFrames).toContain('"max_tokens":512');

@@ -1,0 +1,3 @@
+import { createHandler } from "./handler.js";
+
+export const handler = createHandler(process.env);

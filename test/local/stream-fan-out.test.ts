@@ -121,7 +121,7 @@ describe("stream fan-out on the local stack", () => {
       kinds = await kindsOnStream();
     }
     expect([...kinds]).toEqual(
-      expect.arrayContaining(["INSERT:EVT", "INSERT:CONN", "INSERT:RUN", "MODIFY:RUN"]),
+      expect.arrayContaining(["INSERT:EVT", "INSERT:CONN", "INSERT:RUN", "REMOVE:CONN"]),
     );
   });
 

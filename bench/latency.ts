@@ -42,6 +42,11 @@ export interface LatencyRow {
   /** Frames received again (at-least-once delivery; a client drops them). */
   readonly duplicateFrames: number;
   readonly putFailures: number;
+  /**
+   * Lambda failure records the row left in the emitter's on-failure queue (invocations that kept
+   * failing or timing out). Every event arrived, so any here would be false: must be 0.
+   */
+  readonly failureRecords?: number;
   /** Resident set size of the process (stack, handlers and clients) once the row is over. */
   readonly rssMbAtEnd: number;
 }
@@ -76,6 +81,7 @@ async function measure(
   seconds: number,
 ): Promise<LatencyRow> {
   const count = Math.round(rate * seconds);
+  const failureRecordsBefore = bench.stack.emitterFailures().length;
   const sentAt: number[] = [];
   const latencies: number[] = [];
   let putFailures = 0;
@@ -149,6 +155,7 @@ async function measure(
     lost: Math.max(0, expected - latencies.length),
     duplicateFrames: duplicates,
     putFailures,
+    failureRecords: bench.stack.emitterFailures().length - failureRecordsBefore,
     rssMbAtEnd: process.memoryUsage().rss / 2 ** 20,
   };
 }

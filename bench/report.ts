@@ -43,6 +43,7 @@ function latencyTable(rows: readonly LatencyRow[], floor?: number): string {
     "max ms",
     "lost",
     "duplicate frames",
+    "failure records",
     "RSS MB at end",
   ];
   return table(
@@ -59,6 +60,7 @@ function latencyTable(rows: readonly LatencyRow[], floor?: number): string {
       n(row.maxMs),
       String(row.lost),
       String(row.duplicateFrames),
+      String(row.failureRecords ?? "-"),
       n(row.rssMbAtEnd),
       ...(floor === undefined ? [] : [pct(row.deliveredPerSecond / floor)]),
     ]),

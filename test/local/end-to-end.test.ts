@@ -107,7 +107,7 @@ describe("live delivery", () => {
     expect(await holdsAll(subscriber, 3)).toEqual(events);
     if (stack.fanOut === "stream") {
       const live = subscriber.frames().filter((frame) => frame.type === "events");
-      const first = (live[0]?.events as TraceEvent[])[0] as TraceEvent;
+      const first = (live[0]?.events as TraceEvent[] | undefined)?.[0] as TraceEvent;
       expect(live[0]).toEqual({ type: "events", trace_id: traceId, events: expect.any(Array) });
       expect(first).toEqual(events[first.seq]);
     } else {

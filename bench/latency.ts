@@ -4,6 +4,7 @@
  * call on an open-loop schedule at the target rate; latency is receipt time minus the moment the
  * PutEvents call started, for every (subscriber, event) pair.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { benchEvent } from "./bench-events.js";
 import type { BenchStack } from "./bench-stack.js";
@@ -47,7 +48,10 @@ export interface LatencyRow {
    * failing or timing out). Every event arrived, so any here would be false: must be 0.
    */
   readonly failureRecords?: number;
-  /** Resident set size of the process (stack, handlers and clients) once the row is over. */
+  /**
+   * Resident set size once the row is over: this process (stack, handlers, clients) plus its child
+   * processes (dynalite) where /proc shows them.
+   */
   readonly rssMbAtEnd: number;
 }
 
@@ -156,6 +160,26 @@ async function measure(
     duplicateFrames: duplicates,
     putFailures,
     failureRecords: bench.stack.emitterFailures().length - failureRecordsBefore,
-    rssMbAtEnd: process.memoryUsage().rss / 2 ** 20,
+    rssMbAtEnd: processTreeRssMb(),
   };
+}
+
+/** RSS of this process and its direct children (Linux /proc; this process alone elsewhere), in MB. */
+export function processTreeRssMb(): number {
+  let bytes = process.memoryUsage().rss;
+  try {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const status = readFileSync(`/proc/${entry}/status`, "utf8");
+        if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
+        bytes += Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+      } catch {
+        // The process ended while it was read.
+      }
+    }
+  } catch {
+    // No /proc: this process alone.
+  }
+  return bytes / 2 ** 20;
 }

@@ -7,6 +7,19 @@ import { defineConfig } from "vitest/config";
  */
 const ALONE = ["test/soak/**/*.test.ts", "test/attacks/floods.test.ts", "test/attacks/crash-restart.test.ts"];
 
+/**
+ * End-to-end suites run a second time with the coalesced fan-out (`fanOut: "stream"`): ordering,
+ * exactly-once display, the runs list, failed posts and redaction must hold in both modes.
+ */
+const BOTH_MODES = [
+  "test/local/end-to-end.test.ts",
+  "test/local/runs-list.test.ts",
+  "test/client/subscriber-local-stack.test.ts",
+  "test/faults/failed-posts.test.ts",
+  "test/faults/stale-subscriptions.test.ts",
+  "test/attacks/corpus-secrets.test.ts",
+];
+
 export default defineConfig({
   test: {
     environment: "node",
@@ -23,6 +36,15 @@ export default defineConfig({
           name: "suite",
           include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
           exclude: ALONE,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "stream-mode",
+          include: BOTH_MODES,
+          env: { TRACE_STREAM_TEST_FAN_OUT: "stream" },
           sequence: { groupOrder: 0 },
         },
       },

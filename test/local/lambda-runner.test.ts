@@ -58,7 +58,7 @@ describe("the Lambda runner", () => {
       connect: [ENV.tableName],
       disconnect: [ENV.tableName],
       default: [],
-      resume: [ENV.tableName, ENV.connectionsEndpoint],
+      resume: [ENV.tableName, ENV.connectionsEndpoint, ENV.eventRetentionDays],
       emitter: [
         ENV.tableName,
         ENV.connectionsEndpoint,

@@ -120,70 +120,9 @@ export function changesSummary(event: TraceEvent): boolean {
   );
 }
 
-/** The summary update for one event (pure). */
+/** The summary update for one event (pure): a batch of one. */
 export function summaryUpdate(tableName: string, event: TraceEvent, expiresAt: number): UpdateCommandInput {
-  const at = Date.parse(event.timestamp);
-  const set = [
-    "trace_id = :trace",
-    "started_at = if_not_exists(started_at, :at)",
-    `#runsPk = if_not_exists(#runsPk, :day)`,
-    `#runsSk = if_not_exists(#runsSk, :order)`,
-    "last_event_at = :at",
-    "#ttl = :ttl",
-  ];
-  const add: string[] = [];
-  const values: Record<string, unknown> = {
-    ":trace": event.trace_id,
-    ":at": at,
-    ":day": keys.runsDay(at),
-    ":order": keys.runsOrder(at, event.trace_id),
-    ":ttl": expiresAt,
-  };
-  if (event.event === "plan_completed" || event.event === "plan_failed") {
-    set.push("#status = :status");
-    values[":status"] = event.event === "plan_completed" ? "completed" : "failed";
-  } else {
-    set.push("#status = if_not_exists(#status, :running)");
-    values[":running"] = "running";
-  }
-  if (event.event === "plan_created" && event.metadata.goal !== undefined) {
-    set.push("goal = :goal");
-    // Cut, so a page of runs always fits one frame.
-    values[":goal"] = event.metadata.goal.slice(0, MAX_RUN_GOAL_CHARS);
-  }
-  if (event.event === "tool_call_start") add.push("tool_calls :one");
-  if (event.status === "error") add.push("errors :one");
-  if (event.event === "llm_call_complete" || event.event === "llm_call_error") {
-    add.push("model_calls :one");
-    const { input_tokens: input, output_tokens: output } = event.metadata;
-    if (input !== undefined) {
-      add.push("input_tokens :in");
-      values[":in"] = input;
-    }
-    if (output !== undefined) {
-      add.push("output_tokens :out");
-      values[":out"] = output;
-    }
-    if (event.event === "llm_call_complete" && event.metadata.cost_usd !== undefined) {
-      add.push("cost_usd :cost");
-      values[":cost"] = event.metadata.cost_usd;
-    }
-  }
-  if (add.length > 0) values[":one"] = 1;
-  return {
-    TableName: tableName,
-    Key: { [PARTITION_KEY]: keys.trace(event.trace_id), [SORT_KEY]: keys.runSummary },
-    UpdateExpression: `SET ${set.join(", ")}${add.length > 0 ? ` ADD ${add.join(", ")}` : ""}`,
-    ExpressionAttributeNames: {
-      "#runsPk": RUNS_PARTITION_KEY,
-      "#runsSk": RUNS_SORT_KEY,
-      "#status": "status",
-      "#ttl": TTL_ATTRIBUTE,
-    },
-    ExpressionAttributeValues: values,
-    // The emitter posts the summary as written to the runs watchers.
-    ReturnValues: "ALL_NEW",
-  };
+  return batchSummaryUpdate(tableName, [event], expiresAt);
 }
 
 /**
@@ -315,7 +254,7 @@ export function batchSummaryUpdate(
       "#ttl": TTL_ATTRIBUTE,
     },
     ExpressionAttributeValues: values,
-    // The stream fan-out posts the summary as written to the runs watchers.
+    // The writer (emitter, or the stream fan-out) posts the summary as written to the runs watchers.
     ReturnValues: "ALL_NEW",
   };
 }
@@ -324,40 +263,27 @@ export function dynamoRunIndex(client: DynamoDBDocumentClient, tableName: string
   /** Event time of each trace's last summary write from this container. */
   const lastWritten = new Map<string, number>();
 
-  return {
-    async recordEvent(event, expiresAt) {
-      const at = Date.parse(event.timestamp);
-      const previous = lastWritten.get(event.trace_id);
-      if (
-        !changesSummary(event) &&
-        previous !== undefined &&
-        Math.abs(at - previous) < LAST_EVENT_REFRESH_MS
-      ) {
-        return undefined;
-      }
-      const result = await client.send(new UpdateCommand(summaryUpdate(tableName, event, expiresAt)));
-      if (lastWritten.size >= REMEMBERED_TRACES) lastWritten.clear();
-      lastWritten.set(event.trace_id, at);
-      return result.Attributes ? toSummary(result.Attributes) : undefined;
-    },
+  const recordEvents: RunIndex["recordEvents"] = async (events, expiresAt) => {
+    const last = events.at(-1);
+    if (last === undefined) return undefined;
+    const at = Date.parse(last.timestamp);
+    const previous = lastWritten.get(last.trace_id);
+    if (
+      !events.some(changesSummary) &&
+      previous !== undefined &&
+      Math.abs(at - previous) < LAST_EVENT_REFRESH_MS
+    ) {
+      return undefined;
+    }
+    const result = await client.send(new UpdateCommand(batchSummaryUpdate(tableName, events, expiresAt)));
+    if (lastWritten.size >= REMEMBERED_TRACES) lastWritten.clear();
+    lastWritten.set(last.trace_id, at);
+    return result.Attributes ? toSummary(result.Attributes) : undefined;
+  };
 
-    async recordEvents(events, expiresAt) {
-      const last = events.at(-1);
-      if (last === undefined) return undefined;
-      const at = Date.parse(last.timestamp);
-      const previous = lastWritten.get(last.trace_id);
-      if (
-        !events.some(changesSummary) &&
-        previous !== undefined &&
-        Math.abs(at - previous) < LAST_EVENT_REFRESH_MS
-      ) {
-        return undefined;
-      }
-      const result = await client.send(new UpdateCommand(batchSummaryUpdate(tableName, events, expiresAt)));
-      if (lastWritten.size >= REMEMBERED_TRACES) lastWritten.clear();
-      lastWritten.set(last.trace_id, at);
-      return result.Attributes ? toSummary(result.Attributes) : undefined;
-    },
+  return {
+    recordEvent: (event, expiresAt) => recordEvents([event], expiresAt),
+    recordEvents,
 
     async recentRuns({ now, grants, limit, maxDays, after, keep }) {
       const today = Math.floor(now / DAY_MS);

@@ -5,7 +5,12 @@ import { defineConfig } from "vitest/config";
  * delivers. They run last and one at a time, after every other file, so that neither they nor the
  * rest of the suite decide each other's outcome by competing for the two cores.
  */
-const ALONE = ["test/soak/**/*.test.ts", "test/attacks/floods.test.ts", "test/attacks/crash-restart.test.ts"];
+const ALONE = [
+  "test/soak/**/*.test.ts",
+  "test/attacks/floods.test.ts",
+  "test/attacks/crash-restart.test.ts",
+  "test/attacks/crash-restart-stream.test.ts",
+];
 
 /**
  * End-to-end suites run a second time with the coalesced fan-out (`fanOut: "stream"`): ordering,

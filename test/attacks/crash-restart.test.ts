@@ -7,58 +7,23 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { DynamoDBDocumentClient, paginateQuery } from "@aws-sdk/lib-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
-import { LOCAL_CREDENTIALS } from "../../local/dynamodb.js";
-import { type CliRun, startCli } from "../cli/run-cli.js";
 import { traceEvent } from "../helpers/local-stack.js";
+import { crashStacks, credentials, region, storedSeqs } from "./crash-stacks.js";
 
-const FREE_PORTS = ["--websocket-port", "0", "--eventbridge-port", "0", "--dynamodb-port", "0"];
 const EVENTS = 400;
-const region = "us-east-1";
-const credentials = LOCAL_CREDENTIALS;
+const stacks = crashStacks();
 
 let dataDir: string | undefined;
-const runs: CliRun[] = [];
 
 afterAll(async () => {
-  for (const run of runs) run.child.kill("SIGKILL");
+  stacks.killAll();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 async function startStack(dir: string) {
-  const run = startCli(["dev", "--stack-only", "--data-dir", dir, ...FREE_PORTS]);
-  runs.push(run);
-  await run.waitFor(({ stdout }) => stdout.includes("Press Ctrl+C to stop."), 60_000);
-  const banner = run.stdout();
-  const eventBridge = /EventBridge +(http:\/\/\S+)/.exec(banner)?.[1] ?? "";
-  const dynamodb = /DynamoDB +(http:\/\/\S+)/.exec(banner)?.[1] ?? "";
-  const table = /table "([^"]+)"/.exec(banner)?.[1] ?? "";
-  return { run, eventBridge, dynamodb, table };
-}
-
-async function storedSeqs(endpoint: string, table: string, traceId: string): Promise<Set<number>> {
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region, credentials }));
-  const seqs = new Set<number>();
-  try {
-    for await (const page of paginateQuery(
-      { client },
-      {
-        TableName: table,
-        KeyConditionExpression: "pk = :pk AND begins_with(sk, :evt)",
-        ExpressionAttributeValues: { ":pk": `TRACE#${traceId}`, ":evt": "EVT#" },
-        ProjectionExpression: "seq",
-        ConsistentRead: true,
-      },
-    )) {
-      for (const item of page.Items ?? []) seqs.add(item.seq as number);
-    }
-  } finally {
-    client.destroy();
-  }
-  return seqs;
+  return stacks.start(dir);
 }
 
 describe("kill -9 with --data-dir", () => {

@@ -22,6 +22,8 @@ export const DEFAULT_RUNS_WATCHERS_CACHE_MS = 2000;
 
 export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const tableName = requiredString(env, ENV.tableName, "the trace-stream DynamoDB table");
+  // One client (one connection pool) for the store, the run index and the runs watchers.
+  const dynamo = documentClient(env, runtime.signal);
   const endpoint = requiredString(env, ENV.connectionsEndpoint, "the WebSocket API's @connections endpoint");
   const queueUrl = requiredString(env, ENV.deadLetterQueueUrl, "the queue that receives rejected events");
   const source = requiredString(env, ENV.eventSource, "the EventBridge source of trace events");
@@ -30,9 +32,9 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const fanOut = fanOutMode(env);
   const { log, metrics, beginInvocation } = createTelemetry(env, "emitter");
   const emit = makeEmitter({
-    store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
-    runIndex: dynamoRunIndex(documentClient(env, runtime.signal), tableName),
-    runsWatchers: dynamoRunsWatchers(documentClient(env, runtime.signal), tableName),
+    store: dynamoTraceStore(dynamo, tableName),
+    runIndex: dynamoRunIndex(dynamo, tableName),
+    runsWatchers: dynamoRunsWatchers(dynamo, tableName),
     runsWatchersCacheMs: positiveInteger(env, ENV.runsWatchersCacheMs, DEFAULT_RUNS_WATCHERS_CACHE_MS),
     maxRunsWatchers: positiveInteger(env, ENV.maxRunsWatchers, DEFAULT_MAX_RUNS_WATCHERS),
     gateway: signedConnectionGateway({

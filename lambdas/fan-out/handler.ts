@@ -20,6 +20,8 @@ interface StreamEvent {
 
 export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
   const tableName = requiredString(env, ENV.tableName, "the trace-stream DynamoDB table");
+  // One client (one connection pool) for the store, the run index and the runs watchers.
+  const dynamo = documentClient(env, runtime.signal);
   const endpoint = requiredString(env, ENV.connectionsEndpoint, "the WebSocket API's @connections endpoint");
   const concurrency = positiveInteger(env, ENV.emitterConcurrency, DEFAULT_EMITTER_CONCURRENCY);
   const { log, metrics, beginInvocation } = createTelemetry(env, "fan-out");
@@ -31,10 +33,10 @@ export function createHandler(env: EnvRecord, runtime: HandlerRuntime = {}) {
     ...(runtime.signal ? { signal: runtime.signal } : {}),
   });
   const fanOut = makeFanOut({
-    store: dynamoTraceStore(documentClient(env, runtime.signal), tableName),
-    runIndex: dynamoRunIndex(documentClient(env, runtime.signal), tableName),
+    store: dynamoTraceStore(dynamo, tableName),
+    runIndex: dynamoRunIndex(dynamo, tableName),
     postRun: makeRunUpdates({
-      runsWatchers: dynamoRunsWatchers(documentClient(env, runtime.signal), tableName),
+      runsWatchers: dynamoRunsWatchers(dynamo, tableName),
       cacheMs: positiveInteger(env, ENV.runsWatchersCacheMs, DEFAULT_RUNS_WATCHERS_CACHE_MS),
       maxWatchers: positiveInteger(env, ENV.maxRunsWatchers, DEFAULT_MAX_RUNS_WATCHERS),
       gateway,

@@ -14,7 +14,7 @@ import {
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../lib/table-design.js";
-import { takeRequestOn } from "./trace-store.js";
+import { countUpTo, takeRequestOn } from "./trace-store.js";
 
 export interface RunsWatcher {
   readonly connectionId: string;
@@ -77,21 +77,16 @@ export function dynamoRunsWatchers(client: DynamoDBDocumentClient, tableName: st
     },
 
     async count(atMost) {
-      let count = 0;
-      for await (const page of paginateQuery(
-        { client, pageSize: atMost },
+      return countUpTo(
+        client,
         {
           TableName: tableName,
           KeyConditionExpression: "#pk = :pk",
           ExpressionAttributeNames: { "#pk": PARTITION_KEY },
           ExpressionAttributeValues: { ":pk": keys.runsWatchers },
-          Select: "COUNT",
         },
-      )) {
-        count += page.Count ?? 0;
-        if (count >= atMost) return atMost;
-      }
-      return count;
+        atMost,
+      );
     },
 
     async grantsOf(connectionId) {

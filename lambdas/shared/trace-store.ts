@@ -309,19 +309,11 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
     },
 
     async countSubscribers(traceId, atMost) {
-      let count = 0;
-      for await (const page of paginateQuery(
-        { client, pageSize: atMost },
-        {
-          TableName: tableName,
-          ...itemsOfTrace(traceId, keys.connectionPrefix),
-          Select: "COUNT",
-        },
-      )) {
-        count += page.Count ?? 0;
-        if (count >= atMost) return atMost;
-      }
-      return count;
+      return countUpTo(
+        client,
+        { TableName: tableName, ...itemsOfTrace(traceId, keys.connectionPrefix) },
+        atMost,
+      );
     },
 
     async highestSeq(traceId) {
@@ -382,6 +374,20 @@ export function dynamoTraceStore(client: DynamoDBDocumentClient, tableName: stri
  * Counts one request against a fixed-window rate limit kept on the item at `key` (which must
  * exist): "allowed", or how long until the window that refused it ends.
  */
+/** Items a query finds, counted up to `atMost` (it stops reading there). */
+export async function countUpTo(
+  client: DynamoDBDocumentClient,
+  query: Omit<QueryCommandInput, "Select">,
+  atMost: number,
+): Promise<number> {
+  let count = 0;
+  for await (const page of paginateQuery({ client, pageSize: atMost }, { ...query, Select: "COUNT" })) {
+    count += page.Count ?? 0;
+    if (count >= atMost) return atMost;
+  }
+  return count;
+}
+
 export async function takeRequestOn(
   client: DynamoDBDocumentClient,
   tableName: string,

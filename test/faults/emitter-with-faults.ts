@@ -37,22 +37,39 @@ function required(env: Record<string, string | undefined>, name: string): string
   return value;
 }
 
+/**
+ * What the faulty emitter and fan-out share, as their handlers compose it: the DynamoDB client,
+ * store and @connections gateway with the suite's faults applied, and the function's telemetry.
+ */
+function faultyParts(
+  env: Record<string, string | undefined>,
+  faults: EmitterFaults,
+  name: "emitter" | "fan-out",
+) {
+  const client = documentClient(env);
+  faults.dynamo?.(client);
+  const store = dynamoTraceStore(client, required(env, ENV.tableName));
+  const management = managementClient(required(env, ENV.connectionsEndpoint), env);
+  faults.management?.(management);
+  const gateway = managementApiGateway(management);
+  return {
+    client,
+    store: faults.store ? faults.store(store) : store,
+    gateway: faults.gateway ? faults.gateway(gateway) : gateway,
+    ...createTelemetry(env, name),
+  };
+}
+
 export function emitterWithFaults(faults: EmitterFaults): HandlerFactory {
   return (env, runtime) => {
-    const client = documentClient(env);
-    faults.dynamo?.(client);
-    const store = dynamoTraceStore(client, required(env, ENV.tableName));
-    const management = managementClient(required(env, ENV.connectionsEndpoint), env);
-    faults.management?.(management);
-    const gateway = managementApiGateway(management);
-    const { log, metrics } = createTelemetry(env, "emitter");
+    const { client, store, gateway, log, metrics } = faultyParts(env, faults, "emitter");
     const emit = makeEmitter({
-      store: faults.store ? faults.store(store) : store,
+      store,
       runIndex: dynamoRunIndex(client, required(env, ENV.tableName)),
       runsWatchers: dynamoRunsWatchers(client, required(env, ENV.tableName)),
       runsWatchersCacheMs: 2000,
       maxRunsWatchers: 200,
-      gateway: faults.gateway ? faults.gateway(gateway) : gateway,
+      gateway,
       deadLetters: sqsDeadLetters(sqsClient(env), required(env, ENV.deadLetterQueueUrl)),
       log,
       metrics,
@@ -79,15 +96,9 @@ export function emitterWithFaults(faults: EmitterFaults): HandlerFactory {
  */
 export function fanOutWithFaults(faults: EmitterFaults): HandlerFactory {
   return (env, runtime) => {
-    const client = documentClient(env);
-    faults.dynamo?.(client);
-    const store = dynamoTraceStore(client, required(env, ENV.tableName));
-    const management = managementClient(required(env, ENV.connectionsEndpoint), env);
-    faults.management?.(management);
-    const gateway = managementApiGateway(management);
-    const { log, metrics } = createTelemetry(env, "fan-out");
+    const { client, store, gateway, log, metrics } = faultyParts(env, faults, "fan-out");
     const fanOut = makeFanOut({
-      store: faults.store ? faults.store(store) : store,
+      store,
       runIndex: dynamoRunIndex(client, required(env, ENV.tableName)),
       postRun: makeRunUpdates({
         runsWatchers: dynamoRunsWatchers(client, required(env, ENV.tableName)),
@@ -99,7 +110,7 @@ export function fanOutWithFaults(faults: EmitterFaults): HandlerFactory {
         metrics,
         now: runtime.now ?? Date.now,
       }),
-      gateway: faults.gateway ? faults.gateway(gateway) : gateway,
+      gateway,
       log,
       metrics,
       now: runtime.now ?? Date.now,

@@ -6,7 +6,8 @@ import { type LocalStack, startLocalStack } from "../local/index.js";
 import { DynamoMeter } from "./dynamo-meter.js";
 import { BASELINE_TABLE, baselineTableInput } from "./sample-baseline.js";
 
-const credentials = { accessKeyId: "bench", secretAccessKey: "bench" };
+export const BENCH_CREDENTIALS = { accessKeyId: "bench", secretAccessKey: "bench" };
+const credentials = BENCH_CREDENTIALS;
 
 /** The local stack the whole run measures, with the SDK clients the scenarios share. */
 export interface BenchStack {

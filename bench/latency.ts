@@ -2,14 +2,17 @@
  * End-to-end latency on the full local stack: PutEvents (official SDK) → EventBridge emulator →
  * emitter Lambda (real handler) → @connections → 50 real `ws` subscribers. Events are put one per
  * call on an open-loop schedule at the target rate; latency is receipt time minus the moment the
- * PutEvents call started, for every (subscriber, event) pair.
+ * PutEvents call started, for every (subscriber, event) pair. The producer and the subscribers
+ * are clients, so they run on worker threads (./producer-worker.ts, `SubscriberPool`): building
+ * 200 SDK requests and parsing 10,000 frames a second does not take CPU from the stack being
+ * timed. Their times are absolute, so they compare across threads.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { benchEvent } from "./bench-events.js";
-import type { BenchStack } from "./bench-stack.js";
-import { type BenchSocket, closeAll, openSockets, resumeAndSync } from "./sockets.js";
-import { percentile, sleep, until } from "./stats.js";
+import { BENCH_CREDENTIALS, type BenchStack } from "./bench-stack.js";
+import type { ProducerJob, ProducerResult } from "./producer-worker.js";
+import { percentile } from "./stats.js";
+import { SubscriberPool } from "./subscriber-pool.js";
+import { startBenchWorker } from "./worker-boot.js";
 
 export interface LatencyRun {
   /** Events put per second. */
@@ -63,14 +66,17 @@ export async function runLatency(
   const rows: LatencyRow[] = [];
   for (const { rate, seconds } of options.runs) {
     const traceId = `bench-latency-${rate}-${seconds}`;
-    const sockets: BenchSocket[] = await openSockets(() => bench.url(traceId), options.subscribers);
+    const pool = new SubscriberPool();
     try {
-      await Promise.all(sockets.map((socket) => resumeAndSync(socket, -1)));
-      rows.push(await measure(bench, traceId, sockets, rate, seconds));
+      await pool.open(
+        await Promise.all(Array.from({ length: options.subscribers }, () => bench.url(traceId))),
+      );
+      await pool.resume(-1);
+      rows.push(await measure(bench, traceId, pool, rate, seconds));
       const row = rows.at(-1)!;
       progress(`latency ${rate}/s: p50 ${row.p50Ms.toFixed(1)} ms, p99 ${row.p99Ms.toFixed(1)} ms`);
     } finally {
-      await closeAll(sockets);
+      await pool.close();
     }
     await bench.stack.deliveriesIdle();
   }
@@ -80,88 +86,68 @@ export async function runLatency(
 async function measure(
   bench: BenchStack,
   traceId: string,
-  sockets: readonly BenchSocket[],
+  pool: SubscriberPool,
   rate: number,
   seconds: number,
 ): Promise<LatencyRow> {
   const count = Math.round(rate * seconds);
   const failureRecordsBefore = bench.stack.emitterFailures().length;
-  const sentAt: number[] = [];
-  const latencies: number[] = [];
-  let putFailures = 0;
-  let duplicates = 0;
-  let lastReceipt = 0;
-  for (const socket of sockets) {
-    const seen = new Set<number>();
-    socket.listener = (frame, _raw, at) => {
-      if (frame.type !== "event") return;
-      const seq = Number(frame.seq);
-      const started = sentAt[seq];
-      if (started === undefined) return;
-      if (seen.has(seq)) duplicates++;
-      else {
-        seen.add(seq);
-        latencies.push(at - started);
-        lastReceipt = Math.max(lastReceipt, at);
-      }
-    };
-  }
-  const inFlight = new Set<Promise<void>>();
-  const start = performance.now();
-  for (let seq = 0; seq < count; seq++) {
-    const due = start + (seq * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    const event = benchEvent(traceId, seq);
-    sentAt[seq] = performance.now();
-    const put = bench.eventBridge
-      .send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              EventBusName: bench.stack.busName,
-              Source: bench.stack.source,
-              DetailType: event.event,
-              Detail: JSON.stringify(event),
-            },
-          ],
-        }),
-      )
-      .then((output) => {
-        if (output.FailedEntryCount) putFailures++;
-      })
-      .catch(() => {
-        putFailures++;
-      })
-      .finally(() => inFlight.delete(put));
-    inFlight.add(put);
-  }
-  const achievedRate = count / ((performance.now() - start) / 1000);
-  await Promise.all([...inFlight]);
-  const expected = count * sockets.length;
-  await until(() => latencies.length >= expected, "every subscriber to receive every event", 120_000).catch(
-    () => undefined,
-  );
+  const { sentAt, startedAt, achievedRate, putFailures } = await produce({
+    endpoint: bench.stack.endpoints.eventBridge,
+    region: bench.stack.region,
+    credentials: BENCH_CREDENTIALS,
+    busName: bench.stack.busName,
+    source: bench.stack.source,
+    traceId,
+    rate,
+    count,
+  });
+  const start = startedAt - performance.timeOrigin;
+  const expected = count * pool.size;
+  const receipts = await pool.receipts(count, expected, 120_000);
   await bench.stack.deliveriesIdle();
-  for (const socket of sockets) socket.listener = undefined;
+  const latencies: number[] = [];
+  let lastReceipt = 0;
+  for (const [seq, times] of receipts.times.entries()) {
+    for (const at of times) {
+      latencies.push(at - ((sentAt[seq] as number) - performance.timeOrigin));
+      lastReceipt = Math.max(lastReceipt, at);
+    }
+  }
   return {
     targetRate: rate,
     achievedRate,
     events: count,
-    subscribers: sockets.length,
+    subscribers: pool.size,
     samples: latencies.length,
-    offeredDeliveriesPerSecond: rate * sockets.length,
+    offeredDeliveriesPerSecond: rate * pool.size,
     deliveredPerSecond: latencies.length / ((lastReceipt - start) / 1000),
     p50Ms: percentile(latencies, 50),
     p95Ms: percentile(latencies, 95),
     p99Ms: percentile(latencies, 99),
     maxMs: percentile(latencies, 100),
     lost: Math.max(0, expected - latencies.length),
-    duplicateFrames: duplicates,
+    duplicateFrames: receipts.duplicates,
     putFailures,
     failureRecords: bench.stack.emitterFailures().length - failureRecordsBefore,
     rssMbAtEnd: processTreeRssMb(),
   };
+}
+
+/** Runs the producer on its own worker thread until every put has answered. */
+function produce(job: ProducerJob): Promise<ProducerResult> {
+  const worker = startBenchWorker(new URL("./producer-worker.ts", import.meta.url), job);
+  return new Promise<ProducerResult>((resolve, reject) => {
+    worker.once(
+      "message",
+      (message: { ok: true; result: ProducerResult } | { ok: false; message: string }) => {
+        if (message.ok) resolve(message.result);
+        else reject(new Error(`producer: ${message.message}`));
+      },
+    );
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`producer exited (${code}) before it answered`)));
+  }).finally(() => worker.terminate());
 }
 
 /** RSS of this process and its direct children (Linux /proc; this process alone elsewhere), in MB. */

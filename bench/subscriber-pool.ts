@@ -5,8 +5,8 @@
  * it runs on the other core just the same, shares `tsx`'s loader, and its replies are plain
  * structured messages. The pool reports counts and arrival times back, never each frame.
  */
-import { Worker } from "node:worker_threads";
 import type { PoolReply, PoolRequest } from "./subscriber-worker.js";
+import { startBenchWorker } from "./worker-boot.js";
 
 /** Distributes `Omit` over a union, so each request keeps its own fields. */
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
@@ -18,19 +18,8 @@ export interface EventReceipt {
   readonly duplicates: number;
 }
 
-/**
- * The bench runs from TypeScript source through tsx, whose loader Node 20 does not hand on to a
- * worker thread; the worker registers it first, as bin/trace-stream.js does for the CLI.
- */
-function startWorker(): Worker {
-  const tsx = JSON.stringify(import.meta.resolve("tsx/esm/api"));
-  const entry = JSON.stringify(new URL("./subscriber-worker.ts", import.meta.url).href);
-  const boot = `import(${tsx}).then(({ register }) => { register(); return import(${entry}); });`;
-  return new Worker(boot, { eval: true });
-}
-
 export class SubscriberPool {
-  private readonly worker = startWorker();
+  private readonly worker = startBenchWorker(new URL("./subscriber-worker.ts", import.meta.url));
   private readonly pending = new Map<
     number,
     { resolve(reply: PoolReply): void; reject(error: Error): void }
@@ -79,6 +68,30 @@ export class SubscriberPool {
     return {
       lastAt: reply.lastAt - performance.timeOrigin,
       frameBytes: reply.frameBytes,
+      duplicates: reply.duplicates,
+    };
+  }
+
+  /** Every socket resumes from `afterSeq` and follows the replay to its end. */
+  async resume(afterSeq: number): Promise<void> {
+    await this.ask({ type: "resume", afterSeq });
+  }
+
+  /**
+   * Per seq from 0 to `seqs` - 1, when each socket first received its event frame (this thread's
+   * `performance.now()` clock), once `atLeast` receipts have arrived or `timeoutMs` has passed.
+   * The worker then forgets those seqs, so each run asks once.
+   */
+  async receipts(
+    seqs: number,
+    atLeast: number,
+    timeoutMs: number,
+  ): Promise<{ times: (readonly number[])[]; duplicates: number }> {
+    const reply = await this.ask({ type: "receipts", seqs, atLeast, timeoutMs }, timeoutMs + 30_000);
+    if (reply.type !== "receipts") throw new Error("subscriber pool: unexpected reply");
+    const origin = performance.timeOrigin;
+    return {
+      times: reply.times.map((times) => times.map((at) => at - origin)),
       duplicates: reply.duplicates,
     };
   }

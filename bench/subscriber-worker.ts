@@ -6,12 +6,25 @@
  * at a different origin.
  */
 import { parentPort } from "node:worker_threads";
-import { type BenchSocket, closeAll, openSockets } from "./sockets.js";
+import { type BenchSocket, closeAll, openSockets, resumeAndSync } from "./sockets.js";
 
 export type PoolRequest =
   | { readonly type: "open"; readonly id: number; readonly urls: readonly string[] }
   | { readonly type: "frames"; readonly id: number; readonly atLeast: number }
   | { readonly type: "event"; readonly id: number; readonly seq: number }
+  /** Every socket resumes from `afterSeq` and follows the replay until its last `synced`. */
+  | { readonly type: "resume"; readonly id: number; readonly afterSeq: number }
+  /**
+   * Every first receipt of the event frames of seqs 0 to `seqs` - 1, once there are `atLeast` of
+   * them or `timeoutMs` has passed (whatever has arrived then).
+   */
+  | {
+      readonly type: "receipts";
+      readonly id: number;
+      readonly seqs: number;
+      readonly atLeast: number;
+      readonly timeoutMs: number;
+    }
   | { readonly type: "close"; readonly id: number };
 
 export type PoolReply =
@@ -25,10 +38,20 @@ export type PoolReply =
       /** Frames of this seq a socket received again. */
       readonly duplicates: number;
     }
+  | {
+      readonly type: "receipts";
+      readonly id: number;
+      /** Per seq, the absolute time each socket first received it. */
+      readonly times: readonly (readonly number[])[];
+      /** Frames of these seqs a socket received again. */
+      readonly duplicates: number;
+    }
   | { readonly type: "failed"; readonly id: number; readonly message: string };
 
 interface EventTally {
   readonly sockets: Set<number>;
+  /** First receipt times, one per socket, absolute. */
+  readonly times: number[];
   lastAt: number;
   frameBytes: number;
   duplicates: number;
@@ -40,6 +63,8 @@ if (!port) throw new Error("subscriber-worker runs as a worker thread (new Subsc
 const sockets: BenchSocket[] = [];
 let frames = 0;
 const events = new Map<number, EventTally>();
+/** First receipts of event frames, all seqs together. */
+let receipts = 0;
 /** Questions not yet answered, checked after every frame. */
 const waiting = new Set<() => boolean>();
 
@@ -51,12 +76,17 @@ function listen(bench: BenchSocket, index: number): void {
     if (frame.type === "event" && typeof frame.seq === "number") {
       let tally = events.get(frame.seq);
       if (!tally) {
-        tally = { sockets: new Set(), lastAt: 0, frameBytes: 0, duplicates: 0 };
+        tally = { sockets: new Set(), times: [], lastAt: 0, frameBytes: 0, duplicates: 0 };
         events.set(frame.seq, tally);
       }
+      const absolute = performance.timeOrigin + at;
       if (tally.sockets.has(index)) tally.duplicates++;
-      tally.sockets.add(index);
-      tally.lastAt = Math.max(tally.lastAt, performance.timeOrigin + at);
+      else {
+        tally.sockets.add(index);
+        tally.times.push(absolute);
+        receipts++;
+      }
+      tally.lastAt = Math.max(tally.lastAt, absolute);
       tally.frameBytes = Buffer.byteLength(raw);
     }
     for (const answered of waiting) if (answered()) waiting.delete(answered);
@@ -93,6 +123,37 @@ async function handle(request: PoolRequest): Promise<void> {
         return true;
       });
       return;
+    case "resume":
+      await Promise.all(sockets.map((bench) => resumeAndSync(bench, request.afterSeq)));
+      for (const [index, bench] of sockets.entries()) listen(bench, index);
+      reply({ type: "done", id: request.id, frames });
+      return;
+    case "receipts": {
+      const answer = () => {
+        const times: number[][] = [];
+        let duplicates = 0;
+        for (let seq = 0; seq < request.seqs; seq++) {
+          const tally = events.get(seq);
+          events.delete(seq);
+          times.push(tally?.times ?? []);
+          duplicates += tally?.duplicates ?? 0;
+        }
+        receipts = 0;
+        reply({ type: "receipts", id: request.id, times, duplicates });
+      };
+      const timer = setTimeout(() => {
+        waiting.delete(complete);
+        answer();
+      }, request.timeoutMs);
+      const complete = () => {
+        if (receipts < request.atLeast) return false;
+        clearTimeout(timer);
+        answer();
+        return true;
+      };
+      whenTrue(complete);
+      return;
+    }
     case "close":
       await closeAll(sockets.splice(0));
       reply({ type: "done", id: request.id, frames });

@@ -25,6 +25,8 @@ export interface DataPlaneOptions {
   readonly posts: number;
   /** Posts in flight (the emitter's EMITTER_CONCURRENCY). */
   readonly concurrency: number;
+  /** How long the POST relay floor is held. */
+  readonly relayFloorSeconds: number;
 }
 
 export interface DataPlaneResult {
@@ -40,6 +42,8 @@ export interface DataPlaneResult {
   readonly wsBroadcastPerSecond: number;
   /** One keep-alive HTTP POST per delivery, relayed into `ws`: the floor of any @connections post. */
   readonly postRelayPerSecond: number;
+  /** How long that floor was held. */
+  readonly relayFloorSeconds?: number;
 }
 
 /** Posts `total` frames through `gateway`, `concurrency` at a time; resolves once all have arrived. */
@@ -88,7 +92,12 @@ async function wsBroadcastFloor(clients: number, messages: number): Promise<numb
   return rate;
 }
 
-async function postRelayFloor(clients: number, posts: number, concurrency: number): Promise<number> {
+/**
+ * Keep-alive POSTs relayed into `ws`, held for `seconds` (not a burst of a fixed count): the
+ * sustained row is compared with this rate, so both are held long enough for garbage collection
+ * and socket buffers to reach their steady state.
+ */
+async function postRelayFloor(clients: number, seconds: number, concurrency: number): Promise<number> {
   const wss = new WebSocketServer({ noServer: true });
   const peers: WebSocket[] = [];
   const http = createServer((req, res) => {
@@ -129,10 +138,11 @@ async function postRelayFloor(clients: number, posts: number, concurrency: numbe
       req.once("error", reject);
       req.end(body);
     });
-  let next = 0;
+  let posts = 0;
   const started = performance.now();
+  const deadline = started + seconds * 1000;
   const worker = async () => {
-    while (next < posts) await post(next++ % clients);
+    while (performance.now() < deadline) await post(posts++ % clients);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   await sockets.waitForFrames(posts, 120_000);
@@ -177,7 +187,11 @@ export async function runDataPlane(
     const signedPostsPerSecond = harmonic(signedRates);
     progress(`posts/s: SDK ${Math.round(sdkPostsPerSecond)}, signed ${Math.round(signedPostsPerSecond)}`);
     const wsBroadcastPerSecond = await wsBroadcastFloor(options.sockets, options.posts * 4);
-    const postRelayPerSecond = await postRelayFloor(options.sockets, options.posts, options.concurrency);
+    const postRelayPerSecond = await postRelayFloor(
+      options.sockets,
+      options.relayFloorSeconds,
+      options.concurrency,
+    );
     progress(
       `floors: ws broadcast ${Math.round(wsBroadcastPerSecond)}/s, POST relay ${Math.round(postRelayPerSecond)}/s`,
     );
@@ -190,6 +204,7 @@ export async function runDataPlane(
       signedOverSdk: signedPostsPerSecond / sdkPostsPerSecond,
       wsBroadcastPerSecond,
       postRelayPerSecond,
+      relayFloorSeconds: options.relayFloorSeconds,
     };
   } finally {
     await sockets.close();

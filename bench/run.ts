@@ -59,7 +59,7 @@ const PLANS: Record<"quick" | "full", Plan> = {
       ],
     },
     replay: { events: 2_000, iterations: 1 },
-    dataPlane: { sockets: 50, posts: 2_000, concurrency: 32 },
+    dataPlane: { sockets: 50, posts: 2_000, concurrency: 32, relayFloorSeconds: 3 },
     sustained: { subscribers: 50, runs: [{ rate: 200, seconds: 3 }] },
     client: [{ events: 20_000, maxEvents: 100_000, eventsPerFrame: 1 }],
     coalesced: { viewers: [1, 10], eventsPerBatch: COALESCED_BATCH, iterations: 3 },
@@ -75,7 +75,7 @@ const PLANS: Record<"quick" | "full", Plan> = {
       ],
     },
     replay: { events: 10_000, iterations: 3 },
-    dataPlane: { sockets: 50, posts: 10_000, concurrency: 32 },
+    dataPlane: { sockets: 50, posts: 10_000, concurrency: 32, relayFloorSeconds: 20 },
     sustained: { subscribers: 50, runs: [{ rate: 200, seconds: 30 }] },
     client: [
       { events: 100_000, maxEvents: 100_000, eventsPerFrame: 1 },

@@ -26,11 +26,13 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(): Promise<BenchStack> {
+/** Starts the local stack the bench measures, with the construct's `fanOut` (default "direct"). */
+export async function startBenchStack(fanOut: "direct" | "stream" = "direct"): Promise<BenchStack> {
   const stack = await startLocalStack({
     ports: { webSocket: 0, eventBridge: 0, dynamodb: 0, tokenApi: 0 },
     quiet: true,
     sweepIntervalMs: 0,
+    fanOut,
   });
   const region = stack.region;
   const rawMetered = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region, credentials });

@@ -27,6 +27,8 @@ export interface LatencyOptions {
 }
 
 export interface LatencyRow {
+  /** The stack's fan-out mode: "direct" (the emitter posts each event) or "stream" (coalesced). */
+  readonly fanOut?: "direct" | "stream";
   readonly targetRate: number;
   /** Events put per second, as achieved by the schedule. */
   readonly achievedRate: number;
@@ -115,6 +117,7 @@ async function measure(
     }
   }
   return {
+    fanOut: bench.stack.fanOut,
     targetRate: rate,
     achievedRate,
     events: count,

@@ -46,9 +46,11 @@ function latencyTable(rows: readonly LatencyRow[], floor?: number): string {
     "failure records",
     "RSS MB at end",
   ];
+  // With the floor (the sustained rows) each row also says its fan-out mode.
   return table(
-    floor === undefined ? header : [...header, "of the POST relay floor"],
+    floor === undefined ? header : ["fan-out", ...header, "of the POST relay floor"],
     rows.map((row) => [
+      ...(floor === undefined ? [] : [row.fanOut ?? "direct"]),
       String(row.targetRate),
       n(row.events / row.targetRate),
       String(row.events),
@@ -79,7 +81,7 @@ export function renderMarkdown(results: BenchResults): string {
   const { fanOut, latency, replay, cost } = results;
   const parts: string[] = [];
   parts.push(
-    `Measured ${results.generatedAt} (${results.mode} run) on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; the gateway emulator, Lambda handlers, latency and replay clients in one process; dynalite in a child process; the fan-out and data-plane subscribers on a worker thread.`,
+    `Measured ${results.generatedAt} (${results.mode} run) on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; the gateway emulator, the Lambda handlers and the replay client in one process; dynalite in a child process; the latency producer and the fan-out, latency and data-plane subscribers on worker threads; the sustained rows each on a fresh stack.`,
   );
 
   parts.push(

@@ -70,24 +70,33 @@ const waiting = new Set<() => boolean>();
 
 const reply = (message: PoolReply) => port.postMessage(message);
 
+/** Counts one event frame's receipt by socket `index` (an `events` frame is one per event in it). */
+function tallyEvent(seq: number, index: number, absolute: number, frameBytes: number): void {
+  let tally = events.get(seq);
+  if (!tally) {
+    tally = { sockets: new Set(), times: [], lastAt: 0, frameBytes: 0, duplicates: 0 };
+    events.set(seq, tally);
+  }
+  if (tally.sockets.has(index)) tally.duplicates++;
+  else {
+    tally.sockets.add(index);
+    tally.times.push(absolute);
+    receipts++;
+  }
+  tally.lastAt = Math.max(tally.lastAt, absolute);
+  tally.frameBytes = frameBytes;
+}
+
 function listen(bench: BenchSocket, index: number): void {
   bench.listener = (frame, raw, at) => {
     frames++;
+    const absolute = performance.timeOrigin + at;
     if (frame.type === "event" && typeof frame.seq === "number") {
-      let tally = events.get(frame.seq);
-      if (!tally) {
-        tally = { sockets: new Set(), times: [], lastAt: 0, frameBytes: 0, duplicates: 0 };
-        events.set(frame.seq, tally);
-      }
-      const absolute = performance.timeOrigin + at;
-      if (tally.sockets.has(index)) tally.duplicates++;
-      else {
-        tally.sockets.add(index);
-        tally.times.push(absolute);
-        receipts++;
-      }
-      tally.lastAt = Math.max(tally.lastAt, absolute);
-      tally.frameBytes = Buffer.byteLength(raw);
+      tallyEvent(frame.seq, index, absolute, Buffer.byteLength(raw));
+    } else if (frame.type === "events" && Array.isArray(frame.events)) {
+      const bytes = Buffer.byteLength(raw);
+      for (const event of frame.events as { seq?: unknown }[])
+        if (typeof event.seq === "number") tallyEvent(event.seq, index, absolute, bytes);
     }
     for (const answered of waiting) if (answered()) waiting.delete(answered);
   };

@@ -9,10 +9,10 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { BENCH_CREDENTIALS, type BenchStack } from "./bench-stack.js";
+import { clientPids, startClientProcess, trackClient } from "./client-process.js";
 import type { ProducerJob, ProducerResult } from "./producer-worker.js";
 import { percentile } from "./stats.js";
 import { SubscriberPool } from "./subscriber-pool.js";
-import { startBenchWorker } from "./worker-boot.js";
 
 export interface LatencyRun {
   /** Events put per second. */
@@ -137,23 +137,27 @@ async function measure(
   };
 }
 
-/** Runs the producer on its own worker thread until every put has answered. */
+/** Runs the producer in its own process until every put has answered. */
 function produce(job: ProducerJob): Promise<ProducerResult> {
-  const worker = startBenchWorker(new URL("./producer-worker.ts", import.meta.url), job);
+  const child = trackClient(startClientProcess(new URL("./producer-worker.ts", import.meta.url)));
   return new Promise<ProducerResult>((resolve, reject) => {
-    worker.once(
+    child.once(
       "message",
       (message: { ok: true; result: ProducerResult } | { ok: false; message: string }) => {
         if (message.ok) resolve(message.result);
         else reject(new Error(`producer: ${message.message}`));
       },
     );
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`producer exited (${code}) before it answered`)));
-  }).finally(() => worker.terminate());
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`producer exited (${code}) before it answered`)));
+    child.send(job);
+  }).finally(() => child.kill());
 }
 
-/** RSS of this process and its direct children (Linux /proc; this process alone elsewhere), in MB. */
+/**
+ * RSS of this process and its direct children (Linux /proc; this process alone elsewhere), in MB:
+ * the stack and dynalite, without the bench's client processes (subscribers, producer).
+ */
 export function processTreeRssMb(): number {
   let bytes = process.memoryUsage().rss;
   try {
@@ -161,7 +165,8 @@ export function processTreeRssMb(): number {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const status = readFileSync(`/proc/${entry}/status`, "utf8");
-        if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
+        if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid || clientPids.has(Number(entry)))
+          continue;
         bytes += Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
       } catch {
         // The process ended while it was read.

@@ -4,7 +4,6 @@
  * building does not take CPU from the stack being timed. Send times are absolute
  * (`performance.timeOrigin + performance.now()`) like the subscriber pool's receipt times.
  */
-import { parentPort, workerData } from "node:worker_threads";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { benchEvent } from "./bench-events.js";
 import { sleep } from "./stats.js";
@@ -32,10 +31,9 @@ export interface ProducerResult {
   readonly putFailures: number;
 }
 
-const job = workerData as ProducerJob;
 const now = () => performance.timeOrigin + performance.now();
 
-async function produce(): Promise<ProducerResult> {
+async function produce(job: ProducerJob): Promise<ProducerResult> {
   const eventBridge = new EventBridgeClient({
     endpoint: job.endpoint,
     region: job.region,
@@ -78,7 +76,10 @@ async function produce(): Promise<ProducerResult> {
   return { sentAt, startedAt, achievedRate, putFailures };
 }
 
-produce().then(
-  (result) => parentPort?.postMessage({ ok: true, result }),
-  (error: unknown) => parentPort?.postMessage({ ok: false, message: String(error) }),
-);
+process.once("disconnect", () => process.exit(0));
+process.once("message", (job: ProducerJob) => {
+  produce(job).then(
+    (result) => process.send?.({ ok: true, result }),
+    (error: unknown) => process.send?.({ ok: false, message: String(error) }),
+  );
+});

@@ -5,8 +5,9 @@
  * it runs on the other core just the same, shares `tsx`'s loader, and its replies are plain
  * structured messages. The pool reports counts and arrival times back, never each frame.
  */
+
+import { startClientProcess, trackClient } from "./client-process.js";
 import type { PoolReply, PoolRequest } from "./subscriber-worker.js";
-import { startBenchWorker } from "./worker-boot.js";
 
 /** Distributes `Omit` over a union, so each request keeps its own fields. */
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
@@ -19,7 +20,9 @@ export interface EventReceipt {
 }
 
 export class SubscriberPool {
-  private readonly worker = startBenchWorker(new URL("./subscriber-worker.ts", import.meta.url));
+  private readonly worker = trackClient(
+    startClientProcess(new URL("./subscriber-worker.ts", import.meta.url)),
+  );
   private readonly pending = new Map<
     number,
     { resolve(reply: PoolReply): void; reject(error: Error): void }
@@ -102,7 +105,11 @@ export class SubscriberPool {
       await this.ask({ type: "close" });
     } finally {
       this.#size = 0;
-      await this.worker.terminate();
+      if (this.worker.exitCode === null) {
+        const exited = new Promise((resolve) => this.worker.once("exit", resolve));
+        this.worker.kill();
+        await exited;
+      }
     }
   }
 
@@ -128,7 +135,7 @@ export class SubscriberPool {
           reject(error);
         },
       });
-      this.worker.postMessage({ ...request, id });
+      this.worker.send({ ...request, id });
     });
   }
 

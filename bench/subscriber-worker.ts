@@ -5,7 +5,6 @@
  * (`performance.timeOrigin + performance.now()`), since each thread's `performance.now()` starts
  * at a different origin.
  */
-import { parentPort } from "node:worker_threads";
 import { type BenchSocket, closeAll, openSockets, resumeAndSync } from "./sockets.js";
 
 export type PoolRequest =
@@ -57,8 +56,9 @@ interface EventTally {
   duplicates: number;
 }
 
-const port = parentPort;
-if (!port) throw new Error("subscriber-worker runs as a worker thread (new SubscriberPool())");
+const send = process.send?.bind(process);
+if (!send) throw new Error("subscriber-worker runs as a child process with IPC (new SubscriberPool())");
+process.once("disconnect", () => process.exit(0));
 
 const sockets: BenchSocket[] = [];
 let frames = 0;
@@ -68,7 +68,7 @@ let receipts = 0;
 /** Questions not yet answered, checked after every frame. */
 const waiting = new Set<() => boolean>();
 
-const reply = (message: PoolReply) => port.postMessage(message);
+const reply = (message: PoolReply) => send(message);
 
 /** Counts one event frame's receipt by socket `index` (an `events` frame is one per event in it). */
 function tallyEvent(seq: number, index: number, absolute: number, frameBytes: number): void {
@@ -170,7 +170,7 @@ async function handle(request: PoolRequest): Promise<void> {
   }
 }
 
-port.on("message", (request: PoolRequest) => {
+process.on("message", (request: PoolRequest) => {
   handle(request).catch((error: unknown) =>
     reply({
       type: "failed",

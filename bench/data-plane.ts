@@ -97,7 +97,7 @@ async function wsBroadcastFloor(clients: number, messages: number): Promise<numb
  * sustained row is compared with this rate, so both are held long enough for garbage collection
  * and socket buffers to reach their steady state.
  */
-async function postRelayFloor(clients: number, seconds: number, concurrency: number): Promise<number> {
+export async function postRelayFloor(clients: number, seconds: number, concurrency: number): Promise<number> {
   const wss = new WebSocketServer({ noServer: true });
   const peers: WebSocket[] = [];
   const http = createServer((req, res) => {

@@ -3,7 +3,7 @@
  * subscriptions of 100 other traces. Ours is the real emitter core (store, consistent Query on the
  * trace's partition, posts at bounded concurrency through the real @connections emulator); the
  * baseline is the sample's Scan + unbounded Promise.all. Both post to the same N real `ws` sockets,
- * held in a worker thread (`SubscriberPool`) so that reading them does not slow the stack measured,
+ * held in a child process (`SubscriberPool`) so that reading them does not slow the stack measured,
  * and an event counts as done when every socket has received it.
  */
 import { randomBytes } from "node:crypto";

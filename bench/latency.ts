@@ -58,6 +58,12 @@ export interface LatencyRow {
    * processes (dynalite) where /proc shows them.
    */
   readonly rssMbAtEnd: number;
+  /**
+   * The keep-alive POST relay floor (./data-plane.ts), held just before and just after this row:
+   * the host's speed drifts by tens of percent over minutes, so a row is compared with the floor
+   * measured around it rather than with one measured minutes earlier.
+   */
+  readonly relayFloor?: { readonly before: number; readonly after: number };
 }
 
 export async function runLatency(

@@ -1,5 +1,5 @@
 /**
- * The latency rows' producer on a worker thread: it puts one event per PutEvents call on an
+ * The latency rows' producer in a child process: it puts one event per PutEvents call on an
  * open-loop schedule, as an agent's coordinator would from its own machine, so the SDK's request
  * building does not take CPU from the stack being timed. Send times are absolute
  * (`performance.timeOrigin + performance.now()`) like the subscriber pool's receipt times.

@@ -30,6 +30,10 @@ const usd = (value: number) => (value < 0.01 ? `$${value.toFixed(4)}` : `$${valu
 
 const pct = (value: number) => `${round(value * 100)} %`;
 
+/** The floor a sustained row is compared with: the mean of the floor held before and after it. */
+const floorOf = (row: LatencyRow, fallback: number) =>
+  row.relayFloor ? (row.relayFloor.before + row.relayFloor.after) / 2 : fallback;
+
 function latencyTable(rows: readonly LatencyRow[], floor?: number): string {
   const header = [
     "events/s",
@@ -48,7 +52,9 @@ function latencyTable(rows: readonly LatencyRow[], floor?: number): string {
   ];
   // With the floor (the sustained rows) each row also says its fan-out mode.
   return table(
-    floor === undefined ? header : ["fan-out", ...header, "of the POST relay floor"],
+    floor === undefined
+      ? header
+      : ["fan-out", ...header, "POST relay floor/s before, after", "of the POST relay floor"],
     rows.map((row) => [
       ...(floor === undefined ? [] : [row.fanOut ?? "direct"]),
       String(row.targetRate),
@@ -64,7 +70,12 @@ function latencyTable(rows: readonly LatencyRow[], floor?: number): string {
       String(row.duplicateFrames),
       String(row.failureRecords ?? "-"),
       n(row.rssMbAtEnd),
-      ...(floor === undefined ? [] : [pct(row.deliveredPerSecond / floor)]),
+      ...(floor === undefined
+        ? []
+        : [
+            row.relayFloor ? `${n(row.relayFloor.before)}, ${n(row.relayFloor.after)}` : n(floor),
+            pct(row.deliveredPerSecond / floorOf(row, floor)),
+          ]),
     ]),
   );
 }
@@ -81,7 +92,7 @@ export function renderMarkdown(results: BenchResults): string {
   const { fanOut, latency, replay, cost } = results;
   const parts: string[] = [];
   parts.push(
-    `Measured ${results.generatedAt} (${results.mode} run) on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; the gateway emulator, the Lambda handlers and the replay client in one process; dynalite in a child process; the latency producer and the fan-out, latency and data-plane subscribers on worker threads; the sustained rows each on a fresh stack.`,
+    `Measured ${results.generatedAt} (${results.mode} run) on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; the gateway emulator, the Lambda handlers and the replay client in one process; dynalite in a child process; the latency producer and every row's subscribers in child processes of their own (left out of the RSS); the sustained rows each on a fresh stack.`,
   );
 
   parts.push(
@@ -149,7 +160,7 @@ export function renderMarkdown(results: BenchResults): string {
     ),
   );
   parts.push(
-    `**Sustained**: ${sustained[0]?.targetRate ?? 0} events/s to ${sustained[0]?.subscribers ?? 0} subscribers, held; full local stack (EventBridge, the emitter under its reserved concurrency, @connections).`,
+    `**Sustained**: ${sustained[0]?.targetRate ?? 0} events/s to ${sustained[0]?.subscribers ?? 0} subscribers, held; full local stack (EventBridge, the emitter under its reserved concurrency, @connections), each mode on a fresh stack. Delivered/s counts event deliveries (a coalesced frame carries several); each row is compared with the POST relay floor held just before and just after it, since this host's speed drifts between minutes.`,
   );
   parts.push(latencyTable(sustained, dataPlane.postRelayPerSecond));
 

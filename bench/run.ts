@@ -11,6 +11,7 @@ import { FAN_OUT_STREAM } from "../lib/fan-out-stream.js";
 import { benchEvent } from "./bench-events.js";
 import { startBenchStack } from "./bench-stack.js";
 import { type ClientAbsorbOptions, runClientAbsorb } from "./client-absorb.js";
+import { startClientProcess } from "./client-process.js";
 import { type CoalescedOptions, runCoalescedFanOut } from "./coalesced-fan-out.js";
 import {
   ASSUMED_EVENTS_PER_SECOND_PER_VIEWER,
@@ -20,10 +21,11 @@ import {
 } from "./cost-model.js";
 import { type DataPlaneOptions, runDataPlane } from "./data-plane.js";
 import { type FanOutOptions, runFanOut } from "./fan-out.js";
-import { type LatencyOptions, runLatency } from "./latency.js";
+import { type LatencyOptions, type LatencyRow, runLatency } from "./latency.js";
 import { measurePerEventBytes } from "./per-event-bytes.js";
 import { type ReplayOptions, runReplay } from "./replay.js";
 import { type BenchResults, renderMarkdown } from "./report.js";
+import type { SustainedJob, SustainedReply } from "./sustained-row.js";
 
 interface Plan {
   readonly fanOut: FanOutOptions;
@@ -151,20 +153,31 @@ async function reprice(progress: (line: string) => void): Promise<void> {
 }
 
 /**
- * The sustained rows, direct then stream, each on a fresh stack started after the others stopped:
- * its RSS is what the overload itself holds, not the tables and replay traces of earlier rows
- * (dynalite keeps every item in memory).
+ * The sustained rows, direct then stream, each in a fresh process (./sustained-row.ts) with a
+ * fresh stack: its RSS and speed are the overload's, not the high-water mark this process's heap
+ * kept from the tables, sockets and replay traces of earlier rows.
  */
-async function runSustained(options: LatencyOptions, progress: (line: string) => void) {
-  const rows = [];
+async function runSustained(
+  options: LatencyOptions,
+  floor: DataPlaneOptions,
+  progress: (line: string) => void,
+): Promise<LatencyRow[]> {
+  const rows: LatencyRow[] = [];
   for (const fanOut of ["direct", "stream"] as const) {
-    progress(`sustained: a fresh local stack, fan-out ${fanOut}`);
-    const stack = await startBenchStack(fanOut);
-    try {
-      rows.push(...(await runLatency(stack, options, progress)));
-    } finally {
-      await stack.stop();
-    }
+    progress(`sustained: a fresh process and local stack, fan-out ${fanOut}`);
+    const job: SustainedJob = { fanOut, options, floor };
+    const child = startClientProcess(new URL("./sustained-row.ts", import.meta.url));
+    const reply = await new Promise<SustainedReply>((resolve, reject) => {
+      child.on("message", (message: SustainedReply | { progress: string }) => {
+        if ("progress" in message) progress(message.progress);
+        else resolve(message);
+      });
+      child.once("error", reject);
+      child.once("exit", (code) => reject(new Error(`the sustained row's process exited (${code})`)));
+      child.send(job);
+    }).finally(() => child.kill());
+    if (!reply.ok) throw new Error(`sustained ${fanOut}: ${reply.message}`);
+    rows.push(...reply.rows);
   }
   return rows;
 }
@@ -201,7 +214,7 @@ async function main(): Promise<void> {
       "Both fan-outs post the same frames to the same sockets through the same @connections emulator; " +
         "ours also validates, redacts and stores the event (1 conditional PutItem) before it reads subscribers.",
       "The baseline's Promise.all is unbounded in code but the SDK's default agent opens at most 50 sockets; ours posts 32 at a time (EMITTER_CONCURRENCY).",
-      "Locally every post costs CPU in this one process (SDK client, emulator, server socket; the subscribers read on a worker thread and dynalite runs in a child process), so time grows with N for both; " +
+      "Locally every post costs CPU in this one process (SDK client, emulator, server socket; the subscribers read in a child process and so does dynalite), so time grows with N for both; " +
         "the Scan's cost grows with the whole table, the Query's only with the trace's subscribers.",
       `SDK socket-queue warnings during the run: ${socketQueueWarnings()}.`,
     ];
@@ -236,7 +249,7 @@ async function main(): Promise<void> {
   } finally {
     await bench.stop();
   }
-  results = { ...results, sustained: await runSustained(plan.sustained, progress) };
+  results = { ...results, sustained: await runSustained(plan.sustained, plan.dataPlane, progress) };
   await writeFile(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(renderMarkdown(results));
   progress(`wrote ${RESULTS_PATH}`);

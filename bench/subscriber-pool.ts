@@ -1,11 +1,9 @@
 /**
- * Subscriber sockets held in a worker thread, so the measured stack is not slowed by its own
- * measuring clients: with hundreds of sockets, parsing every frame on the stack's event loop took
- * CPU from the very handlers and emulator being timed. A worker thread rather than a child process:
- * it runs on the other core just the same, shares `tsx`'s loader, and its replies are plain
- * structured messages. The pool reports counts and arrival times back, never each frame.
+ * Subscriber sockets held in a child process (./client-process.ts), so the measured stack is not
+ * slowed by its own measuring clients: with hundreds of sockets, parsing every frame on the stack's
+ * event loop took CPU from the very handlers and emulator being timed. The pool reports counts and
+ * arrival times back, never each frame.
  */
-
 import { startClientProcess, trackClient } from "./client-process.js";
 import type { PoolReply, PoolRequest } from "./subscriber-worker.js";
 

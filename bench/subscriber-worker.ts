@@ -1,8 +1,8 @@
 /**
- * The worker thread behind `SubscriberPool` (./subscriber-pool.ts): it holds the bench's subscriber
+ * The child process behind `SubscriberPool` (./subscriber-pool.ts): it holds the bench's subscriber
  * sockets, so parsing their frames runs on a core of its own instead of the local stack's event
  * loop, and answers the pool's questions with counts and arrival times. Times are absolute
- * (`performance.timeOrigin + performance.now()`), since each thread's `performance.now()` starts
+ * (`performance.timeOrigin + performance.now()`), since each process's `performance.now()` starts
  * at a different origin.
  */
 import { type BenchSocket, closeAll, openSockets, resumeAndSync } from "./sockets.js";

@@ -27,6 +27,12 @@ export interface TraceStreamAlarms {
   readonly resumeErrors: cloudwatch.Alarm;
   /** API Gateway could not call an integration (Lambda throttled, unreachable, not permitted). */
   readonly apiExecutionErrors: cloudwatch.Alarm;
+  /**
+   * The runs list fell behind: a run summary not written (`RunIndexFailures`) or a changed summary
+   * not posted to its watchers (`RunUpdateFailures`). Events are stored regardless; the list
+   * catches up at the run's next change, and a watcher's next page reads the summaries again.
+   */
+  readonly runsListFailures: cloudwatch.Alarm;
 }
 
 export interface AlarmSources {
@@ -136,8 +142,26 @@ export function createAlarms(scope: Construct, sources: AlarmSources): TraceStre
       "API Gateway could not call a route's function (throttled, timed out or not permitted).",
       apiGateway("ExecutionError"),
     ),
+    runsListFailures: atLeastOne(
+      "RunsListFailuresAlarm",
+      RUNS_LIST_FAILURES,
+      runsListFailures((metricName) => emf("emitter", metricName)),
+    ),
   };
 }
+
+/** `RunIndexFailures` + `RunUpdateFailures` of one function, the runs list's two ways to fall behind. */
+function runsListFailures(metric: (metricName: MetricName) => cloudwatch.IMetric): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: "FILL(index, 0) + FILL(updates, 0)",
+    usingMetrics: { index: metric("RunIndexFailures"), updates: metric("RunUpdateFailures") },
+    label: "Runs list failures",
+    period: FIVE_MINUTES,
+  });
+}
+
+const RUNS_LIST_FAILURES =
+  "The runs list fell behind: a run summary was not written, or a changed one was not posted to its watchers. Events are stored; the list catches up at the run's next change, and watchers' next page reads it again.";
 
 /** The stream mode's alarms (`fanOut: "stream"`). */
 export interface FanOutAlarms {
@@ -147,6 +171,8 @@ export interface FanOutAlarms {
   readonly iteratorAge: cloudwatch.Alarm;
   /** The fan-out's posts that failed after their retries (the events are stored; clients resume). */
   readonly failedDeliveries: cloudwatch.Alarm;
+  /** In this mode the fan-out writes the run summaries and posts their changes: as `runsListFailures`. */
+  readonly runsListFailures: cloudwatch.Alarm;
 }
 
 /** One minute: with a 2 s batching window, records that old mean the fan-out is falling behind. */
@@ -200,5 +226,6 @@ export function createFanOutAlarms(
         period: FIVE_MINUTES,
       }),
     ),
+    runsListFailures: alarm("FanOutRunsListFailuresAlarm", RUNS_LIST_FAILURES, runsListFailures(emf)),
   };
 }

@@ -355,7 +355,7 @@ export class TraceStreamApi extends Construct {
   readonly fanOutFunction?: lambda.Function;
   /** The event source mapping from the table's stream to the fan-out function. */
   readonly fanOutMapping?: lambda.EventSourceMapping;
-  /** The fan-out's alarms (errors, iterator age, failed posts), in stream mode. */
+  /** The fan-out's alarms (errors, iterator age, failed posts, the runs list), in stream mode. */
   readonly fanOutAlarms?: FanOutAlarms;
   /** The registry holding the TraceEvent schema; absent when `schemaRegistry` is false. */
   readonly schemaRegistry?: eventschemas.CfnRegistry;

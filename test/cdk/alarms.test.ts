@@ -96,6 +96,29 @@ describe("alarms (no topic configured)", () => {
     });
   });
 
+  it("alarms when the runs list falls behind, on the metrics the emitter writes", () => {
+    const written = emfDocument("emitter", "RunIndexFailures");
+    const metric = (id: string, name: MetricName) =>
+      Match.objectLike({
+        Id: id,
+        MetricStat: {
+          Metric: { Namespace: written.namespace, MetricName: name, Dimensions: written.dimensions },
+          Period: 300,
+          Stat: "Sum",
+        },
+        ReturnData: false,
+      });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      ...firesOnFirst,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: "FILL(index, 0) + FILL(updates, 0)" }),
+        metric("index", "RunIndexFailures"),
+        metric("updates", "RunUpdateFailures"),
+      ]),
+    });
+    expect(stack.api.alarms.runsListFailures).toBeDefined();
+  });
+
   it("alarms on errors of connect and resume, whose failures viewers see", () => {
     for (const name of ["connect", "resume"] as const) {
       template.hasResourceProperties("AWS::CloudWatch::Alarm", {
@@ -144,7 +167,8 @@ describe("alarm notifications", () => {
     const template = Template.fromStack(stack);
     const topicRef = { Ref: logicalId(stack.api.alarmTopic as sns.Topic) };
     const alarms = alarmsOf(template);
-    expect(alarms.length).toBe(9);
+    expect(alarms.length).toBe(Object.keys(stack.api.alarms).length);
+    expect(alarms.length).toBe(10);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topicRef]);
     template.hasResourceProperties("AWS::SNS::Subscription", {
       Protocol: "email",

@@ -110,6 +110,27 @@ describe('fanOut: "stream"', () => {
     expect(stack.api.fanOutAlarms?.failedDeliveries).toBeDefined();
   });
 
+  it("alarms when the fan-out, which writes the run summaries in this mode, leaves the runs list behind", () => {
+    const fanOutMetric = (id: string, name: string) =>
+      Match.objectLike({
+        Id: id,
+        MetricStat: Match.objectLike({
+          Metric: Match.objectLike({
+            MetricName: name,
+            Dimensions: Match.arrayWith([{ Name: "function", Value: "fan-out" }]),
+          }),
+        }),
+      });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: "FILL(index, 0) + FILL(updates, 0)" }),
+        fanOutMetric("index", "RunIndexFailures"),
+        fanOutMetric("updates", "RunUpdateFailures"),
+      ]),
+    });
+    expect(stack.api.fanOutAlarms?.runsListFailures).toBeDefined();
+  });
+
   it("leaves no unacknowledged cdk-nag finding", () => {
     const app = appWithoutBundling();
     new TraceStreamStack(app, "NagStream", { api: { fanOut: "stream" } });

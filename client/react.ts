@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import type { ReceivedTraceEvent } from "../protocol/event-names.js";
+import { RunsClient, type RunsClientOptions, type RunsFilter, type RunsSnapshot } from "./runs-client.js";
 import type { SeqRange } from "./subscriber-reorder-buffer.js";
 import { browserGlobals } from "./subscriber-socket.js";
 import type { TraceStreamError, TraceStreamState, TraceStreamStatus } from "./subscriber-state.js";
@@ -145,6 +146,105 @@ export function useTraceStream(
     }),
     [snapshot, connect, disconnect, reconnect],
   );
+}
+
+export interface UseRunsOptions extends Omit<RunsClientOptions, "getToken" | "filter"> {
+  /** A token whose `traces` grants decide which runs are listed; or `getToken`. */
+  readonly token?: string | undefined;
+  /** Called before every connect (a refreshed token in props is used on the next one). */
+  readonly getToken?: (() => string | Promise<string>) | undefined;
+  /** Status and search; a new value lists again from the newest run (compared by value). */
+  readonly filter?: RunsFilter | undefined;
+  /** Connect on mount and whenever `url` changes. @default true */
+  readonly autoConnect?: boolean | undefined;
+}
+
+export interface UseRunsResult extends RunsSnapshot {
+  /** Asks for the next page (when `hasMore`). */
+  readonly loadMore: () => void;
+  /** Connects (after `autoConnect: false`, or after `close()`). */
+  readonly start: () => void;
+  /** Closes the socket; it stays closed until `start()` or a new `url`. */
+  readonly close: () => void;
+}
+
+/**
+ * The live runs list in a component: the newest runs the token may see, a page at a time, each
+ * updated as its run progresses, across reconnects (a `RunsClient` underneath).
+ *
+ * A new client (an empty list) is made when `url` changes; `token` / `getToken` are read on every
+ * connect and `filter` whenever it changes; other options are read when the client is made.
+ */
+export function useRuns(options: UseRunsOptions): UseRunsResult {
+  const latest = useRef(options);
+  useEffect(() => {
+    latest.current = options;
+  });
+  if (options.token === undefined && options.getToken === undefined) {
+    throw new TypeError("useRuns needs `token` or `getToken`");
+  }
+  const url = String(options.url);
+
+  const client = useMemo(() => {
+    const { token: _token, getToken: _getToken, filter, autoConnect: _autoConnect, ...rest } = latest.current;
+    // Creating a client has no side effects (no socket, no listeners) until start().
+    return new RunsClient({
+      ...rest,
+      url,
+      filter,
+      getToken: () => {
+        const { token, getToken } = latest.current;
+        return getToken === undefined ? (token ?? "") : getToken();
+      },
+    });
+  }, [url]);
+
+  const subscribe = useCallback(
+    (onStoreChange: () => void) => {
+      let scheduled = false;
+      let active = true;
+      const unsubscribe = client.subscribe(() => {
+        if (scheduled) return;
+        scheduled = true;
+        scheduleRender(() => {
+          scheduled = false;
+          if (active) onStoreChange();
+        });
+      });
+      return () => {
+        active = false;
+        unsubscribe();
+      };
+    },
+    [client],
+  );
+  const snapshot = useSyncExternalStore(subscribe, client.getSnapshot, client.getSnapshot);
+
+  useEffect(() => {
+    let mounted = true;
+    if (latest.current.autoConnect !== false) {
+      // Deferred so StrictMode's mount-unmount-mount opens a single socket.
+      queueMicrotask(() => {
+        if (mounted) client.start();
+      });
+    }
+    return () => {
+      mounted = false;
+      client.close();
+    };
+  }, [client]);
+
+  const status = options.filter?.status;
+  const search = options.filter?.search;
+  useEffect(() => {
+    // The client ignores a filter equal to the one it lists under.
+    client.setFilter({ status, search });
+  }, [client, status, search]);
+
+  const loadMore = useCallback(() => client.loadMore(), [client]);
+  const start = useCallback(() => client.start(), [client]);
+  const close = useCallback(() => client.close(), [client]);
+  return useMemo(() => ({ ...snapshot, loadMore, start, close }), [snapshot, loadMore, start, close]);
 }
 
 /** On the next animation frame while the page is visible; otherwise (hidden tab, no DOM) on a task. */

@@ -1,5 +1,5 @@
-import { useEffect, useState, useSyncExternalStore } from "react";
-import { RunsClient, type RunsSnapshot } from "../client/runs-client.js";
+import { type UseRunsResult, useRuns } from "../client/react.js";
+import type { RunsFilter } from "../client/runs-client.js";
 import type { ViewerSetup } from "./viewer-config.js";
 
 /**
@@ -9,23 +9,12 @@ import type { ViewerSetup } from "./viewer-config.js";
  */
 export const RUNS_TOKEN_SCOPE = "*";
 
-/** A RunsClient for the page's setup, started while mounted, fed to React. */
-export function useRuns(
-  setup: ViewerSetup,
-  stalledAfterMs: number,
-): { client: RunsClient; snapshot: RunsSnapshot } {
-  const [client] = useState(
-    () =>
-      new RunsClient({
-        url: setup.url,
-        getToken: () => setup.getToken(RUNS_TOKEN_SCOPE),
-        stalledAfterMs,
-      }),
-  );
-  useEffect(() => {
-    client.start();
-    return () => client.close();
-  }, [client]);
-  const snapshot = useSyncExternalStore(client.subscribe, client.getSnapshot, client.getSnapshot);
-  return { client, snapshot };
+/** The page's runs list: the client package's `useRuns` with the viewer's URL and token provider. */
+export function useViewerRuns(setup: ViewerSetup, stalledAfterMs: number, filter: RunsFilter): UseRunsResult {
+  return useRuns({
+    url: setup.url,
+    getToken: () => setup.getToken(RUNS_TOKEN_SCOPE),
+    stalledAfterMs,
+    filter,
+  });
 }

@@ -47,8 +47,8 @@ describe("package entry points", () => {
     );
   });
 
-  it("trace-stream/react exports the hook", () => {
-    expect(Object.keys(react)).toEqual(["useTraceStream"]);
+  it("trace-stream/react exports the hooks", () => {
+    expect(Object.keys(react)).toEqual(["useTraceStream", "useRuns"]);
   });
 
   it("the core client imports no package at all: not react, not zod, no Node built-in", () => {

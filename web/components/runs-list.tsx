@@ -1,9 +1,9 @@
 import { useEffect, useId, useState } from "react";
-import type { RunFilter, RunSummaryWire } from "../../client/runs-client.js";
+import type { RunFilter, RunSummaryWire, RunsFilter } from "../../client/runs-client.js";
 import { formatCost, formatDuration, formatNumber } from "../format.js";
 import { orderRuns, RUN_STATE_LABELS, runDuration, runState } from "../runs-view.js";
 import { useNow } from "../use-now.js";
-import { useRuns } from "../use-runs.js";
+import { useViewerRuns } from "../use-runs.js";
 import type { ViewerSetup } from "../viewer-config.js";
 
 export interface RunsListProps {
@@ -25,20 +25,21 @@ const SEARCH_DELAY_MS = 250;
 
 /** The start page's live runs list: active runs first, then recent ones, newest first. */
 export function RunsList({ setup, stalledAfterMs, onOpen }: RunsListProps) {
-  const { client, snapshot } = useRuns(setup, stalledAfterMs);
   const now = useNow(1000);
   const searchId = useId();
   const statusId = useId();
   const [status, setStatus] = useState<RunFilter | "">("");
   const [search, setSearch] = useState("");
+  const [filter, setFilter] = useState<RunsFilter>({});
 
   useEffect(() => {
     const timer = setTimeout(
-      () => client.setFilter({ status: status || undefined, search: search.trim() || undefined }),
+      () => setFilter({ status: status || undefined, search: search.trim() || undefined }),
       search === "" ? 0 : SEARCH_DELAY_MS,
     );
     return () => clearTimeout(timer);
-  }, [client, status, search]);
+  }, [status, search]);
+  const snapshot = useViewerRuns(setup, stalledAfterMs, filter);
 
   const runs = orderRuns(snapshot.runs, now, stalledAfterMs);
   const connection =
@@ -142,7 +143,7 @@ export function RunsList({ setup, stalledAfterMs, onOpen }: RunsListProps) {
         <button
           type="button"
           className="button runs__more"
-          onClick={() => client.loadMore()}
+          onClick={snapshot.loadMore}
           disabled={snapshot.loading}
           data-testid="runs-more"
         >

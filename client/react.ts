@@ -88,43 +88,16 @@ export function useTraceStream(
   }, [traceId, url]);
 
   const subscribe = useCallback(
-    (onStoreChange: () => void) => {
-      if (client === null) return noop;
-      let scheduled = false;
-      let active = true;
-      const unsubscribe = client.subscribe(() => {
-        if (scheduled) return;
-        scheduled = true;
-        // A burst of frames becomes one render.
-        scheduleRender(() => {
-          scheduled = false;
-          if (active) onStoreChange();
-        });
-      });
-      return () => {
-        active = false;
-        unsubscribe();
-      };
-    },
+    (onStoreChange: () => void) => batchedSubscribe(client, onStoreChange),
     [client],
   );
   const getSnapshot = client === null ? getIdleSnapshot : client.getSnapshot;
   const snapshot = useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
 
-  useEffect(() => {
-    if (client === null) return;
-    let mounted = true;
-    if (latest.current.autoConnect !== false) {
-      // Deferred so StrictMode's mount-unmount-mount opens a single socket.
-      queueMicrotask(() => {
-        if (mounted) client.connect();
-      });
-    }
-    return () => {
-      mounted = false;
-      client.disconnect();
-    };
-  }, [client]);
+  useConnectedWhileMounted(
+    useMemo(() => client && { start: () => client.connect(), stop: () => client.disconnect() }, [client]),
+    options.autoConnect !== false,
+  );
 
   const connect = useCallback(() => client?.connect(), [client]);
   const disconnect = useCallback(() => client?.disconnect(), [client]);
@@ -200,39 +173,15 @@ export function useRuns(options: UseRunsOptions): UseRunsResult {
   }, [url]);
 
   const subscribe = useCallback(
-    (onStoreChange: () => void) => {
-      let scheduled = false;
-      let active = true;
-      const unsubscribe = client.subscribe(() => {
-        if (scheduled) return;
-        scheduled = true;
-        scheduleRender(() => {
-          scheduled = false;
-          if (active) onStoreChange();
-        });
-      });
-      return () => {
-        active = false;
-        unsubscribe();
-      };
-    },
+    (onStoreChange: () => void) => batchedSubscribe(client, onStoreChange),
     [client],
   );
   const snapshot = useSyncExternalStore(subscribe, client.getSnapshot, client.getSnapshot);
 
-  useEffect(() => {
-    let mounted = true;
-    if (latest.current.autoConnect !== false) {
-      // Deferred so StrictMode's mount-unmount-mount opens a single socket.
-      queueMicrotask(() => {
-        if (mounted) client.start();
-      });
-    }
-    return () => {
-      mounted = false;
-      client.close();
-    };
-  }, [client]);
+  useConnectedWhileMounted(
+    useMemo(() => ({ start: () => client.start(), stop: () => client.close() }), [client]),
+    options.autoConnect !== false,
+  );
 
   const status = options.filter?.status;
   const search = options.filter?.search;
@@ -245,6 +194,58 @@ export function useRuns(options: UseRunsOptions): UseRunsResult {
   const start = useCallback(() => client.start(), [client]);
   const close = useCallback(() => client.close(), [client]);
   return useMemo(() => ({ ...snapshot, loadMore, start, close }), [snapshot, loadMore, start, close]);
+}
+
+/**
+ * Subscribes to a client's changes, turning a burst of them (a burst of frames) into one render on
+ * the next frame; returns the unsubscribe `useSyncExternalStore` expects.
+ */
+function batchedSubscribe(
+  client: { subscribe(listener: () => void): () => void } | null,
+  onStoreChange: () => void,
+): () => void {
+  if (client === null) return noop;
+  let scheduled = false;
+  let active = true;
+  const unsubscribe = client.subscribe(() => {
+    if (scheduled) return;
+    scheduled = true;
+    scheduleRender(() => {
+      scheduled = false;
+      if (active) onStoreChange();
+    });
+  });
+  return () => {
+    active = false;
+    unsubscribe();
+  };
+}
+
+/**
+ * Starts the connection after mount (when `auto`) and stops it on unmount or when `target`
+ * changes. The start is deferred so StrictMode's mount-unmount-mount opens a single socket.
+ */
+function useConnectedWhileMounted(
+  target: { readonly start: () => void; readonly stop: () => void } | null,
+  auto: boolean,
+): void {
+  const autoAtMount = useRef(auto);
+  useEffect(() => {
+    autoAtMount.current = auto;
+  });
+  useEffect(() => {
+    if (target === null) return;
+    let mounted = true;
+    if (autoAtMount.current) {
+      queueMicrotask(() => {
+        if (mounted) target.start();
+      });
+    }
+    return () => {
+      mounted = false;
+      target.stop();
+    };
+  }, [target]);
 }
 
 /** On the next animation frame while the page is visible; otherwise (hidden tab, no DOM) on a task. */

@@ -73,47 +73,38 @@ describe("alarms (no topic configured)", () => {
     });
   });
 
+  /** One metric of a math-expression alarm: the emitter's EMF metric `name`, summed over 5 minutes. */
+  const emitterMetric = (id: string, name: MetricName) => {
+    const written = emfDocument("emitter", name);
+    return Match.objectLike({
+      Id: id,
+      MetricStat: {
+        Metric: { Namespace: written.namespace, MetricName: name, Dimensions: written.dimensions },
+        Period: 300,
+        Stat: "Sum",
+      },
+      ReturnData: false,
+    });
+  };
+
   it("alarms on failed deliveries, throttled or not, on the metrics the emitter writes", () => {
-    const failed = emfDocument("emitter", "DeliveryFailures");
-    const dimensions = failed.dimensions;
-    const metric = (id: string, name: string) =>
-      Match.objectLike({
-        Id: id,
-        MetricStat: {
-          Metric: { Namespace: failed.namespace, MetricName: name, Dimensions: dimensions },
-          Period: 300,
-          Stat: "Sum",
-        },
-        ReturnData: false,
-      });
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       ...firesOnFirst,
       Metrics: Match.arrayWith([
         Match.objectLike({ Expression: "FILL(failed, 0) + FILL(throttled, 0)" }),
-        metric("failed", "DeliveryFailures"),
-        metric("throttled", "DeliveryThrottled"),
+        emitterMetric("failed", "DeliveryFailures"),
+        emitterMetric("throttled", "DeliveryThrottled"),
       ]),
     });
   });
 
   it("alarms when the runs list falls behind, on the metrics the emitter writes", () => {
-    const written = emfDocument("emitter", "RunIndexFailures");
-    const metric = (id: string, name: MetricName) =>
-      Match.objectLike({
-        Id: id,
-        MetricStat: {
-          Metric: { Namespace: written.namespace, MetricName: name, Dimensions: written.dimensions },
-          Period: 300,
-          Stat: "Sum",
-        },
-        ReturnData: false,
-      });
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       ...firesOnFirst,
       Metrics: Match.arrayWith([
         Match.objectLike({ Expression: "FILL(index, 0) + FILL(updates, 0)" }),
-        metric("index", "RunIndexFailures"),
-        metric("updates", "RunUpdateFailures"),
+        emitterMetric("index", "RunIndexFailures"),
+        emitterMetric("updates", "RunUpdateFailures"),
       ]),
     });
     expect(stack.api.alarms.runsListFailures).toBeDefined();

@@ -12,21 +12,10 @@ import type { WebSocketConstructor } from "../../client/subscriber-socket.js";
 import { DEFAULT_RUNS_WATCHERS_CACHE_MS } from "../../lambdas/emitter/handler.js";
 import { putTraceEvents, startTestStack, type TestStack, traceEvent } from "../helpers/local-stack.js";
 import { eventually } from "../soak/trace-watchers.js";
+import { runSummary } from "../support/run-summaries.js";
 
-const run = (fields: Partial<RunSummaryWire> = {}): RunSummaryWire => ({
-  trace_id: "team-a/r1",
-  goal: "Refund order 1234",
-  status: "running",
-  started_at: 1_000,
-  last_event_at: 2_000,
-  tool_calls: 0,
-  errors: 0,
-  model_calls: 0,
-  input_tokens: 0,
-  output_tokens: 0,
-  cost_usd: 0,
-  ...fields,
-});
+const run = (fields: Partial<RunSummaryWire> = {}): RunSummaryWire =>
+  runSummary("team-a/r1", { goal: "Refund order 1234", started_at: 1_000, last_event_at: 2_000, ...fields });
 
 describe("runs list rules", () => {
   it("keeps the further of two copies of a run, whichever arrives last", () => {

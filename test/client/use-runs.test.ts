@@ -11,25 +11,19 @@ import WebSocket from "ws";
 import { type UseRunsOptions, useRuns } from "../../client/react.js";
 import type { WebSocketConstructor } from "../../client/subscriber-socket.js";
 import { type RunSummaryWire, runFrame, runsFrame } from "../../protocol/frames.js";
+import { runSummary } from "../support/run-summaries.js";
 import { type ScriptedConnection, ScriptedServer } from "./scripted-server.js";
 
 const eventually = { timeout: 10_000 };
 const strict = ({ children }: { children: ReactNode }) => createElement(StrictMode, null, children);
 
-const run = (n: number, fields: Partial<RunSummaryWire> = {}): RunSummaryWire => ({
-  trace_id: `team-h/run-${n}`,
-  goal: n === 3 ? "Reconcile invoices" : `Task ${n}`,
-  status: "running",
-  started_at: 1_000 + n,
-  last_event_at: 2_000 + n,
-  tool_calls: 0,
-  errors: 0,
-  model_calls: 0,
-  input_tokens: 0,
-  output_tokens: 0,
-  cost_usd: 0,
-  ...fields,
-});
+const run = (n: number, fields: Partial<RunSummaryWire> = {}): RunSummaryWire =>
+  runSummary(`team-h/run-${n}`, {
+    goal: n === 3 ? "Reconcile invoices" : `Task ${n}`,
+    started_at: 1_000 + n,
+    last_event_at: 2_000 + n,
+    ...fields,
+  });
 /** Newest first, as the server lists them. */
 const RUNS = [4, 3, 2, 1, 0].map((n) => run(n));
 

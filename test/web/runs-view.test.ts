@@ -7,20 +7,9 @@ import {
   runState,
   stalledAfterFromSearch,
 } from "../../web/runs-view.js";
+import { runSummary } from "../support/run-summaries.js";
 
-const run = (trace_id: string, fields: Partial<RunSummaryWire> = {}): RunSummaryWire => ({
-  trace_id,
-  status: "running",
-  started_at: 0,
-  last_event_at: 0,
-  tool_calls: 0,
-  errors: 0,
-  model_calls: 0,
-  input_tokens: 0,
-  output_tokens: 0,
-  cost_usd: 0,
-  ...fields,
-});
+const run = runSummary;
 
 const NOW = 1_000_000;
 const STALL = 60_000;

@@ -12,6 +12,8 @@ export function startClientProcess(entry: URL): ChildProcess {
   return fork(fileURLToPath(entry), [], {
     execArgv: ["--import", import.meta.resolve("tsx")],
     serialization: "advanced",
+    // The SDK's Node 22 notice, once per client process, would bury the bench's progress lines.
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
 }

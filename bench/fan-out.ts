@@ -2,25 +2,18 @@
  * Fan-out: one event to N subscribers of one trace, in a table that also holds 10,000
  * subscriptions of 100 other traces. Ours is the real emitter core (store, consistent Query on the
  * trace's partition, posts at bounded concurrency through the real @connections emulator); the
- * baseline is the sample's Scan + unbounded Promise.all. Both post to the same N real `ws` sockets,
- * held in a child process (`SubscriberPool`) so that reading them does not slow the stack measured,
- * and an event counts as done when every socket has received it.
+ * baseline is the sample's Scan + unbounded Promise.all. Both run in a process of their own
+ * (./fan-out-invoker.ts), as a Lambda function runs apart from API Gateway, and post to the same N
+ * real `ws` sockets, held in another (`SubscriberPool`) so that reading them does not slow the stack
+ * measured; an event counts as done when every socket has received it.
  */
 import { randomBytes } from "node:crypto";
-import { makeEmitter } from "../lambdas/emitter/emitter.js";
-import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
-import { managementClient } from "../lambdas/shared/aws-clients.js";
-import { dynamoRunIndex } from "../lambdas/shared/run-index.js";
-import { dynamoRunsWatchers } from "../lambdas/shared/runs-watchers.js";
-import { signedConnectionGateway } from "../lambdas/shared/signed-connection-gateway.js";
-import { noMetrics } from "../lambdas/shared/telemetry.js";
-import { dynamoTraceStore } from "../lambdas/shared/trace-store.js";
 import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../lib/table-design.js";
-import { DEFAULT_EVENT_RETENTION_DAYS, SUBSCRIPTION_TTL_SECONDS } from "../protocol/limits.js";
-import { benchEvent, envelopeOf } from "./bench-events.js";
-import { BASELINE_TABLE, type BenchStack, batchPut } from "./bench-stack.js";
-import { type DynamoUsage, usageSince } from "./dynamo-meter.js";
-import { makeSampleBroadcast } from "./sample-baseline.js";
+import { SUBSCRIPTION_TTL_SECONDS } from "../protocol/limits.js";
+import { BASELINE_TABLE, BENCH_CREDENTIALS, type BenchStack, batchPut } from "./bench-stack.js";
+import { startClientProcess } from "./client-process.js";
+import type { DynamoUsage } from "./dynamo-meter.js";
+import type { InvokerReply, InvokerRequest } from "./fan-out-invoker.js";
 import { median, percentile } from "./stats.js";
 import { SubscriberPool } from "./subscriber-pool.js";
 
@@ -60,9 +53,9 @@ export interface FanOutRow {
 export interface FanOutResult {
   readonly otherSubscriptions: number;
   readonly rows: FanOutRow[];
+  /** The SDK's "socket usage at capacity" warnings in the invoker (the sample's unbounded Promise.all). */
+  readonly socketQueueWarnings?: number;
 }
-
-const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
 
 function fakeConnectionId(): string {
   return randomBytes(11).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
@@ -100,39 +93,28 @@ export async function runFanOut(
   options: FanOutOptions,
   progress: (line: string) => void,
 ): Promise<FanOutResult> {
-  const { stack, meter } = bench;
+  const { stack } = bench;
   const otherSubscriptions = await seedOtherSubscriptions(bench, options);
   progress(`fan-out: seeded ${otherSubscriptions} subscriptions of ${options.otherTraces} other traces`);
 
-  const emit = makeEmitter({
-    store: dynamoTraceStore(bench.meteredDynamo, stack.tableName),
-    runIndex: dynamoRunIndex(bench.meteredDynamo, stack.tableName),
-    runsWatchers: dynamoRunsWatchers(bench.meteredDynamo, stack.tableName),
-    runsWatchersCacheMs: 2000,
-    maxRunsWatchers: 200,
-    gateway: signedConnectionGateway({
-      endpoint: stack.endpoints.managementEndpoint,
-      client: managementClient(stack.endpoints.managementEndpoint, bench.env),
-      sockets: DEFAULT_EMITTER_CONCURRENCY,
-    }),
-    deadLetters: {
-      send: async (rejection) => {
-        throw new Error(`bench event rejected: ${rejection.code}: ${rejection.reason}`);
-      },
+  const invoker = new Invoker();
+  await invoker.ask({
+    type: "setup",
+    setup: {
+      dynamodbEndpoint: stack.endpoints.dynamodb,
+      managementEndpoint: stack.endpoints.managementEndpoint,
+      region: stack.region,
+      credentials: BENCH_CREDENTIALS,
+      tableName: stack.tableName,
+      source: stack.source,
     },
-    log: silentLog,
-    metrics: noMetrics,
-    now: Date.now,
-    source: stack.source,
-    retentionSeconds: DEFAULT_EVENT_RETENTION_DAYS * 24 * 3600,
-    concurrency: DEFAULT_EMITTER_CONCURRENCY,
   });
-  const broadcast = makeSampleBroadcast({ dynamo: bench.meteredDynamo, management: bench.sampleManagement });
 
   const traceId = "bench-fan-out";
   const pool = new SubscriberPool();
   const inBaselineTable = new Set<string>();
   let nextSeq = 0;
+  let socketQueueWarnings = 0;
   const rows: FanOutRow[] = [];
 
   try {
@@ -155,22 +137,21 @@ export async function runFanOut(
       const samples = { ours: [] as Sample[], baseline: [] as Sample[] };
 
       const once = async (kind: "ours" | "baseline"): Promise<Sample> => {
-        const event = benchEvent(traceId, nextSeq++);
-        const receipt = pool.waitForEvent(event.seq);
+        const seq = nextSeq++;
+        const receipt = pool.waitForEvent(seq);
         // Asked before the call, so no arrival is missed; if the call throws, its error is the one reported.
         receipt.catch(() => undefined);
-        const before = meter.snapshot();
-        const started = performance.now();
-        if (kind === "ours") await emit(envelopeOf(event, stack.source));
-        else await broadcast(event);
-        const handlerDone = performance.now();
-        const usage = usageSince(meter.snapshot(), before);
+        const reply = await invoker.ask({ type: "emit", kind, traceId, seq });
+        if (reply.type !== "emitted") throw new Error("fan-out invoker: unexpected reply");
+        socketQueueWarnings = reply.socketQueueWarnings;
+        const started = reply.startedAt - performance.timeOrigin;
+        const handlerDone = reply.handlerDoneAt - performance.timeOrigin;
         const { lastAt, frameBytes, duplicates } = await receipt;
-        if (duplicates > 0) progress(`fan-out ${kind}: ${duplicates} duplicate frames of seq ${event.seq}`);
+        if (duplicates > 0) progress(`fan-out ${kind}: ${duplicates} duplicate frames of seq ${seq}`);
         return {
           ms: Math.max(lastAt, handlerDone) - started,
           handlerMs: handlerDone - started,
-          usage,
+          usage: reply.usage,
           frameBytes,
         };
       };
@@ -214,6 +195,36 @@ export async function runFanOut(
     }
   } finally {
     await pool.close();
+    invoker.close();
   }
-  return { otherSubscriptions, rows };
+  return { otherSubscriptions, rows, socketQueueWarnings };
+}
+
+/** The invoker process: one request at a time, each answered before the next is sent. */
+class Invoker {
+  private readonly child = startClientProcess(new URL("./fan-out-invoker.ts", import.meta.url));
+  private waiting: { resolve(reply: InvokerReply): void; reject(error: Error): void } | undefined;
+
+  constructor() {
+    this.child.on("message", (reply: InvokerReply) => {
+      const waiter = this.waiting;
+      this.waiting = undefined;
+      if (reply.type === "failed") waiter?.reject(new Error(`fan-out invoker: ${reply.message}`));
+      else waiter?.resolve(reply);
+    });
+    this.child.once("exit", (code: number | null) =>
+      this.waiting?.reject(new Error(`fan-out invoker exited (${code})`)),
+    );
+  }
+
+  ask(request: InvokerRequest): Promise<InvokerReply> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.child.send(request);
+    });
+  }
+
+  close(): void {
+    this.child.kill();
+  }
 }

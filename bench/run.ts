@@ -214,9 +214,10 @@ async function main(): Promise<void> {
       "Both fan-outs post the same frames to the same sockets through the same @connections emulator; " +
         "ours also validates, redacts and stores the event (1 conditional PutItem) before it reads subscribers.",
       "The baseline's Promise.all is unbounded in code but the SDK's default agent opens at most 50 sockets; ours posts 32 at a time (EMITTER_CONCURRENCY).",
-      "Locally every post costs CPU in this one process (SDK client, emulator, server socket; the subscribers read in a child process and so does dynalite), so time grows with N for both; " +
+      "Both designs run in a process of their own, as a Lambda function runs apart from API Gateway, so each pays its own CPU per post (signing and a keep-alive request, or the SDK's middleware); " +
+        "every post still costs the emulator's side in the stack's process and a subscriber's read in another, so time grows with N for both; " +
         "the Scan's cost grows with the whole table, the Query's only with the trace's subscribers.",
-      `SDK socket-queue warnings during the run: ${socketQueueWarnings()}.`,
+      `SDK socket-queue warnings during the run: ${socketQueueWarnings() + (fanOut.socketQueueWarnings ?? 0)}.`,
     ];
     const capacity = Math.max(...latency.map((row) => row.deliveredPerSecond));
     for (const row of latency.filter(

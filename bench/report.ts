@@ -92,7 +92,7 @@ export function renderMarkdown(results: BenchResults): string {
   const { fanOut, latency, replay, cost } = results;
   const parts: string[] = [];
   parts.push(
-    `Measured ${results.generatedAt} (${results.mode} run) on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; the gateway emulator, the Lambda handlers and the replay client in one process; dynalite in a child process; the latency producer and every row's subscribers in child processes of their own (left out of the RSS); the sustained rows each on a fresh stack.`,
+    `Measured ${results.generatedAt} (${results.mode} run) on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}; the gateway emulator, the Lambda handlers and the replay client in one process; dynalite in a child process; the fan-out row's two designs, the latency producer and every row's subscribers in child processes of their own (left out of the RSS); the sustained rows each in a fresh process.`,
   );
 
   parts.push(

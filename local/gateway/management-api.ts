@@ -31,7 +31,8 @@ export function parseHttpTarget(pathname: string, stage: string): HttpTarget {
 
 /**
  * Reads a request body, keeping at most `limit + 1` bytes (enough to know it is too large). Plain
- * stream events rather than `for await`: the async iterator cost more than the rest of a post.
+ * stream events rather than `for await`: the async iterator's wrapper and promise per chunk were
+ * 2 % of the stack's CPU under load, for bodies that arrive in one chunk.
  */
 function readBody(request: IncomingMessage, limit: number): Promise<{ data: Buffer; tooLarge: boolean }> {
   return new Promise((resolve, reject) => {

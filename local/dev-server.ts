@@ -243,7 +243,7 @@ export function devBanner(input: {
     aws("events put-events", `--entries '${entries}'`, endpoints.eventBridge),
     aws("dynamodb scan", `--table-name ${stack.tableName}`, endpoints.dynamodb),
     // fileb:// sends the bytes as they are under both majors (v2 reads a plain --data as base64).
-    `  printf '{"type":"pong"}' | aws apigatewaymanagementapi post-to-connection \\\n      --connection-id <id> --data fileb:///dev/stdin --endpoint-url ${endpoints.managementEndpoint} --region ${region}`,
+    `  printf '{"type":"pong"}' | aws apigatewaymanagementapi post-to-connection \\\n      --connection-id=<id> --data fileb:///dev/stdin --endpoint-url ${endpoints.managementEndpoint} --region ${region}`,
     aws(
       "sqs receive-message",
       `--queue-url ${endpoints.deadLetterQueueUrl} --message-attribute-names All --max-number-of-messages 10`,

@@ -92,6 +92,33 @@ describe.runIf(clis.size > 0)("the dev server banner's AWS CLI commands", () => 
     },
     150_000,
   );
+
+  it.each([1, 2].filter((major) => clis.has(major as 1 | 2)))(
+    "under AWS CLI v%i, the printed post sends a connection id that starts with '-' (ids are base64url) instead of reading it as an option",
+    async (major) => {
+      const printed = bannerCommands(server.banner);
+      const credentials = printed.find((command) => command.startsWith("export AWS_ACCESS_KEY_ID"));
+      const post = printed
+        .find((command) => command.includes("post-to-connection"))
+        ?.replaceAll("<id>", "-cGtnwj3xqU_lL8=");
+      expect(credentials).toBeDefined();
+      expect(post).toBeDefined();
+      const aws = awsCliEnv(clis.get(major as 1 | 2) as string);
+      try {
+        const { results } = await runBlock([credentials as string, post as string], {
+          env: aws.env,
+          timeoutMs: 60_000,
+        });
+        const result = results[1];
+        // Sent: the emulator answers Gone for an id it does not know, as API Gateway does.
+        expect(`${result?.stdout}${result?.stderr}`).toContain("GoneException");
+        expect(result?.stderr).not.toContain("expected one argument");
+      } finally {
+        rmSync(aws.dir, { recursive: true, force: true });
+      }
+    },
+    90_000,
+  );
 });
 
 // Without any AWS CLI the block above does not run; say so rather than pass silently.

@@ -36,7 +36,7 @@ describe.runIf(clis.size > 0)("the dev server banner's AWS CLI commands", () => 
 
   beforeAll(async () => {
     server = await startDevServer({
-      ports: { webSocket: 0, eventBridge: 0, dynamodb: 0 },
+      ports: { webSocket: 0, eventBridge: 0, dynamodb: 0, tokenApi: 0 },
       quiet: true,
       sweepIntervalMs: 0,
       viewer: false,

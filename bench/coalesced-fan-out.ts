@@ -1,11 +1,3 @@
-/**
- * The two fan-out modes side by side at a few viewer counts: direct (the emitter stores, reads
- * subscribers and posts each event) and coalesced (the emitter only stores; the fan-out function
- * posts a batch of a trace's events as `events` frames). Both run the real cores against the
- * bench stack and post through the real @connections emulator to N real sockets; the coalesced
- * batch is handed to the fan-out as the event source mapping would (INSERT records, NEW_IMAGE).
- */
-import { makeEmitter } from "../lambdas/emitter/emitter.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { makeFanOut } from "../lambdas/fan-out/fan-out.js";
 import type { StreamRecord } from "../lambdas/fan-out/stream-records.js";
@@ -37,7 +29,7 @@ export interface CoalescedRow extends ModeMeasurements {
   readonly msPerBatch: { readonly direct: number; readonly coalesced: number };
 }
 
-const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
+import { benchEmitter, silentLog } from "./bench-emitter.js";
 
 export async function runCoalescedFanOut(
   bench: BenchStack,
@@ -51,26 +43,11 @@ export async function runCoalescedFanOut(
     sockets: DEFAULT_EMITTER_CONCURRENCY,
   });
   const emitterIn = (fanOut: "direct" | "stream") =>
-    makeEmitter({
-      store: dynamoTraceStore(bench.meteredDynamo, stack.tableName),
-      runIndex: dynamoRunIndex(bench.meteredDynamo, stack.tableName),
+    benchEmitter(bench.meteredDynamo, stack.tableName, stack.source, {
       gateway,
-      deadLetters: {
-        send: async (rejection) => {
-          throw new Error(`bench event rejected: ${rejection.code}: ${rejection.reason}`);
-        },
-      },
-      log: silentLog,
-      metrics: noMetrics,
-      now: Date.now,
-      source: stack.source,
-      retentionSeconds: DEFAULT_EVENT_RETENTION_DAYS * 24 * 3600,
-      concurrency: DEFAULT_EMITTER_CONCURRENCY,
       fanOut,
       // Nobody watches the runs list here; bench/run-index-cost.ts prices it.
       runsWatchers: { list: async () => [], prune: async () => false },
-      runsWatchersCacheMs: 2000,
-      maxRunsWatchers: 200,
     });
   const direct = emitterIn("direct");
   const storing = emitterIn("stream");

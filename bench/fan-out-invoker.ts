@@ -10,15 +10,10 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { makeEmitter } from "../lambdas/emitter/emitter.js";
 import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { managementClient } from "../lambdas/shared/aws-clients.js";
-import { dynamoRunIndex } from "../lambdas/shared/run-index.js";
-import { dynamoRunsWatchers } from "../lambdas/shared/runs-watchers.js";
 import { signedConnectionGateway } from "../lambdas/shared/signed-connection-gateway.js";
-import { noMetrics } from "../lambdas/shared/telemetry.js";
-import { dynamoTraceStore } from "../lambdas/shared/trace-store.js";
-import { DEFAULT_EVENT_RETENTION_DAYS } from "../protocol/limits.js";
+import { benchEmitter } from "./bench-emitter.js";
 import { benchEvent, envelopeOf } from "./bench-events.js";
 import { DynamoMeter, type DynamoUsage, usageSince } from "./dynamo-meter.js";
 import { makeSampleBroadcast } from "./sample-baseline.js";
@@ -52,7 +47,6 @@ export type InvokerReply =
     }
   | { readonly type: "failed"; readonly message: string };
 
-const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
 const now = () => performance.timeOrigin + performance.now();
 
 /** The SDK warns once per burst when requests queue for its 50 sockets (the sample's Promise.all). */
@@ -75,28 +69,12 @@ function designs(setup: InvokerSetup) {
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
   };
-  const emit = makeEmitter({
-    store: dynamoTraceStore(dynamo, setup.tableName),
-    runIndex: dynamoRunIndex(dynamo, setup.tableName),
-    runsWatchers: dynamoRunsWatchers(dynamo, setup.tableName),
-    runsWatchersCacheMs: 2000,
-    maxRunsWatchers: 200,
+  const emit = benchEmitter(dynamo, setup.tableName, setup.source, {
     gateway: signedConnectionGateway({
       endpoint: setup.managementEndpoint,
       client: managementClient(setup.managementEndpoint, env),
       sockets: DEFAULT_EMITTER_CONCURRENCY,
     }),
-    deadLetters: {
-      send: async (rejection) => {
-        throw new Error(`bench event rejected: ${rejection.code}: ${rejection.reason}`);
-      },
-    },
-    log: silentLog,
-    metrics: noMetrics,
-    now: Date.now,
-    source: setup.source,
-    retentionSeconds: DEFAULT_EVENT_RETENTION_DAYS * 24 * 3600,
-    concurrency: DEFAULT_EMITTER_CONCURRENCY,
   });
   // The SDK's default client, as the sample builds it (3 attempts).
   const management = new ApiGatewayManagementApiClient({

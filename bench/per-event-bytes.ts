@@ -5,16 +5,11 @@
  * at INFO and at DEBUG, and the stored item as DynamoDB sizes it.
  */
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { makeEmitter } from "../lambdas/emitter/emitter.js";
-import { DEFAULT_EMITTER_CONCURRENCY } from "../lambdas/emitter/handler.js";
 import { managementClient } from "../lambdas/shared/aws-clients.js";
 import { managementApiGateway } from "../lambdas/shared/connection-gateway.js";
-import { dynamoRunIndex } from "../lambdas/shared/run-index.js";
-import { dynamoRunsWatchers } from "../lambdas/shared/runs-watchers.js";
 import { createTelemetry } from "../lambdas/shared/telemetry.js";
-import { dynamoTraceStore } from "../lambdas/shared/trace-store.js";
 import { keys, PARTITION_KEY, SORT_KEY } from "../lib/table-design.js";
-import { DEFAULT_EVENT_RETENTION_DAYS } from "../protocol/limits.js";
+import { benchEmitter } from "./bench-emitter.js";
 import { benchEvent, envelopeOf } from "./bench-events.js";
 import type { BenchStack } from "./bench-stack.js";
 import type { PerEventBytes } from "./cost-model.js";
@@ -67,24 +62,10 @@ export async function measurePerEventBytes(bench: BenchStack, events = 20): Prom
   let seq = 0;
   const measure = async (level: "INFO" | "DEBUG") => {
     const { log, metrics, beginInvocation } = createTelemetry({ POWERTOOLS_LOG_LEVEL: level }, "emitter");
-    const emit = makeEmitter({
-      store: dynamoTraceStore(bench.dynamo, stack.tableName),
-      runIndex: dynamoRunIndex(bench.dynamo, stack.tableName),
-      runsWatchers: dynamoRunsWatchers(bench.dynamo, stack.tableName),
-      runsWatchersCacheMs: 2000,
-      maxRunsWatchers: 200,
+    const emit = benchEmitter(bench.dynamo, stack.tableName, stack.source, {
       gateway: managementApiGateway(managementClient(stack.endpoints.managementEndpoint, bench.env)),
-      deadLetters: {
-        send: async (rejection) => {
-          throw new Error(`bench event rejected: ${rejection.code}: ${rejection.reason}`);
-        },
-      },
       log,
       metrics,
-      now: Date.now,
-      source: stack.source,
-      retentionSeconds: DEFAULT_EVENT_RETENTION_DAYS * 24 * 3600,
-      concurrency: DEFAULT_EMITTER_CONCURRENCY,
     });
     const lines = await capturing(async () => {
       for (let i = 0; i < events; i++) {
